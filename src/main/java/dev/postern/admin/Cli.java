@@ -1,0 +1,182 @@
+package dev.postern.admin;
+
+import dev.postern.auth.UserStore;
+import dev.postern.config.Config;
+import dev.postern.config.ConfigException;
+import dev.postern.config.ConfigLoader;
+import dev.postern.mail.Address;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.BufferedReader;
+import java.io.Console;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code postern [serve|check-config|user ...]}. With no sub-command, serve on the embedded default. */
+@Command(name = "postern", mixinStandardHelpOptions = true, version = "Postern 0.1",
+        description = "Postern mail transfer agent",
+        subcommands = {Cli.Serve.class, Cli.CheckConfig.class, Cli.User.class})
+public final class Cli implements Callable<Integer> {
+
+    @Override public Integer call() throws Exception {
+        return new Serve().call();
+    }
+
+    static Config loadConfig(Path file, boolean probePorts) throws ConfigException {
+        return file == null ? ConfigLoader.embeddedDefault(probePorts) : ConfigLoader.load(file, probePorts);
+    }
+
+    static int configErrors(ConfigException e) {
+        System.err.println("postern: configuration errors:");
+        for (String p : e.problems()) System.err.println("  " + p);
+        return 2;
+    }
+
+    @Command(name = "serve", description = "Run the mail server (embedded default when --config is absent)")
+    static final class Serve implements Callable<Integer> {
+        @Option(names = "--config", description = "TOML configuration file") Path config;
+
+        @Override public Integer call() throws Exception {
+            Config c;
+            try {
+                c = loadConfig(config, true);
+            } catch (ConfigException e) {
+                return configErrors(e);
+            }
+            Server server = Server.start(c, Clock.systemUTC());
+            System.out.println("Postern is running" + (config == null ? " on its embedded default" : " with " + config));
+            for (Config.Listener l : c.listeners()) {
+                System.out.printf("  %-10s %s (%s)%n", l.name(), l.bind(), l.kind().name().toLowerCase());
+            }
+            System.out.println("  domains    " + String.join(", ", c.domains()));
+            System.out.println("  data       " + c.dataDir());
+            System.out.println("  mailboxes  " + c.mailboxesDir());
+            System.out.flush();
+            CountDownLatch done = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                server.close();
+                done.countDown();
+            }, "shutdown"));
+            done.await();
+            return 0;
+        }
+    }
+
+    @Command(name = "check-config", description = "Validate a configuration file; exit 2 listing every problem")
+    static final class CheckConfig implements Callable<Integer> {
+        @Option(names = "--config", description = "TOML configuration file") Path config;
+
+        @Override public Integer call() {
+            try {
+                Config c = loadConfig(config, true);
+                System.out.println("configuration ok: " + c.listeners().size() + " listeners, domains " + c.domains());
+                return 0;
+            } catch (ConfigException e) {
+                return configErrors(e);
+            }
+        }
+    }
+
+    @Command(name = "user", description = "Manage accounts",
+            subcommands = {User.Add.class, User.Remove.class, User.ListUsers.class, User.Passwd.class})
+    static final class User {
+
+        abstract static class Base implements Callable<Integer> {
+            @Option(names = "--config", description = "TOML configuration file") Path config;
+
+            UserStore store(Config c) throws IOException { return new UserStore(c.usersFile()); }
+
+            @Override public Integer call() throws Exception {
+                Config c;
+                try {
+                    c = loadConfig(config, false);
+                } catch (ConfigException e) {
+                    return configErrors(e);
+                }
+                return run(c, store(c));
+            }
+
+            abstract int run(Config c, UserStore users) throws IOException;
+        }
+
+        abstract static class WithPassword extends Base {
+            @Parameters(index = "0", description = "address, e.g. alice@example.test") String address;
+            @Option(names = "--password-stdin", description = "read the password from standard input") boolean stdin;
+
+            String readPassword() throws IOException {
+                Console console = System.console();
+                if (!stdin && console != null) {
+                    char[] a = console.readPassword("Password: ");
+                    char[] b = console.readPassword("Again: ");
+                    if (a == null || !new String(a).equals(new String(b))) throw new IOException("passwords differ");
+                    return new String(a);
+                }
+                String p = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+                if (p == null || p.isEmpty()) throw new IOException("no password on standard input");
+                return p;
+            }
+
+            /** Null if the address is a valid local address, else the problem. */
+            String invalid(Config c) {
+                Address a = Address.parse(address, true);
+                if (a == null) return "not a valid address: " + address;
+                if (!c.isLocalDomain(a.domain())) return a.domain() + " is not a local domain (domains = " + c.domains() + ")";
+                if (!a.localPart().matches("[A-Za-z0-9._+-]+")) return "use letters, digits and . _ + - in account names";
+                return null;
+            }
+        }
+
+        @Command(name = "add", description = "Add an account")
+        static final class Add extends WithPassword {
+            @Override int run(Config c, UserStore users) throws IOException {
+                String bad = invalid(c);
+                if (bad != null) { System.err.println("postern: " + bad); return 2; }
+                if (users.exists(address)) { System.err.println("postern: " + address + " already exists; use user passwd"); return 1; }
+                users.put(address, readPassword());
+                System.out.println("added " + address.toLowerCase());
+                return 0;
+            }
+        }
+
+        @Command(name = "passwd", description = "Change an account's password")
+        static final class Passwd extends WithPassword {
+            @Override int run(Config c, UserStore users) throws IOException {
+                if (!users.exists(address)) { System.err.println("postern: no such user " + address); return 1; }
+                users.put(address, readPassword());
+                System.out.println("password changed for " + address.toLowerCase());
+                return 0;
+            }
+        }
+
+        @Command(name = "remove", description = "Remove an account (its mailbox stays on disk)")
+        static final class Remove extends Base {
+            @Parameters(index = "0") String address;
+
+            @Override int run(Config c, UserStore users) throws IOException {
+                if (!users.remove(address)) { System.err.println("postern: no such user " + address); return 1; }
+                System.out.println("removed " + address.toLowerCase());
+                return 0;
+            }
+        }
+
+        @Command(name = "list", description = "List accounts")
+        static final class ListUsers extends Base {
+            @Override int run(Config c, UserStore users) {
+                users.list().forEach(System.out::println);
+                return 0;
+            }
+        }
+    }
+
+    public static int run(String... args) {
+        return new CommandLine(new Cli()).execute(args);
+    }
+}

@@ -1,0 +1,80 @@
+package dev.postern.admin;
+
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.FileAppender;
+import dev.postern.auth.Authenticator;
+import dev.postern.auth.UserStore;
+import dev.postern.config.Config;
+import dev.postern.deliver.MaildirWriter;
+import dev.postern.queue.Backoff;
+import dev.postern.queue.FileSpool;
+import dev.postern.queue.QueueManager;
+import dev.postern.receive.SmtpServer;
+import dev.postern.receive.TlsSetup;
+import dev.postern.route.Router;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Clock;
+
+/** A running Postern: everything wired once, in the order the mail flows. */
+public final class Server implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("postern.master");
+
+    private final QueueManager queue;
+    private final SmtpServer smtp;
+
+    private Server(QueueManager queue, SmtpServer smtp) {
+        this.queue = queue;
+        this.smtp = smtp;
+    }
+
+    public static Server start(Config config, Clock clock) throws IOException {
+        if (config.logFile() != null) logToFile(config);
+        Files.createDirectories(config.dataDir());
+        UserStore users = new UserStore(config.usersFile());
+        Router router = new Router(config.domains(), config.aliases(), users::exists, config.hostname());
+        FileSpool spool = new FileSpool(config.queueDir(), clock);
+        QueueManager queue = new QueueManager(spool, router, new MaildirWriter(config.mailboxesDir(), config.hostname()),
+                clock, Backoff.DEFAULT, 4);
+        int recovered = queue.recover();
+        SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
+                spool, queue, clock);
+        try {
+            smtp.start();
+        } catch (IOException e) {
+            queue.close();
+            throw e;
+        }
+        log.info("daemon started: hostname={}, domains={}, data={}, recovered={}", config.hostname(),
+                config.domains(), config.dataDir(), recovered);
+        return new Server(queue, smtp);
+    }
+
+    public SmtpServer smtp() { return smtp; }
+
+    public QueueManager queue() { return queue; }
+
+    @Override public void close() {
+        smtp.close();
+        queue.close();
+    }
+
+    private static void logToFile(Config config) {
+        LoggerContext lc = (LoggerContext) LoggerFactory.getILoggerFactory();
+        PatternLayoutEncoder enc = new PatternLayoutEncoder();
+        enc.setContext(lc);
+        enc.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0}: %msg%n");
+        enc.start();
+        FileAppender<ILoggingEvent> app = new FileAppender<>();
+        app.setContext(lc);
+        app.setFile(config.logFile().toString());
+        app.setEncoder(enc);
+        app.start();
+        lc.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(app);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.postern.auth;
+
+import com.password4j.Argon2Function;
+import com.password4j.Password;
+import dev.postern.smtp.sasl.Credentials;
+
+import java.security.MessageDigest;
+import java.nio.charset.StandardCharsets;
+
+/** Checks SASL credentials against the user store. Returns the canonical user name or null. */
+public final class Authenticator {
+    private final UserStore users;
+
+    public Authenticator(UserStore users) { this.users = users; }
+
+    public String verify(Credentials credentials) {
+        UserStore.User u = users.get(credentials.username());
+        if (u == null) {
+            // spend comparable time for unknown users, so timing does not reveal which accounts exist
+            Password.check("x", DUMMY_HASH).with(Argon2Function.getInstanceFromHash(DUMMY_HASH));
+            return null;
+        }
+        boolean ok;
+        if (credentials instanceof Credentials.Password p) {
+            // parameters come from the stored hash, so hashes made with older settings still verify
+            ok = Password.check(p.password(), u.passwordHash()).with(Argon2Function.getInstanceFromHash(u.passwordHash()));
+        } else {
+            Credentials.CramMd5 c = (Credentials.CramMd5) credentials;
+            ok = MessageDigest.isEqual(u.cram().hmacHex(c.challenge()).getBytes(StandardCharsets.US_ASCII),
+                    c.hexDigest().getBytes(StandardCharsets.US_ASCII));
+        }
+        return ok ? u.address() : null;
+    }
+
+    private static final String DUMMY_HASH = Password.hash("dummy").addRandomSalt(16).withArgon2().getResult();
+}

@@ -1,0 +1,352 @@
+package dev.postern.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import dev.postern.config.Config.Kind;
+import dev.postern.config.Config.Limits;
+import dev.postern.config.Config.Listener;
+import dev.postern.mail.Address;
+import dev.postern.mail.Cidr;
+import dev.postern.mail.Domains;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Reads and validates a TOML configuration, or builds the embedded default. */
+public final class ConfigLoader {
+
+    private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
+            "users_file", "log_file", "listeners", "tls", "limits", "aliases");
+    private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind");
+    private static final Set<String> TLS_KEYS = Set.of("cert", "key");
+    private static final Set<String> LIMIT_KEYS = Set.of("max_message_size", "max_recipients", "max_connections",
+            "max_connections_per_ip", "command_timeout", "data_timeout");
+
+    // RFC 5321 4.5.3.2.7: the server waits at least 5 minutes for a command; we use the same for data blocks
+    // (4.5.3.2.6 gives the client 10 minutes for the whole DATA termination; 3 minutes per block is 4.5.3.2.5).
+    static final Limits DEFAULT_LIMITS = new Limits(14_680_064L, 100, 1000, 20,
+            Duration.ofMinutes(5), Duration.ofMinutes(3));
+
+    private final String source;
+    private final KeyLines keyLines;
+    private final Path baseDir;
+    private final List<String> problems = new ArrayList<>();
+
+    private ConfigLoader(String source, KeyLines keyLines, Path baseDir) {
+        this.source = source;
+        this.keyLines = keyLines;
+        this.baseDir = baseDir;
+    }
+
+    /** The embedded default: loopback only, domain localhost, data under ./postern-data. */
+    public static Config embeddedDefault(boolean probePorts) throws ConfigException {
+        Path data = Path.of("postern-data").toAbsolutePath();
+        if (probePorts) {
+            ConfigLoader l = new ConfigLoader("(embedded default)", new KeyLines(List.of()), data);
+            l.probePorts(defaultListeners());
+            if (!l.problems.isEmpty()) throw new ConfigException(l.problems);
+        }
+        return new Config(systemHostname(), data, Set.of("localhost"), List.of(), defaultListeners(),
+                new Config.Tls(null, null), DEFAULT_LIMITS, Map.of(), data.resolve("users"), null);
+    }
+
+    public static Config load(Path file, boolean probePorts) throws ConfigException {
+        List<String> text;
+        try {
+            text = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ConfigException(List.of(file + ": cannot read: " + e.getMessage()));
+        }
+        JsonNode root;
+        try {
+            root = new TomlMapper().readTree(String.join("\n", text));
+        } catch (JsonProcessingException e) {
+            int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+            throw new ConfigException(List.of(file + ":" + line + ": TOML syntax error: " + e.getOriginalMessage()));
+        }
+        Path base = file.toAbsolutePath().getParent();
+        ConfigLoader l = new ConfigLoader(file.toString(), new KeyLines(text), base);
+        Config c = l.build(root);
+        if (probePorts && l.problems.isEmpty()) l.probePorts(c.listeners());
+        if (!l.problems.isEmpty()) throw new ConfigException(l.problems);
+        return c;
+    }
+
+    private Config build(JsonNode root) {
+        unknownKeys(root, "", TOP_KEYS);
+        String hostname = string(root, "hostname", systemHostname());
+        if (hostname != null && !Domains.isValid(hostname, false)) problem("hostname", "not a valid host name: " + hostname);
+        Path dataDir = path(root, "data_dir", "postern-data");
+        Set<String> domains = domains(root);
+        List<Cidr> networks = networks(root);
+        List<Listener> listeners = listeners(root);
+        Config.Tls tls = tls(root);
+        Limits limits = limits(root);
+        Map<String, List<String>> aliases = aliases(root, domains);
+        Path users = path(root, "users_file", dataDir == null ? "users" : dataDir.resolve("users").toString());
+        Path log = root.has("log_file") ? path(root, "log_file", null) : null;
+        return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log);
+    }
+
+    private Set<String> domains(JsonNode root) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String d : stringList(root, "domains", List.of("localhost"))) {
+            String lower = d.toLowerCase(Locale.ROOT);
+            if (!Domains.isValid(lower, false) || lower.startsWith("[")) problem("domains", "not a valid domain: " + d);
+            else out.add(lower);
+        }
+        if (out.isEmpty() && root.has("domains")) problem("domains", "at least one local domain is needed");
+        return out;
+    }
+
+    private List<Cidr> networks(JsonNode root) {
+        List<Cidr> out = new ArrayList<>();
+        for (String n : stringList(root, "relay_networks", List.of())) {
+            Cidr c = Cidr.parse(n);
+            if (c == null) problem("relay_networks", "not a network in CIDR notation: " + n);
+            else out.add(c);
+        }
+        return out;
+    }
+
+    private static final Pattern BIND = Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)]|([^:\\[\\]]+)):(\\d{1,5})");
+
+    private List<Listener> listeners(JsonNode root) {
+        JsonNode node = root.get("listeners");
+        if (node == null) return defaultListeners();
+        if (!node.isObject()) {
+            problem("listeners", "must be a table of [listeners.NAME] sections");
+            return List.of();
+        }
+        List<Listener> out = new ArrayList<>();
+        Set<String> binds = new LinkedHashSet<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String key = "listeners." + e.getKey();
+            JsonNode l = e.getValue();
+            if (!l.isObject()) {
+                problem(key, "must be a table with bind and kind");
+                continue;
+            }
+            unknownKeys(l, key, LISTENER_KEYS);
+            String bind = string(l, key + ".bind", "bind", null);
+            String kindText = string(l, key + ".kind", "kind", null);
+            if (bind == null) problem(key + ".bind", "missing, e.g. bind = \"127.0.0.1:2525\"");
+            if (kindText == null) problem(key + ".kind", "missing: one of \"smtp\", \"submission\", \"smtps\"");
+            if (bind == null || kindText == null) continue;
+            Kind kind;
+            try {
+                kind = Kind.valueOf(kindText.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException ex) {
+                problem(key + ".kind", "unknown kind \"" + kindText + "\": one of \"smtp\", \"submission\", \"smtps\"");
+                continue;
+            }
+            Matcher m = BIND.matcher(bind);
+            int port = m.matches() ? Integer.parseInt(m.group(3)) : -1;
+            if (port < 1 || port > 65535) {
+                problem(key + ".bind", "expected host:port with a port 1-65535, got \"" + bind + "\"");
+                continue;
+            }
+            String host = m.group(1) != null ? m.group(1) : m.group(2);
+            if (!binds.add(host + ":" + port)) problem(key + ".bind", "address " + bind + " is used by two listeners");
+            out.add(new Listener(e.getKey(), host, port, kind));
+        }
+        if (out.isEmpty() && problems.isEmpty()) problem("listeners", "no listener defined");
+        return out;
+    }
+
+    private Config.Tls tls(JsonNode root) {
+        JsonNode node = root.get("tls");
+        if (node == null) return new Config.Tls(null, null);
+        unknownKeys(node, "tls", TLS_KEYS);
+        Path cert = node.has("cert") ? path(node, "tls.cert", "cert", null) : null;
+        Path key = node.has("key") ? path(node, "tls.key", "key", null) : null;
+        if ((cert == null) != (key == null)) {
+            problem(cert == null ? "tls.cert" : "tls.key", "tls.cert and tls.key must be given together");
+            return new Config.Tls(null, null);
+        }
+        if (cert != null && !Files.isReadable(cert)) problem("tls.cert", "cannot read certificate file " + cert);
+        if (key != null && !Files.isReadable(key)) problem("tls.key", "cannot read key file " + key);
+        return new Config.Tls(cert, key);
+    }
+
+    private Limits limits(JsonNode root) {
+        JsonNode n = root.get("limits");
+        if (n == null) return DEFAULT_LIMITS;
+        unknownKeys(n, "limits", LIMIT_KEYS);
+        Limits d = DEFAULT_LIMITS;
+        return new Limits(
+                positive(n, "max_message_size", d.maxMessageSize()),
+                (int) positive(n, "max_recipients", d.maxRecipients()),
+                (int) positive(n, "max_connections", d.maxConnections()),
+                (int) positive(n, "max_connections_per_ip", d.maxConnectionsPerIp()),
+                duration(n, "command_timeout", d.commandTimeout()),
+                duration(n, "data_timeout", d.dataTimeout()));
+    }
+
+    private Map<String, List<String>> aliases(JsonNode root, Set<String> domains) {
+        JsonNode n = root.get("aliases");
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        if (n == null) return out;
+        if (!n.isObject()) {
+            problem("aliases", "must be a table of \"address\" = [\"target\", ...]");
+            return out;
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String key = "aliases." + e.getKey();
+            Address from = Address.parse(e.getKey(), true);
+            if (from == null) {
+                problem(key, "not a valid address: " + e.getKey());
+                continue;
+            }
+            if (!domains.contains(from.domain())) {
+                problem(key, "alias " + e.getKey() + " is not in a local domain (domains = " + domains + ")");
+                continue;
+            }
+            List<String> targets = new ArrayList<>();
+            JsonNode v = e.getValue();
+            List<JsonNode> items = new ArrayList<>();
+            if (v.isArray()) v.forEach(items::add); else items.add(v);
+            for (JsonNode t : items) {
+                Address a = t.isTextual() ? Address.parse(t.asText(), true) : null;
+                if (a == null) problem(key, "not a valid target address: " + t);
+                else targets.add(a.key());
+            }
+            if (targets.isEmpty()) problem(key, "an alias needs at least one target");
+            out.put(from.key(), List.copyOf(targets));
+        }
+        return out;
+    }
+
+    /** Tries to bind every listener's address, as serve will: an address in use is a configuration error. */
+    private void probePorts(List<Listener> listeners) {
+        for (Listener l : listeners) {
+            try (var s = new java.net.ServerSocket()) {
+                s.setReuseAddress(true);
+                s.bind(new java.net.InetSocketAddress(InetAddress.getByName(l.host()), l.port()));
+            } catch (IOException e) {
+                problem("listeners." + l.name() + ".bind", "cannot listen on " + l.bind() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    // ---- typed accessors that record problems ----
+
+    private void unknownKeys(JsonNode node, String prefix, Set<String> known) {
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!known.contains(k)) {
+                String path = prefix.isEmpty() ? k : prefix + "." + k;
+                problem(path, "unknown key (known here: " + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+            }
+        }
+    }
+
+    private String string(JsonNode n, String key, String dflt) { return string(n, key, key, dflt); }
+
+    private String string(JsonNode n, String path, String field, String dflt) {
+        JsonNode v = n.get(field);
+        if (v == null) return dflt;
+        if (!v.isTextual()) {
+            problem(path, "expected a string, got " + v);
+            return dflt;
+        }
+        return v.asText();
+    }
+
+    private Path path(JsonNode n, String key, String dflt) { return path(n, key, key, dflt); }
+
+    private Path path(JsonNode n, String path, String field, String dflt) {
+        String s = string(n, path, field, dflt);
+        if (s == null) return null;
+        Path p = Path.of(s);
+        return p.isAbsolute() ? p : baseDir.resolve(p).normalize();
+    }
+
+    private List<String> stringList(JsonNode n, String key, List<String> dflt) {
+        JsonNode v = n.get(key);
+        if (v == null) return dflt;
+        if (!v.isArray()) {
+            problem(key, "expected an array of strings, e.g. " + key + " = [\"...\"]");
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : v) {
+            if (e.isTextual()) out.add(e.asText()); else problem(key, "expected a string, got " + e);
+        }
+        return out;
+    }
+
+    private long positive(JsonNode n, String field, long dflt) {
+        JsonNode v = n.get(field);
+        if (v == null) return dflt;
+        if (!v.canConvertToLong() || !v.isIntegralNumber() || v.asLong() <= 0) {
+            problem("limits." + field, "expected a positive integer, got " + v);
+            return dflt;
+        }
+        return v.asLong();
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
+
+    private Duration duration(JsonNode n, String field, Duration dflt) {
+        JsonNode v = n.get(field);
+        if (v == null) return dflt;
+        Duration d = parseDuration(v.isIntegralNumber() ? v.asText() : v.isTextual() ? v.asText() : "");
+        if (d == null || d.isZero()) {
+            problem("limits." + field, "expected a duration like \"300s\", \"5m\" or a number of seconds, got " + v);
+            return dflt;
+        }
+        return d;
+    }
+
+    static Duration parseDuration(String s) {
+        Matcher m = DURATION.matcher(s.trim());
+        if (!m.matches()) return null;
+        long v = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "s" : m.group(2);
+        return switch (unit) {
+            case "ms" -> Duration.ofMillis(v);
+            case "m" -> Duration.ofMinutes(v);
+            case "h" -> Duration.ofHours(v);
+            case "d" -> Duration.ofDays(v);
+            default -> Duration.ofSeconds(v);
+        };
+    }
+
+    private void problem(String key, String message) {
+        problems.add(source + ":" + keyLines.lineOf(key) + ": " + key + ": " + message);
+    }
+
+    private static List<Listener> defaultListeners() {
+        return List.of(new Listener("smtp", "127.0.0.1", 2525, Kind.SMTP),
+                new Listener("submission", "127.0.0.1", 2587, Kind.SUBMISSION),
+                new Listener("smtps", "127.0.0.1", 2465, Kind.SMTPS));
+    }
+
+    static String systemHostname() {
+        String h = System.getenv("HOSTNAME");
+        try {
+            if (h == null || h.isBlank()) h = InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            h = "localhost";
+        }
+        return Domains.isValid(h, false) ? h.toLowerCase(Locale.ROOT) : "localhost";
+    }
+}

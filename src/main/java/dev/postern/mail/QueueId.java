@@ -1,0 +1,32 @@
+package dev.postern.mail;
+
+import java.security.SecureRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Queue ids in the spirit of Postfix's long ids: time-ordered, unique across restarts, safe as file names.
+ * Form: 8 base-32 digits of epoch milliseconds, 3 of a per-process counter, 3 random.
+ */
+public final class QueueId {
+    private static final char[] DIGITS = "0123456789BCDFGHJKLMNPQRSTVWXYZb".toCharArray();
+    private static final AtomicLong COUNTER = new AtomicLong(new SecureRandom().nextInt(1 << 15));
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private QueueId() {}
+
+    public static String next(long epochMillis) {
+        StringBuilder sb = new StringBuilder(14);
+        append(sb, epochMillis, 9);
+        append(sb, COUNTER.getAndIncrement(), 3);
+        append(sb, RANDOM.nextInt(1 << 10), 2);
+        return sb.toString();
+    }
+
+    private static void append(StringBuilder sb, long v, int digits) {
+        for (int i = digits - 1; i >= 0; i--) sb.append(DIGITS[(int) ((v >>> (5 * i)) & 31)]);
+    }
+
+    public static boolean isValid(String s) {
+        return s != null && s.length() == 14 && s.chars().allMatch(c -> new String(DIGITS).indexOf(c) >= 0);
+    }
+}

@@ -1,0 +1,108 @@
+package dev.postern.queue;
+
+import dev.postern.mail.Address;
+import dev.postern.mail.Envelope;
+import dev.postern.mail.Recipient;
+import dev.postern.mail.ReversePath;
+
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The text form of an envelope at the head of a queue file: "key value" lines, values URL-encoded. */
+final class EnvelopeCodec {
+    static final String MAGIC = "POSTERN-QUEUE 1";
+
+    private EnvelopeCodec() {}
+
+    static String encode(String id, Envelope e) {
+        StringBuilder sb = new StringBuilder(MAGIC).append('\n');
+        line(sb, "id", id);
+        line(sb, "arrival", Long.toString(e.arrival().toEpochMilli()));
+        line(sb, "sender", e.sender().isNull() ? "" : e.sender().address().localPart() + "@" + e.sender().address().domain());
+        for (Recipient r : e.recipients()) {
+            sb.append("rcpt ").append(enc(r.address().localPart() + "@" + r.address().domain())).append(' ')
+                    .append(enc(r.notifyOn())).append(' ').append(enc(r.orcpt())).append('\n');
+        }
+        line(sb, "body", e.body());
+        line(sb, "smtputf8", Boolean.toString(e.smtpUtf8()));
+        line(sb, "ret", e.ret());
+        line(sb, "envid", e.envid());
+        line(sb, "helo", e.heloName());
+        line(sb, "client", e.clientAddress());
+        line(sb, "auth", e.authUser());
+        return sb.append('\n').toString();
+    }
+
+    private static void line(StringBuilder sb, String key, String value) {
+        sb.append(key).append(' ').append(enc(value)).append('\n');
+    }
+
+    private static String enc(String s) { return s == null ? "-" : s.isEmpty() ? "%00" : URLEncoder.encode(s, StandardCharsets.UTF_8); }
+
+    private static String dec(String s) {
+        if (s.equals("-")) return null;
+        if (s.equals("%00")) return "";
+        return URLDecoder.decode(s, StandardCharsets.UTF_8);
+    }
+
+    static Envelope decode(List<String> lines) throws IOException {
+        if (lines.isEmpty() || !lines.get(0).equals(MAGIC)) throw new IOException("not a Postern queue file");
+        String sender = null, body = null, ret = null, envid = null, helo = null, client = null, auth = null;
+        boolean utf8 = false;
+        Instant arrival = null;
+        List<Recipient> rcpts = new ArrayList<>();
+        for (String l : lines.subList(1, lines.size())) {
+            String[] f = l.split(" ");
+            switch (f[0]) {
+                case "arrival" -> arrival = Instant.ofEpochMilli(Long.parseLong(f[1]));
+                case "sender" -> sender = dec(f[1]);
+                case "rcpt" -> rcpts.add(new Recipient(address(dec(f[1])), dec(f[2]), dec(f[3])));
+                case "body" -> body = dec(f[1]);
+                case "smtputf8" -> utf8 = Boolean.parseBoolean(f[1]);
+                case "ret" -> ret = dec(f[1]);
+                case "envid" -> envid = dec(f[1]);
+                case "helo" -> helo = dec(f[1]);
+                case "client" -> client = dec(f[1]);
+                case "auth" -> auth = dec(f[1]);
+                default -> { } // "id" and keys from newer versions
+            }
+        }
+        if (arrival == null || sender == null || rcpts.isEmpty()) throw new IOException("incomplete envelope");
+        ReversePath rp = sender.isEmpty() ? ReversePath.NULL : new ReversePath(address(sender));
+        return new Envelope(rp, rcpts, body, utf8, ret, envid, helo, client, auth, arrival);
+    }
+
+    private static Address address(String s) {
+        int at = s.lastIndexOf('@');
+        return new Address(s.substring(0, at), s.substring(at + 1));
+    }
+
+    static String encodeState(List<RecipientState> states) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < states.size(); i++) {
+            RecipientState s = states.get(i);
+            sb.append(i).append(' ').append(s.status()).append(' ').append(s.attempts()).append(' ')
+                    .append(s.nextAttempt() == null ? "-" : Long.toString(s.nextAttempt().toEpochMilli())).append(' ')
+                    .append(enc(s.lastReply())).append('\n');
+        }
+        return sb.toString();
+    }
+
+    static List<RecipientState> decodeState(List<String> lines, List<Recipient> recipients) {
+        List<RecipientState> out = new ArrayList<>();
+        for (Recipient r : recipients) out.add(RecipientState.fresh(r));
+        for (String l : lines) {
+            String[] f = l.split(" ");
+            if (f.length != 5) continue;
+            int i = Integer.parseInt(f[0]);
+            out.set(i, new RecipientState(recipients.get(i), RecipientState.Status.valueOf(f[1]),
+                    Integer.parseInt(f[2]), f[3].equals("-") ? null : Instant.ofEpochMilli(Long.parseLong(f[3])), dec(f[4])));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,42 @@
+package dev.postern.queue;
+
+import dev.postern.mail.Envelope;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+
+/**
+ * Durable storage of queued messages. Implementations: {@link FileSpool} (one file per message);
+ * a group-commit log and a shared PostgreSQL spool are planned behind the same contract.
+ */
+public interface Spool {
+
+    /** Starts receiving a message; its queue id is known from here on (the Received header cites it). */
+    Incoming begin(Envelope envelope) throws IOException;
+
+    /** A message being received. Not visible to {@link #recover()} until {@link #commit()} returns. */
+    interface Incoming {
+        String id();
+
+        void write(byte[] b, int off, int len) throws IOException;
+
+        /** Makes the message durable; returns only after data and directory entry are on disk. */
+        QueuedMessage commit() throws IOException;
+
+        /** Discards the partial message. Never throws. */
+        void abort();
+    }
+
+    /** Everything committed and not yet removed, partials discarded. Called once at start. */
+    List<QueuedMessage> recover() throws IOException;
+
+    /** The message content as received (CRLF line ends, trace header first). */
+    InputStream openContent(String id) throws IOException;
+
+    /** Durably records per-recipient state. */
+    void saveState(QueuedMessage message) throws IOException;
+
+    /** Removes a message whose recipients are all final. */
+    void remove(String id) throws IOException;
+}

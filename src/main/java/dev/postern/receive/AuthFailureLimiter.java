@@ -1,0 +1,44 @@
+package dev.postern.receive;
+
+import java.net.InetAddress;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Failed AUTH attempts per client address in a sliding window. A client over the limit gets 454 for
+ * every AUTH until the window passes. Bounded: the oldest entries are dropped beyond 100,000 addresses.
+ */
+final class AuthFailureLimiter {
+    private static final int MAX_TRACKED = 100_000;
+
+    private final int limit;
+    private final long windowMillis;
+    private final Clock clock;
+    private final Map<InetAddress, long[]> failures = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override protected boolean removeEldestEntry(Map.Entry<InetAddress, long[]> e) { return size() > MAX_TRACKED; }
+    };
+
+    AuthFailureLimiter(int limit, long windowMillis, Clock clock) {
+        this.limit = limit;
+        this.windowMillis = windowMillis;
+        this.clock = clock;
+    }
+
+    synchronized boolean blocked(InetAddress ip) {
+        long[] f = failures.get(ip);
+        if (f == null) return false;
+        if (clock.millis() - f[1] > windowMillis) {
+            failures.remove(ip);
+            return false;
+        }
+        return f[0] >= limit;
+    }
+
+    synchronized void recordFailure(InetAddress ip) {
+        long now = clock.millis();
+        long[] f = failures.get(ip);
+        if (f == null || now - f[1] > windowMillis) failures.put(ip, new long[] {1, now});
+        else { f[0]++; f[1] = now; }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.postern.receive;
+
+import dev.postern.mail.Envelope;
+import dev.postern.message.HeaderScanner;
+import dev.postern.queue.QueuedMessage;
+import dev.postern.queue.Spool;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * A message streaming from one session into the spool. The session calls these methods on its event
+ * loop; the disk work runs in order on the session's {@link SerialExecutor}. The first disk error is
+ * kept and reported at the end, when the client is waiting for the final reply.
+ */
+final class InboundMessage {
+    private final SerialExecutor disk;
+    private final long maxSize;
+    private final HeaderScanner scanner = new HeaderScanner();
+    private final AtomicLong unwritten = new AtomicLong();
+    private volatile Spool.Incoming incoming;
+    private volatile IOException error;
+    private long size;
+    private boolean oversized;
+
+    InboundMessage(SerialExecutor disk, long maxSize) {
+        this.disk = disk;
+        this.maxSize = maxSize;
+    }
+
+    /** Runs on the disk executor: creates the spool file and writes our trace header first. */
+    String begin(Spool spool, Envelope envelope, Function<String, String> receivedHeader) throws IOException {
+        incoming = spool.begin(envelope);
+        byte[] h = receivedHeader.apply(incoming.id()).getBytes(StandardCharsets.UTF_8);
+        incoming.write(h, 0, h.length);
+        return incoming.id();
+    }
+
+    String id() { return incoming == null ? null : incoming.id(); }
+
+    /** Queues content for the disk; returns the bytes not yet written, for back-pressure. */
+    long write(byte[] b, int off, int len) {
+        scanner.feed(b, off, len);
+        size += len;
+        // RFC 1870 6.1: past the limit we keep reading to the end but store nothing more
+        if (size > maxSize) oversized = true;
+        if (oversized || len == 0) return unwritten.get();
+        byte[] copy = java.util.Arrays.copyOfRange(b, off, off + len);
+        long pending = unwritten.addAndGet(len);
+        disk.execute(() -> {
+            try {
+                if (error == null && incoming != null) incoming.write(copy, 0, copy.length);
+            } catch (IOException e) {
+                error = e;
+            } finally {
+                unwritten.addAndGet(-copy.length);
+            }
+        });
+        return pending;
+    }
+
+    long unwritten() { return unwritten.get(); }
+
+    long size() { return size; }
+
+    boolean oversized() { return oversized; }
+
+    int receivedHeaders() { return scanner.receivedCount(); }
+
+    /** Runs on the disk executor after every write: durable commit, or the stored error. */
+    QueuedMessage commit() throws IOException {
+        if (error != null) {
+            incoming.abort();
+            throw error;
+        }
+        return incoming.commit();
+    }
+
+    void abort() {
+        disk.execute(() -> {
+            if (incoming != null) incoming.abort();
+        });
+    }
+}

@@ -1,0 +1,17 @@
+package dev.postern.receive;
+
+import dev.postern.auth.Authenticator;
+import dev.postern.config.Config;
+import dev.postern.policy.RelayControl;
+import dev.postern.queue.QueueManager;
+import dev.postern.queue.Spool;
+import dev.postern.route.Router;
+import io.netty.handler.ssl.SslContext;
+
+import java.time.Clock;
+import java.util.concurrent.ExecutorService;
+
+/** What every session shares, wired once at start-up. */
+record ServerContext(Config config, SslContext ssl, Authenticator authenticator, Router router, RelayControl relay,
+                     Spool spool, QueueManager queue, ExecutorService workers, ConnectionLimiter connections,
+                     AuthFailureLimiter authFailures, Clock clock) {}

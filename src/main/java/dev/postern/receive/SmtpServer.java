@@ -1,0 +1,115 @@
+package dev.postern.receive;
+
+import dev.postern.auth.Authenticator;
+import dev.postern.config.Config;
+import dev.postern.config.Config.Kind;
+import dev.postern.policy.RelayControl;
+import dev.postern.queue.QueueManager;
+import dev.postern.queue.Spool;
+import dev.postern.route.Router;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Binds every configured listener and runs sessions on Netty (native epoll when available, else NIO). */
+public final class SmtpServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("postern.smtpd");
+
+    private final Config config;
+    private final ServerContext context;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final ExecutorService blocking;
+    private final List<Channel> channels = new ArrayList<>();
+
+    public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router, Spool spool,
+                      QueueManager queue, Clock clock) {
+        this.config = config;
+        boolean epoll = Epoll.isAvailable();
+        var factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.boss = new MultiThreadIoEventLoopGroup(1, factory);
+        this.workers = new MultiThreadIoEventLoopGroup(0, factory);
+        AtomicInteger n = new AtomicInteger();
+        // disk commits block on fsync; many threads let concurrent sessions fsync in parallel
+        this.blocking = Executors.newFixedThreadPool(32, r -> {
+            Thread t = new Thread(r, "spool-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        var limits = config.limits();
+        this.context = new ServerContext(config, ssl, authenticator, router, new RelayControl(router, config.relayNetworks()),
+                spool, queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
+                new AuthFailureLimiter(10, TimeUnit.MINUTES.toMillis(10), clock), clock);
+        log.info("using {} transport", epoll ? "epoll" : "NIO");
+    }
+
+    public void start() throws IOException {
+        Class<? extends ServerChannel> channelClass = Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        for (Config.Listener l : config.listeners()) {
+            ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(channelClass)
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override protected void initChannel(SocketChannel ch) {
+                            if (l.kind() == Kind.SMTPS) {
+                                // RFC 8314 3.3: TLS from the first byte
+                                var ssl = context.ssl().newHandler(ch.alloc());
+                                ssl.setHandshakeTimeoutMillis(config.limits().commandTimeout().toMillis());
+                                ch.pipeline().addLast("tls", ssl);
+                            }
+                            ch.pipeline().addLast("smtp", new SmtpSession(context, l));
+                        }
+                    });
+            try {
+                Channel c = b.bind(new InetSocketAddress(InetAddress.getByName(l.host()), l.port())).sync().channel();
+                channels.add(c);
+                log.info("listening on {} ({})", l.bind(), l.kind().name().toLowerCase());
+            } catch (Exception e) {
+                close();
+                throw new IOException("cannot listen on " + l.bind() + " (listeners." + l.name() + "): " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** The port a listener actually bound (useful when configured with port 0 in tests). */
+    public int boundPort(String listenerName) {
+        for (int i = 0; i < channels.size(); i++) {
+            if (config.listeners().get(i).name().equals(listenerName)) {
+                return ((InetSocketAddress) channels.get(i).localAddress()).getPort();
+            }
+        }
+        throw new IllegalArgumentException(listenerName);
+    }
+
+    @Override public void close() {
+        for (Channel c : channels) c.close().awaitUninterruptibly();
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        blocking.shutdown();
+    }
+}

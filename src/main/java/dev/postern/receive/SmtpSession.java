@@ -1,0 +1,405 @@
+package dev.postern.receive;
+
+import dev.postern.config.Config;
+import dev.postern.config.Config.Kind;
+import dev.postern.mail.Envelope;
+import dev.postern.mail.Recipient;
+import dev.postern.mail.Replies;
+import dev.postern.mail.Reply;
+import dev.postern.mail.ReversePath;
+import dev.postern.message.ReceivedHeader;
+import dev.postern.queue.QueuedMessage;
+import dev.postern.queue.SpoolFull;
+import dev.postern.smtp.CommandLine;
+import dev.postern.smtp.DataDecoder;
+import dev.postern.smtp.LineSplitter;
+import dev.postern.smtp.sasl.SaslServer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.SSLSession;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+
+/**
+ * One SMTP connection: input framing (commands, DATA, BDAT chunks, SASL lines), time-outs, and the
+ * hand-off to the spool. The verbs themselves are handled by {@link Commands}.
+ */
+final class SmtpSession extends ChannelInboundHandlerAdapter {
+    static final Logger log = LoggerFactory.getLogger("postern.smtpd");
+
+    /** RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF. */
+    static final int MAX_COMMAND_LINE = 512;
+    /** RFC 4954 4: AUTH lines may be longer; 12288 octets is the limit the RFC suggests. */
+    static final int MAX_AUTH_LINE = 12288;
+    private static final long HIGH_WATER = 1 << 20;
+    private static final long LOW_WATER = 256 << 10;
+
+    enum Mode { COMMAND, SASL, DATA, BDAT, CLOSED }
+
+    final ServerContext server;
+    final Config.Listener listener;
+    final SerialExecutor disk;
+    final Commands commands;
+    ChannelHandlerContext ctx;
+    InetAddress clientIp;
+    String clientName = "unknown";
+    private ByteBuf input;
+    private LineSplitter lines = new LineSplitter(MAX_AUTH_LINE);
+    private final byte[] chunk = new byte[16 * 1024];
+    private final byte[] decoded = new byte[16 * 1024 + 2];
+    Mode mode = Mode.COMMAND;
+    private boolean busy;
+    private boolean throttled;
+    private boolean counted;
+    private long lastActivity;
+    private ScheduledFuture<?> timeout;
+    private boolean wroteSomething;
+
+    // session state (reset by STARTTLS)
+    boolean esmtp;
+    String helo;
+    String authUser;
+    boolean tls;
+    int authFailures;
+    SaslServer sasl;
+
+    // transaction state (reset by RSET, EHLO, end of message)
+    ReversePath sender;
+    java.util.Map<String, String> mailParams;
+    final List<Recipient> recipients = new ArrayList<>();
+    InboundMessage message;
+    DataDecoder dataDecoder;
+    long bdatRemaining;
+    long bdatChunkSize;
+    boolean bdatLast;
+    boolean bdatUsed;
+    boolean bdatDiscard;
+
+    SmtpSession(ServerContext server, Config.Listener listener) {
+        this.server = server;
+        this.listener = listener;
+        this.disk = new SerialExecutor(server.workers());
+        this.commands = new Commands(this);
+        this.tls = listener.kind() == Kind.SMTPS;
+    }
+
+    // ---------------------------------------------------------------- connection life cycle
+
+    @Override public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.input = ctx.alloc().buffer(1024);
+        this.clientIp = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+        ctx.channel().config().setAutoRead(true);
+        Reply refused = server.connections().acquire(clientIp);
+        if (refused != null) {
+            log.info("reject: connect from [{}]: {}", clientIp.getHostAddress(), refused);
+            mode = Mode.CLOSED;
+            ctx.writeAndFlush(Unpooled.copiedBuffer(refused.format(false), StandardCharsets.US_ASCII))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        counted = true;
+        log.info("connect from [{}] on {} ({})", clientIp.getHostAddress(), listener.name(), listener.kind());
+        // reverse DNS runs off the event loop; the Received header uses whatever is known by then
+        server.workers().execute(() -> {
+            String name = clientIp.getCanonicalHostName();
+            if (!name.equals(clientIp.getHostAddress())) clientName = name;
+        });
+        // RFC 5321 4.2 / 3.1: the greeting names this host
+        reply(Reply.of(220, null, server.config().hostname() + " ESMTP Postern"));
+        flush();
+        touch();
+        scheduleTimeout();
+    }
+
+    @Override public void channelInactive(ChannelHandlerContext ctx) {
+        if (counted) {
+            server.connections().release(clientIp);
+            log.info("disconnect from {}[{}]", clientName, clientIp.getHostAddress());
+        }
+        mode = Mode.CLOSED;
+        if (message != null) message.abort();
+        message = null;
+        if (timeout != null) timeout.cancel(false);
+        if (input != null) {
+            input.release();
+            input = null;
+        }
+    }
+
+    @Override public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.info("lost connection from {}[{}]: {}", clientName, clientIp == null ? "?" : clientIp.getHostAddress(), cause.toString());
+        ctx.close();
+    }
+
+    @Override public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf in = (ByteBuf) msg;
+        try {
+            if (mode == Mode.CLOSED || input == null) return;
+            input.writeBytes(in);
+        } finally {
+            in.release();
+        }
+        if (mode == Mode.DATA || mode == Mode.BDAT) touch();
+        process();
+    }
+
+    // ---------------------------------------------------------------- input framing
+
+    /** Consumes buffered input until it runs out or the session waits on other work. */
+    void process() {
+        while (!busy && mode != Mode.CLOSED && input != null && input.isReadable()) {
+            switch (mode) {
+                case COMMAND, SASL -> readLine();
+                case DATA -> readData();
+                case BDAT -> readChunk();
+                default -> { }
+            }
+        }
+        if (input != null && input.readerIndex() > 64 * 1024) input.discardReadBytes();
+        flush();
+        updateAutoRead();
+    }
+
+    private void readLine() {
+        int n = Math.min(input.readableBytes(), chunk.length);
+        input.getBytes(input.readerIndex(), chunk, 0, n);
+        int used = lines.feed(chunk, 0, n);
+        input.skipBytes(used);
+        LineSplitter.Line line = lines.take();
+        if (line == null) return;
+        touch();
+        if (mode == Mode.SASL) commands.saslLine(line);
+        else commands.line(line);
+    }
+
+    private void readData() {
+        int n = Math.min(input.readableBytes(), chunk.length);
+        input.getBytes(input.readerIndex(), chunk, 0, n);
+        long r = dataDecoder.decode(chunk, 0, n, decoded);
+        input.skipBytes((int) (r >>> 32));
+        long unwritten = message.write(decoded, 0, (int) r);
+        throttle(unwritten);
+        if (dataDecoder.ended()) {
+            mode = Mode.COMMAND;
+            commands.endOfData();
+        }
+    }
+
+    private void readChunk() {
+        int n = (int) Math.min(Math.min(input.readableBytes(), bdatRemaining), chunk.length);
+        input.readBytes(chunk, 0, n);
+        bdatRemaining -= n;
+        if (!bdatDiscard && message != null) throttle(message.write(chunk, 0, n));
+        if (bdatRemaining == 0) {
+            mode = Mode.COMMAND;
+            commands.endOfChunk();
+        }
+    }
+
+    private void throttle(long unwritten) {
+        if (unwritten > HIGH_WATER && !throttled) {
+            throttled = true;
+            updateAutoRead();
+            // re-check from the disk side once writes have drained
+            disk.execute(() -> ctx.executor().execute(this::unthrottle));
+        }
+    }
+
+    private void unthrottle() {
+        if (message != null && message.unwritten() > LOW_WATER) {
+            disk.execute(() -> ctx.executor().execute(this::unthrottle));
+            return;
+        }
+        throttled = false;
+        process();
+    }
+
+    private void updateAutoRead() {
+        if (ctx != null && mode != Mode.CLOSED) ctx.channel().config().setAutoRead(!busy && !throttled);
+    }
+
+    /**
+     * Runs blocking work (disk, password hashing) in order with this session's writes, then continues on
+     * the event loop. No input is read meanwhile, so pipelined commands wait their turn.
+     */
+    <T> void offload(Callable<T> work, BiConsumer<T, Exception> then) {
+        busy = true;
+        updateAutoRead();
+        disk.execute(() -> {
+            T result = null;
+            Exception error = null;
+            try {
+                result = work.call();
+            } catch (Exception e) {
+                error = e;
+            }
+            T r = result;
+            Exception err = error;
+            ctx.executor().execute(() -> {
+                busy = false;
+                if (mode == Mode.CLOSED) return;
+                touch();
+                then.accept(r, err);
+                process();
+            });
+        });
+    }
+
+    // ---------------------------------------------------------------- output
+
+    void reply(Reply r) {
+        if (ctx == null) return;
+        ctx.write(Unpooled.copiedBuffer(r.format(esmtp), StandardCharsets.UTF_8));
+        wroteSomething = true;
+    }
+
+    /** RFC 2920: replies to pipelined commands may be batched; we flush when input runs dry or we wait. */
+    void flush() {
+        if (wroteSomething && ctx != null) {
+            wroteSomething = false;
+            ctx.flush();
+        }
+    }
+
+    void closeWith(Reply r) {
+        reply(r);
+        mode = Mode.CLOSED;
+        wroteSomething = false;
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    // ---------------------------------------------------------------- transitions used by Commands
+
+    void startData() {
+        dataDecoder = new DataDecoder();
+        mode = Mode.DATA;
+    }
+
+    void startChunk(long size, boolean last, boolean discard) {
+        bdatChunkSize = size;
+        bdatRemaining = size;
+        bdatLast = last;
+        bdatDiscard = discard;
+        mode = Mode.BDAT;
+        if (size == 0) {
+            mode = Mode.COMMAND;
+            commands.endOfChunk();
+        }
+    }
+
+    /** RFC 3207 4.2: after the 220, discard everything buffered and start the handshake. */
+    String bdatRemainingText() { return bdatChunkSize + " octets received"; }
+
+    void startTls() {
+        input.clear();
+        lines = new LineSplitter(MAX_AUTH_LINE);
+        // startTls=true: the 220 below still leaves in plaintext, everything after it is TLS
+        SslHandler ssl = new SslHandler(server.ssl().newEngine(ctx.alloc()), true);
+        ssl.setHandshakeTimeoutMillis(server.config().limits().commandTimeout().toMillis());
+        ctx.pipeline().addFirst("tls", ssl);
+        reply(Replies.READY_TLS);
+        flush();
+        resetSession();
+        tls = true;
+    }
+
+    void resetSession() {
+        esmtp = false;
+        helo = null;
+        authUser = null;
+        sasl = null;
+        resetTransaction();
+    }
+
+    void resetTransaction() {
+        sender = null;
+        mailParams = null;
+        recipients.clear();
+        if (message != null) message.abort();
+        message = null;
+        dataDecoder = null;
+        bdatUsed = false;
+    }
+
+    /** "TLSv1.3 TLS_AES_128_GCM_SHA256" once a handshake has completed, else null. */
+    String tlsDescription() {
+        SslHandler h = ctx.pipeline().get(SslHandler.class);
+        if (h == null) return null;
+        SSLSession s = h.engine().getSession();
+        return s == null || s.getProtocol() == null || s.getProtocol().equals("NONE") ? null
+                : s.getProtocol() + " " + s.getCipherSuite();
+    }
+
+    /** RFC 3848 / RFC 6531 4.3: the "with" protocol name. */
+    String protocolName(boolean utf8) {
+        if (!esmtp) return "SMTP";
+        String p = (utf8 ? "UTF8SMTP" : "ESMTP") + (tls ? "S" : "") + (authUser != null ? "A" : "");
+        return p;
+    }
+
+    Envelope envelope() {
+        var p = mailParams;
+        return new Envelope(sender, recipients, p.get("BODY"), p.containsKey("SMTPUTF8"), p.get("RET"), p.get("ENVID"),
+                helo, clientIp.getHostAddress(), authUser, server.clock().instant());
+    }
+
+    String receivedHeader(String queueId) {
+        boolean utf8 = mailParams.containsKey("SMTPUTF8");
+        String forRcpt = recipients.size() == 1 ? recipients.get(0).address().toString() : null;
+        return ReceivedHeader.build(helo, clientName, clientIp.getHostAddress(), server.config().hostname(),
+                protocolName(utf8), tlsDescription(), queueId, forRcpt, ZonedDateTime.now(server.clock()));
+    }
+
+    void accepted(QueuedMessage m) {
+        log.info("{}: client={}[{}]{}", m.id(), clientName, clientIp.getHostAddress(),
+                authUser == null ? "" : ", sasl_username=" + authUser);
+        log.info("{}: from=<{}>, size={}, nrcpt={}", m.id(), m.envelope().sender(), m.size(), m.recipients().size());
+        server.queue().submit(m);
+    }
+
+    static Reply diskErrorReply(Exception e) {
+        return e instanceof SpoolFull ? Replies.INSUFFICIENT_STORAGE : Replies.LOCAL_ERROR;
+    }
+
+    // ---------------------------------------------------------------- time-outs
+
+    void touch() { lastActivity = System.nanoTime(); }
+
+    private void scheduleTimeout() {
+        long limit = (mode == Mode.DATA || mode == Mode.BDAT ? server.config().limits().dataTimeout()
+                : server.config().limits().commandTimeout()).toNanos();
+        long wait = Math.max(0, lastActivity + limit - System.nanoTime());
+        timeout = ctx.executor().schedule(this::checkTimeout, wait + 1_000_000, TimeUnit.NANOSECONDS);
+    }
+
+    private void checkTimeout() {
+        if (mode == Mode.CLOSED) return;
+        long limit = (mode == Mode.DATA || mode == Mode.BDAT ? server.config().limits().dataTimeout()
+                : server.config().limits().commandTimeout()).toNanos();
+        if (!busy && System.nanoTime() - lastActivity >= limit) {
+            // RFC 5321 4.5.3.2: the server may close an idle session with 421
+            log.info("timeout after {} from {}[{}]", mode, clientName, clientIp.getHostAddress());
+            closeWith(Replies.IDLE_TIMEOUT);
+            return;
+        }
+        if (busy) touch();
+        scheduleTimeout();
+    }
+}

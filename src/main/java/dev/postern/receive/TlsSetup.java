@@ -1,0 +1,95 @@
+package dev.postern.receive;
+
+import dev.postern.config.Config;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.SecureRandom;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+
+/** Builds the server TLS context from configured PEM files, or from a self-signed pair made on first start. */
+public final class TlsSetup {
+    private static final Logger log = LoggerFactory.getLogger(TlsSetup.class);
+
+    private TlsSetup() {}
+
+    public static SslContext serverContext(Config config) throws IOException {
+        Path cert = config.tls().cert();
+        Path key = config.tls().key();
+        if (config.tls().selfSigned()) {
+            Path dir = config.dataDir().resolve("tls");
+            cert = dir.resolve("cert.pem");
+            key = dir.resolve("key.pem");
+            if (!Files.exists(cert) || !Files.exists(key)) {
+                generateSelfSigned(config.hostname(), cert, key);
+                log.info("generated a self-signed certificate for {} in {}", config.hostname(), dir);
+            }
+        }
+        try {
+            // RFC 8996: no TLS below 1.2
+            return SslContextBuilder.forServer(cert.toFile(), key.toFile()).sslProvider(SslProvider.JDK)
+                    .protocols("TLSv1.3", "TLSv1.2").build();
+        } catch (Exception e) {
+            throw new IOException("cannot load TLS certificate " + cert + " / key " + key + ": " + e.getMessage(), e);
+        }
+    }
+
+    static void generateSelfSigned(String hostname, Path certFile, Path keyFile) throws IOException {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+            g.initialize(new ECGenParameterSpec("secp256r1"));
+            KeyPair kp = g.generateKeyPair();
+            X500Name name = new X500Name("CN=" + hostname);
+            Instant now = Instant.now();
+            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, new BigInteger(64, new SecureRandom()),
+                    Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(3650))), name, kp.getPublic());
+            b.addExtension(Extension.subjectAlternativeName, false,
+                    new GeneralNames(new GeneralName(GeneralName.dNSName, hostname)));
+            var holder = b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate()));
+            Files.createDirectories(certFile.getParent());
+            Files.writeString(certFile, pem(holder), StandardCharsets.US_ASCII);
+            Path tmp = keyFile.resolveSibling(keyFile.getFileName() + ".tmp");
+            Files.deleteIfExists(tmp);
+            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            // PKCS#8, which every TLS stack reads
+            Files.writeString(tmp, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(kp.getPrivate(), null)),
+                    StandardCharsets.US_ASCII);
+            Files.move(tmp, keyFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException("cannot generate a self-signed certificate: " + e.getMessage(), e);
+        }
+    }
+
+    private static String pem(Object o) throws IOException {
+        StringWriter sw = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(sw)) {
+            w.writeObject(o);
+        }
+        return sw.toString();
+    }
+}
