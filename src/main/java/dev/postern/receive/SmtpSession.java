@@ -110,7 +110,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (refused != null) {
             log.info("reject: connect from [{}]: {}", clientIp.getHostAddress(), refused);
             mode = Mode.CLOSED;
-            ctx.writeAndFlush(Unpooled.copiedBuffer(refused.format(false), StandardCharsets.US_ASCII))
+            ctx.writeAndFlush(Unpooled.copiedBuffer(refused.format(true), StandardCharsets.US_ASCII))
                     .addListener(ChannelFutureListener.CLOSE);
             return;
         }
@@ -264,9 +264,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     // ---------------------------------------------------------------- output
 
+    /**
+     * Enhanced status codes go on every reply that has one, before EHLO too, as Postfix does: RFC 2034
+     * requires them after EHLO and clients that did not ask read them as text.
+     */
     void reply(Reply r) {
         if (ctx == null) return;
-        ctx.write(Unpooled.copiedBuffer(r.format(esmtp), StandardCharsets.UTF_8));
+        ctx.write(Unpooled.copiedBuffer(r.format(true), StandardCharsets.UTF_8));
         wroteSomething = true;
     }
 

@@ -1,0 +1,116 @@
+package dev.postern.testing;
+
+import dev.postern.admin.Server;
+import dev.postern.auth.UserStore;
+import dev.postern.config.Config;
+import dev.postern.config.Config.Kind;
+import dev.postern.config.Config.Limits;
+import dev.postern.mail.Cidr;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/** A real Postern on loopback ports chosen by the OS, with its data in a temporary directory. */
+public final class TestServer implements AutoCloseable {
+    public static final String PASSWORD = "correct horse battery staple";
+
+    public final Path dir;
+    public final Config config;
+    public final Server server;
+
+    private TestServer(Path dir, Config config, Server server) {
+        this.dir = dir;
+        this.config = config;
+        this.server = server;
+    }
+
+    public static Builder builder() { return new Builder(); }
+
+    public int port(String listener) { return server.smtp().boundPort(listener); }
+
+    public int smtp() { return port("smtp"); }
+
+    public int submission() { return port("submission"); }
+
+    public int smtps() { return port("smtps"); }
+
+    public Path maildir(String address) {
+        int at = address.indexOf('@');
+        return config.mailboxesDir().resolve(address.substring(at + 1)).resolve(address.substring(0, at)).resolve("Maildir");
+    }
+
+    /** Message files in a mailbox's new/ directory, waiting up to 10 s for at least {@code atLeast}. */
+    public List<Path> awaitMail(String address, int atLeast) throws Exception {
+        Path dirNew = maildir(address).resolve("new");
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (true) {
+            List<Path> files = Files.isDirectory(dirNew) ? list(dirNew) : List.of();
+            if (files.size() >= atLeast || System.currentTimeMillis() > deadline) return files;
+            Thread.sleep(20);
+        }
+    }
+
+    public static List<Path> list(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.sorted().toList();
+        }
+    }
+
+    /** Waits until the delivery workers have nothing in flight. */
+    public void awaitQueueIdle() throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (server.queue().pending() > 0 && System.currentTimeMillis() < deadline) Thread.sleep(10);
+    }
+
+    @Override public void close() throws IOException {
+        server.close();
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted((a, b) -> b.compareTo(a)).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    public static final class Builder {
+        private Set<String> domains = Set.of("example.test");
+        private final Map<String, List<String>> aliases = new LinkedHashMap<>();
+        private final List<String> users = new ArrayList<>(List.of("alice@example.test", "bob@example.test"));
+        private List<Cidr> relayNetworks = List.of();
+        private long maxSize = 1_000_000;
+        private int maxRecipients = 100;
+        private int maxConnections = 1000;
+        private int maxPerIp = 100;
+        private Duration commandTimeout = Duration.ofMinutes(5);
+        private Duration dataTimeout = Duration.ofMinutes(3);
+
+        public Builder domains(String... d) { domains = Set.of(d); return this; }
+        public Builder alias(String from, String... to) { aliases.put(from, List.of(to)); return this; }
+        public Builder user(String u) { users.add(u); return this; }
+        public Builder relayNetworks(String... cidrs) { relayNetworks = Stream.of(cidrs).map(Cidr::parse).toList(); return this; }
+        public Builder maxSize(long n) { maxSize = n; return this; }
+        public Builder maxRecipients(int n) { maxRecipients = n; return this; }
+        public Builder maxConnections(int total, int perIp) { maxConnections = total; maxPerIp = perIp; return this; }
+        public Builder timeouts(Duration command, Duration data) { commandTimeout = command; dataTimeout = data; return this; }
+
+        public TestServer start() throws Exception {
+            Path dir = Files.createTempDirectory("postern-test");
+            Config c = new Config("mx.example.test", dir.resolve("data"), domains, relayNetworks,
+                    List.of(new Config.Listener("smtp", "127.0.0.1", 0, Kind.SMTP),
+                            new Config.Listener("submission", "127.0.0.1", 0, Kind.SUBMISSION),
+                            new Config.Listener("smtps", "127.0.0.1", 0, Kind.SMTPS)),
+                    new Config.Tls(null, null),
+                    new Limits(maxSize, maxRecipients, maxConnections, maxPerIp, commandTimeout, dataTimeout),
+                    aliases, dir.resolve("data/users"), null);
+            UserStore store = new UserStore(c.usersFile());
+            for (String u : users) store.put(u, PASSWORD);
+            return new TestServer(dir, c, Server.start(c, Clock.systemUTC()));
+        }
+    }
+}
