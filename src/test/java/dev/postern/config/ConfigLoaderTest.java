@@ -1,0 +1,136 @@
+package dev.postern.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+class ConfigLoaderTest {
+    @TempDir Path dir;
+
+    Path write(String toml) throws Exception {
+        Path f = dir.resolve("postern.toml");
+        Files.writeString(f, toml);
+        return f;
+    }
+
+    ConfigException errors(String toml) throws Exception {
+        Path f = write(toml);
+        return catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(f, false));
+    }
+
+    @Test void completeExampleLoads() throws Exception {
+        Config c = ConfigLoader.load(write("""
+                hostname = "mx.example.test"
+                data_dir = "data"
+                domains = ["example.test", "Other.Test"]
+                relay_networks = ["127.0.0.2/32", "::1/128"]
+
+                [listeners.mx]
+                bind = "127.0.0.1:2525"
+                kind = "smtp"
+
+                [listeners.submission]
+                bind = "[::1]:2587"
+                kind = "submission"
+
+                [limits]
+                max_message_size = 1048576
+                max_recipients = 50
+                max_connections = 100
+                max_connections_per_ip = 5
+                command_timeout = "5m"
+                data_timeout = 180
+
+                [aliases]
+                "postmaster@example.test" = ["alice@example.test"]
+                "info@other.test" = "bob@example.test"
+                """), false);
+        assertThat(c.hostname()).isEqualTo("mx.example.test");
+        assertThat(c.dataDir()).isEqualTo(dir.resolve("data"));
+        assertThat(c.domains()).containsExactly("example.test", "other.test");
+        assertThat(c.listeners()).hasSize(2);
+        assertThat(c.listeners().get(1).host()).isEqualTo("::1");
+        assertThat(c.limits().maxRecipients()).isEqualTo(50);
+        assertThat(c.limits().dataTimeout().toSeconds()).isEqualTo(180);
+        assertThat(c.limits().commandTimeout().toMinutes()).isEqualTo(5);
+        assertThat(c.aliases()).containsEntry("info@other.test", java.util.List.of("bob@example.test"));
+    }
+
+    @Test void unknownKeyNamesKeyAndLine() throws Exception {
+        var e = errors("""
+                hostname = "mx.example.test"
+                domians = ["example.test"]
+                [limits]
+                max_recipient = 5
+                """);
+        assertThat(e.problems()).anyMatch(p -> p.endsWith("postern.toml:2: domians: unknown key (known here: aliases, data_dir, domains, hostname, limits, listeners, log_file, relay_networks, tls, users_file)"));
+        assertThat(e.problems()).anyMatch(p -> p.contains("postern.toml:4: limits.max_recipient: unknown key"));
+    }
+
+    @Test void badValuesNameKeyAndLine() throws Exception {
+        var e = errors("""
+                domains = ["example.test", "bad domain"]
+                relay_networks = ["10.0.0.0/33"]
+
+                [listeners.smtp]
+                bind = "127.0.0.1:99999"
+                kind = "smtp"
+
+                [listeners.other]
+                bind = "127.0.0.1:2526"
+                kind = "lmtp"
+
+                [limits]
+                max_recipients = -1
+                data_timeout = "soon"
+
+                [aliases]
+                "not an address" = ["alice@example.test"]
+                "info@elsewhere.test" = ["alice@example.test"]
+                "sales@example.test" = ["@@"]
+                """);
+        assertThat(e.problems()).anyMatch(p -> p.contains(":1: domains: not a valid domain: bad domain"))
+                .anyMatch(p -> p.contains(":2: relay_networks: not a network in CIDR notation: 10.0.0.0/33"))
+                .anyMatch(p -> p.contains(":5: listeners.smtp.bind: expected host:port"))
+                .anyMatch(p -> p.contains(":10: listeners.other.kind: unknown kind \"lmtp\""))
+                .anyMatch(p -> p.contains(":13: limits.max_recipients: expected a positive integer"))
+                .anyMatch(p -> p.contains(":14: limits.data_timeout: expected a duration"))
+                .anyMatch(p -> p.contains(":17: aliases.not an address: not a valid address"))
+                .anyMatch(p -> p.contains(":18: aliases.info@elsewhere.test: alias info@elsewhere.test is not in a local domain"))
+                .anyMatch(p -> p.contains(":19: aliases.sales@example.test: not a valid target address"));
+    }
+
+    @Test void missingCertificateFile() throws Exception {
+        var e = errors("""
+                domains = ["example.test"]
+                [tls]
+                cert = "/nonexistent/cert.pem"
+                key = "/nonexistent/key.pem"
+                """);
+        assertThat(e.problems()).anyMatch(p -> p.contains(":3: tls.cert: cannot read certificate file /nonexistent/cert.pem"))
+                .anyMatch(p -> p.contains(":4: tls.key: cannot read key file"));
+        assertThat(errors("[tls]\ncert = \"x.pem\"\n").problems()).anyMatch(p -> p.contains("tls.key: tls.cert and tls.key must be given together"));
+    }
+
+    @Test void syntaxErrorNamesLine() throws Exception {
+        var e = errors("domains = [\"example.test\"]\nhostname = \n");
+        assertThat(e.problems()).singleElement().asString().contains("postern.toml:2").contains("TOML syntax error");
+    }
+
+    @Test void portInUseIsReportedWhenProbing() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Path f = write("[listeners.smtp]\nbind = \"127.0.0.1:" + taken.getLocalPort() + "\"\nkind = \"smtp\"\n");
+            assertThat(ConfigLoader.load(f, false).listeners()).hasSize(1);
+            assertThatThrownBy(() -> ConfigLoader.load(f, true)).isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("postern.toml:2: listeners.smtp.bind: cannot listen on 127.0.0.1:" + taken.getLocalPort());
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.postern.smtp;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class DataDecoderTest {
+
+    record Result(String data, boolean ended, boolean bare, int consumed) {}
+
+    /** Feeds the input in pieces of the given size, as a network would. */
+    static Result decode(String input, int piece) {
+        byte[] in = input.getBytes(StandardCharsets.ISO_8859_1);
+        DataDecoder d = new DataDecoder();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int off = 0;
+        while (off < in.length && !d.ended()) {
+            int n = Math.min(piece, in.length - off);
+            byte[] buf = new byte[n + 2];
+            long r = d.decode(in, off, n, buf);
+            out.write(buf, 0, (int) r);
+            off += (int) (r >>> 32);
+        }
+        return new Result(out.toString(StandardCharsets.ISO_8859_1), d.ended(), d.sawBareNewline(), off);
+    }
+
+    @Test void endsOnlyAtCrLfDotCrLfAndLeavesPipelinedBytes() {
+        for (int piece : new int[] {1, 2, 3, 7, 1000}) {
+            Result r = decode("a\r\nb\r\n.\r\nQUIT\r\n", piece);
+            assertThat(r.ended()).isTrue();
+            assertThat(r.data()).isEqualTo("a\r\nb\r\n");
+            assertThat(r.consumed()).isEqualTo("a\r\nb\r\n.\r\n".length());
+            assertThat(r.bare()).isFalse();
+        }
+    }
+
+    @Test void emptyMessage() {
+        Result r = decode(".\r\n", 1);
+        assertThat(r.ended()).isTrue();
+        assertThat(r.data()).isEmpty();
+    }
+
+    @Test void dotUnstuffing() {
+        // RFC 5321 4.5.2: the first dot of a line that starts with one is removed
+        assertThat(decode("..x\r\n...\r\n.\r\n", 1).data()).isEqualTo(".x\r\n..\r\n");
+        assertThat(decode("a.b\r\n.\r\n", 1).data()).isEqualTo("a.b\r\n");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"'a\n.\nb'", "'a\n.\r\nb'", "'a\r\n.\nb'", "'a\r.\rb'", "'a\r\n.\rb'", "'a\rb'", "'a\nb'"})
+    void bareCrOrLfNeverEndsDataAndIsFlagged(String body) {
+        Result r = decode(body + "\r\n.\r\n", 1);
+        assertThat(r.ended()).isTrue();
+        assertThat(r.bare()).isTrue();
+        assertThat(r.consumed()).isEqualTo(body.length() + 5);
+    }
+
+    @Test void notEndedWithoutTerminator() {
+        Result r = decode("a\r\n.x\r\n", 2);
+        assertThat(r.ended()).isFalse();
+        assertThat(r.data()).isEqualTo("a\r\nx\r\n");
+    }
+}
