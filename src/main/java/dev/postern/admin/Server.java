@@ -27,10 +27,12 @@ public final class Server implements AutoCloseable {
 
     private final QueueManager queue;
     private final SmtpServer smtp;
+    private final java.util.concurrent.ScheduledExecutorService timer;
 
-    private Server(QueueManager queue, SmtpServer smtp) {
+    private Server(QueueManager queue, SmtpServer smtp, java.util.concurrent.ScheduledExecutorService timer) {
         this.queue = queue;
         this.smtp = smtp;
+        this.timer = timer;
     }
 
     public static Server start(Config config, Clock clock) throws IOException {
@@ -52,7 +54,13 @@ public final class Server implements AutoCloseable {
         }
         log.info("daemon started: hostname={}, domains={}, data={}, recovered={}", config.hostname(),
                 config.domains(), config.dataDir(), recovered);
-        return new Server(queue, smtp);
+        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "accounts-refresh");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+        return new Server(queue, smtp, timer);
     }
 
     public SmtpServer smtp() { return smtp; }
@@ -60,6 +68,7 @@ public final class Server implements AutoCloseable {
     public QueueManager queue() { return queue; }
 
     @Override public void close() {
+        timer.shutdownNow();
         smtp.close();
         queue.close();
     }

@@ -29,9 +29,8 @@ public final class UserStore {
 
     public UserStore(Path file) throws IOException {
         this.file = file;
+        this.loadedStamp = file == null ? 0 : stamp(file);
         this.users = load(file);
-        this.checkedAt = System.currentTimeMillis();
-        this.loadedStamp = file != null && Files.exists(file) ? Files.getLastModifiedTime(file).toMillis() ^ Files.size(file) : 0;
     }
 
     public static UserStore empty() {
@@ -48,28 +47,29 @@ public final class UserStore {
 
     public List<String> list() { return new ArrayList<>(current().keySet()); }
 
-    private volatile long checkedAt;
     private volatile long loadedStamp = -1;
 
+    private Map<String, User> current() { return users; }
+
     /**
-     * The accounts, re-read when the file changed: "postern user add" works on a running server. The file's
-     * timestamp is looked at no more than once a second.
+     * Re-reads the file if it changed, so "postern user add" works on a running server. The server calls
+     * this from a background timer; lookups themselves never touch the disk (they run on the event loop).
      */
-    private Map<String, User> current() {
-        long now = System.currentTimeMillis();
-        if (file != null && now - checkedAt > 1000) {
-            checkedAt = now;
-            try {
-                long stamp = Files.exists(file) ? Files.getLastModifiedTime(file).toMillis() ^ Files.size(file) : 0;
-                if (stamp != loadedStamp) {
-                    users = load(file);
-                    loadedStamp = stamp;
-                }
-            } catch (IOException e) {
-                // keep the accounts we have; the next look may succeed
+    public void refreshIfChanged() {
+        if (file == null) return;
+        try {
+            long stamp = stamp(file);
+            if (stamp != loadedStamp) {
+                users = load(file);
+                loadedStamp = stamp;
             }
+        } catch (IOException e) {
+            // keep the accounts we have; the next look may succeed
         }
-        return users;
+    }
+
+    private static long stamp(Path file) throws IOException {
+        return Files.exists(file) ? Files.getLastModifiedTime(file).toMillis() * 31 + Files.size(file) : 0;
     }
 
     public synchronized void put(String address, String password) throws IOException {

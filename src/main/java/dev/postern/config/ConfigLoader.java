@@ -39,7 +39,9 @@ public final class ConfigLoader {
 
     // RFC 5321 4.5.3.2.7: the server waits at least 5 minutes for a command; we use the same for data blocks
     // (4.5.3.2.6 gives the client 10 minutes for the whole DATA termination; 3 minutes per block is 4.5.3.2.5).
-    static final Limits DEFAULT_LIMITS = new Limits(14_680_064L, 100, 1000, 20,
+    // Connection counts: Postfix's defaults (default_process_limit-like 1000 here since we do not fork;
+    // smtpd_client_connection_count_limit = 50).
+    static final Limits DEFAULT_LIMITS = new Limits(14_680_064L, 100, 1000, 50,
             Duration.ofMinutes(5), Duration.ofMinutes(3));
 
     private final String source;

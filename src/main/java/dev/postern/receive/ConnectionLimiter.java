@@ -20,13 +20,13 @@ final class ConnectionLimiter {
     }
 
     /** Null if the connection may proceed (and must later be released), else the 421 to send. */
-    Reply acquire(InetAddress ip) {
+    Reply acquire(InetAddress ip, boolean exemptFromPerIpLimit) {
         if (total.incrementAndGet() > max) {
             total.decrementAndGet();
             return Replies.TOO_MANY_CONNECTIONS;
         }
         AtomicInteger n = perIp.computeIfAbsent(ip, k -> new AtomicInteger());
-        if (n.incrementAndGet() > maxPerIp) {
+        if (n.incrementAndGet() > maxPerIp && !exemptFromPerIpLimit) {
             release(ip);
             return Replies.TOO_MANY_CONNECTIONS_FROM_IP;
         }

@@ -61,8 +61,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     String clientName = "unknown";
     private ByteBuf input;
     private LineSplitter lines = new LineSplitter(MAX_AUTH_LINE);
-    private final byte[] chunk = new byte[16 * 1024];
-    private final byte[] decoded = new byte[16 * 1024 + 2];
+    /** Scratch space shared by the sessions of one event-loop thread; nothing is kept in it between reads. */
+    private static final ThreadLocal<byte[]> CHUNK = ThreadLocal.withInitial(() -> new byte[16 * 1024]);
+    private static final ThreadLocal<byte[]> DECODED = ThreadLocal.withInitial(() -> new byte[16 * 1024 + 2]);
     Mode mode = Mode.COMMAND;
     private boolean busy;
     private boolean throttled;
@@ -106,7 +107,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         this.input = ctx.alloc().buffer(1024);
         this.clientIp = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
         ctx.channel().config().setAutoRead(true);
-        Reply refused = server.connections().acquire(clientIp);
+        // as Postfix exempts $mynetworks, trusted relay networks have no per-address limit
+        Reply refused = server.connections().acquire(clientIp, server.relay().isTrustedNetwork(clientIp));
         if (refused != null) {
             log.info("reject: connect from [{}]: {}", clientIp.getHostAddress(), refused);
             mode = Mode.CLOSED;
@@ -128,11 +130,17 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         scheduleTimeout();
     }
 
-    @Override public void channelInactive(ChannelHandlerContext ctx) {
+    /** Frees this connection's slot; done as soon as we decide to close, so a client's next connection finds it. */
+    private void releaseSlot() {
         if (counted) {
+            counted = false;
             server.connections().release(clientIp);
-            log.info("disconnect from {}[{}]", clientName, clientIp.getHostAddress());
         }
+    }
+
+    @Override public void channelInactive(ChannelHandlerContext ctx) {
+        if (counted) log.info("disconnect from {}[{}]", clientName, clientIp.getHostAddress());
+        releaseSlot();
         mode = Mode.CLOSED;
         if (message != null) message.abort();
         message = null;
@@ -178,6 +186,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     private void readLine() {
+        byte[] chunk = CHUNK.get();
         int n = Math.min(input.readableBytes(), chunk.length);
         input.getBytes(input.readerIndex(), chunk, 0, n);
         int used = lines.feed(chunk, 0, n);
@@ -190,6 +199,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     private void readData() {
+        byte[] chunk = CHUNK.get();
+        byte[] decoded = DECODED.get();
         int n = Math.min(input.readableBytes(), chunk.length);
         input.getBytes(input.readerIndex(), chunk, 0, n);
         long r = dataDecoder.decode(chunk, 0, n, decoded);
@@ -203,6 +214,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     private void readChunk() {
+        byte[] chunk = CHUNK.get();
         int n = (int) Math.min(Math.min(input.readableBytes(), bdatRemaining), chunk.length);
         input.readBytes(chunk, 0, n);
         bdatRemaining -= n;
@@ -283,6 +295,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     void closeWith(Reply r) {
+        log.info("disconnect from {}[{}]", clientName, clientIp.getHostAddress());
+        releaseSlot();
         reply(r);
         mode = Mode.CLOSED;
         wroteSomething = false;

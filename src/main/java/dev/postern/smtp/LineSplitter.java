@@ -15,14 +15,13 @@ public final class LineSplitter {
     public record Line(String text, int length, boolean bareNewline, boolean tooLong) {}
 
     private final int hardLimit;
-    private final byte[] buf;
+    private byte[] buf = new byte[128]; // grows to hardLimit only for long lines: idle sessions stay small
     private int used;
     private boolean discarding;
     private int discardedLength;
 
     public LineSplitter(int hardLimit) {
         this.hardLimit = hardLimit;
-        this.buf = new byte[hardLimit];
     }
 
     /**
@@ -42,6 +41,7 @@ public final class LineSplitter {
                 discarding = true;
                 discardedLength = used + 1;
             } else {
+                if (used == buf.length) buf = java.util.Arrays.copyOf(buf, Math.min(hardLimit, buf.length * 2));
                 buf[used++] = b;
             }
         }
@@ -73,6 +73,7 @@ public final class LineSplitter {
         String text = new String(buf, 0, end, StandardCharsets.UTF_8);
         Line l = new Line(text, used + 1, bare, false);
         used = 0;
+        if (buf.length > 1024) buf = new byte[128];
         return l;
     }
 }

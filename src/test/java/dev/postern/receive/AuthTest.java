@@ -95,4 +95,14 @@ class AuthTest {
             assertThat(c.closedByServer()).isTrue();
         }
     }
+
+    @Test void accountsAddedWhileRunningCanLogInWithinASecondOrTwo() throws Exception {
+        new dev.postern.auth.UserStore(server.config.usersFile()).put("carol@example.test", "new-pass");
+        Thread.sleep(2100);
+        try (SmtpClient c = SmtpClient.connectTls(server.smtps())) {
+            c.expect("220");
+            c.command("EHLO client.example", "250");
+            c.authPlain("carol@example.test", "new-pass", "235 2.7.0");
+        }
+    }
 }

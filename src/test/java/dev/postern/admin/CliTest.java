@@ -1,0 +1,81 @@
+package dev.postern.admin;
+
+import dev.postern.auth.UserStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The administrator's commands: check-config and user management. */
+class CliTest {
+    @TempDir Path dir;
+
+    record Run(int code, String out, String err) {}
+
+    Run run(String stdin, String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        InputStream oldIn = System.in;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            System.setIn(new ByteArrayInputStream((stdin == null ? "" : stdin).getBytes(StandardCharsets.UTF_8)));
+            int code = Cli.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+            System.setIn(oldIn);
+        }
+    }
+
+    Path config(String extra) throws Exception {
+        Path f = dir.resolve("postern.toml");
+        int port;
+        try (var s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Files.writeString(f, "data_dir = \"data\"\ndomains = [\"example.test\"]\n[listeners.smtp]\nbind = \"127.0.0.1:" + port
+                + "\"\nkind = \"smtp\"\n" + extra);
+        return f;
+    }
+
+    @Test void checkConfigReportsEveryProblemAndExits2() throws Exception {
+        Path f = config("[limits]\nmax_recipients = 0\nbogus = 1\n");
+        Run r = run(null, "check-config", "--config", f.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("postern.toml:7: limits.max_recipients: expected a positive integer")
+                .contains("postern.toml:8: limits.bogus: unknown key");
+        assertThat(run(null, "check-config", "--config", config("").toString()).code()).isZero();
+    }
+
+    @Test void serveRefusesABadConfig() throws Exception {
+        Run r = run(null, "serve", "--config", config("unknown_thing = 1\n").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown_thing: unknown key");
+    }
+
+    @Test void userLifecycle() throws Exception {
+        String f = config("").toString();
+        assertThat(run("pw1\n", "user", "add", "alice@example.test", "--password-stdin", "--config", f).code()).isZero();
+        assertThat(run("pw1\n", "user", "add", "alice@example.test", "--password-stdin", "--config", f).code()).isEqualTo(1);
+        Run bad = run("pw\n", "user", "add", "eve@elsewhere.test", "--password-stdin", "--config", f);
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("elsewhere.test is not a local domain");
+        assertThat(run("pw\n", "user", "add", "../x@example.test", "--password-stdin", "--config", f).code()).isEqualTo(2);
+        assertThat(run(null, "user", "list", "--config", f).out()).isEqualTo("alice@example.test\n");
+        assertThat(run("pw2\n", "user", "passwd", "alice@example.test", "--password-stdin", "--config", f).code()).isZero();
+        var auth = new dev.postern.auth.Authenticator(new UserStore(dir.resolve("data/users")));
+        assertThat(auth.verify(new dev.postern.smtp.sasl.Credentials.Password("alice@example.test", "pw2"))).isNotNull();
+        assertThat(run(null, "user", "remove", "alice@example.test", "--config", f).code()).isZero();
+        assertThat(run(null, "user", "list", "--config", f).out()).isEmpty();
+    }
+}
