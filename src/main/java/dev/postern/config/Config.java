@@ -1,6 +1,9 @@
 package dev.postern.config;
 
 import dev.postern.mail.Cidr;
+import dev.postern.mail.Nexthop;
+
+import java.net.InetSocketAddress;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,7 +14,42 @@ import java.util.Set;
 /** The whole configuration. Built only by {@link ConfigLoader}; every field already validated. */
 public record Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                      List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
-                     Path usersFile, Path logFile) {
+                     Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
+                     QueueTimes queue, Admin admin) {
+
+    /** Compact form used by tests and the embedded default: delivery, transports, queue and admin defaults. */
+    public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
+                  List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
+                  Path usersFile, Path logFile) {
+        this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile,
+                Delivery.defaults(hostname), Map.of(), QueueTimes.DEFAULT, new Admin("127.0.0.1", 0));
+    }
+
+    public enum TlsMode { MAY, ENCRYPT }
+
+    /**
+     * Outbound delivery. dnsServers empty means the system resolver. relayhost null means MX routing.
+     */
+    public record Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
+                           int smtpPort, String heloName, String bindAddress, TlsMode tls,
+                           int destinationConcurrency, int maxConcurrency) {
+        public static Delivery defaults(String hostname) {
+            return new Delivery(null, null, null, List.of(), 25, hostname, null, TlsMode.MAY, 20, 100);
+        }
+    }
+
+    /** Postfix's defaults: minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime, delay_warning_time. */
+    public record QueueTimes(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, Duration delayWarning) {
+        public static final QueueTimes DEFAULT = new QueueTimes(Duration.ofSeconds(300), Duration.ofSeconds(4000),
+                Duration.ofDays(5), Duration.ofHours(4));
+    }
+
+    /** The loopback-only admin endpoint used by "postern queue". Port 0 picks a free port. */
+    public record Admin(String host, int port) {}
+
+    public Path adminTokenFile() { return dataDir.resolve("admin.token"); }
+
+    public Path adminPortFile() { return dataDir.resolve("admin.port"); }
 
     public enum Kind { SMTP, SUBMISSION, SMTPS }
 

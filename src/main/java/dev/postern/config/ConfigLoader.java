@@ -9,6 +9,9 @@ import dev.postern.config.Config.Listener;
 import dev.postern.mail.Address;
 import dev.postern.mail.Cidr;
 import dev.postern.mail.Domains;
+import dev.postern.mail.Nexthop;
+
+import java.net.InetSocketAddress;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -31,7 +34,11 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
-            "users_file", "log_file", "listeners", "tls", "limits", "aliases");
+            "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin");
+    private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
+            "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency");
+    private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning");
+    private static final Set<String> ADMIN_KEYS = Set.of("bind");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key");
     private static final Set<String> LIMIT_KEYS = Set.of("max_message_size", "max_recipients", "max_connections",
@@ -102,7 +109,112 @@ public final class ConfigLoader {
         Map<String, List<String>> aliases = aliases(root, domains);
         Path users = path(root, "users_file", dataDir == null ? "users" : dataDir.resolve("users").toString());
         Path log = root.has("log_file") ? path(root, "log_file", null) : null;
-        return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log);
+        Config.Delivery delivery = delivery(root, hostname);
+        Map<String, Nexthop> transports = transports(root, delivery.smtpPort());
+        return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log,
+                delivery, transports, queueTimes(root), admin(root));
+    }
+
+    private Config.Delivery delivery(JsonNode root, String hostname) {
+        Config.Delivery d = Config.Delivery.defaults(hostname);
+        JsonNode n = root.get("delivery");
+        if (n == null) return d;
+        unknownKeys(n, "delivery", DELIVERY_KEYS);
+        int port = (int) positiveIn(n, "delivery", "smtp_port", d.smtpPort());
+        if (port > 65535) problem("delivery.smtp_port", "expected a port 1-65535, got " + port);
+        Nexthop relayhost = null;
+        String rh = string(n, "delivery.relayhost", "relayhost", null);
+        if (rh != null) {
+            relayhost = Nexthop.parse(rh, port);
+            if (relayhost == null) problem("delivery.relayhost", "expected host, [host]:port or smtp:[host]:port, got \"" + rh + "\"");
+        }
+        String user = string(n, "delivery.relay_user", "relay_user", null);
+        Path pwFile = n.has("relay_password_file") ? path(n, "delivery.relay_password_file", "relay_password_file", null) : null;
+        if ((user == null) != (pwFile == null)) problem(user == null ? "delivery.relay_password_file" : "delivery.relay_user",
+                "relay_user and relay_password_file must be given together");
+        if (pwFile != null && !Files.isReadable(pwFile)) problem("delivery.relay_password_file", "cannot read " + pwFile);
+        List<InetSocketAddress> dns = new ArrayList<>();
+        for (String s : stringList(n, "dns_servers", List.of())) {
+            InetSocketAddress a = ipAndPort(s, 53);
+            if (a == null) problem("delivery.dns_servers", "expected an IP address with optional :port, got \"" + s + "\"");
+            else dns.add(a);
+        }
+        String helo = string(n, "delivery.helo_name", "helo_name", hostname);
+        if (helo != null && !Domains.isValid(helo, false)) problem("delivery.helo_name", "not a valid host name: " + helo);
+        String bindAddr = string(n, "delivery.bind_address", "bind_address", null);
+        if (bindAddr != null && Cidr.parse(bindAddr) == null) problem("delivery.bind_address", "expected an IP address, got " + bindAddr);
+        Config.TlsMode tlsMode = Config.TlsMode.MAY;
+        String t = string(n, "delivery.tls", "tls", "may");
+        try {
+            tlsMode = Config.TlsMode.valueOf(t.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            problem("delivery.tls", "expected \"may\" or \"encrypt\", got \"" + t + "\"");
+        }
+        return new Config.Delivery(relayhost, user, pwFile, List.copyOf(dns), port, helo, bindAddr, tlsMode,
+                (int) positiveIn(n, "delivery", "destination_concurrency", d.destinationConcurrency()),
+                (int) positiveIn(n, "delivery", "max_concurrency", d.maxConcurrency()));
+    }
+
+    private Map<String, Nexthop> transports(JsonNode root, int smtpPort) {
+        Map<String, Nexthop> out = new LinkedHashMap<>();
+        JsonNode n = root.get("transport");
+        if (n == null) return out;
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String key = "transport." + e.getKey();
+            String domain = e.getKey().toLowerCase(Locale.ROOT);
+            if (!Domains.isValid(domain.startsWith(".") ? domain.substring(1) : domain, false)) {
+                problem(key, "not a valid domain: " + e.getKey());
+                continue;
+            }
+            Nexthop h = e.getValue().isTextual() ? Nexthop.parse(e.getValue().asText(), smtpPort) : null;
+            if (h == null) problem(key, "expected \"smtp:[host]:port\" or \"lmtp:host:port\", got " + e.getValue());
+            else out.put(domain, h);
+        }
+        return out;
+    }
+
+    /** "192.0.2.1", "192.0.2.1:5353", "::1" or "[::1]:5353"; literals only, so no DNS is needed to read it. */
+    static InetSocketAddress ipAndPort(String s, int defaultPort) {
+        String host = s;
+        int port = defaultPort;
+        Matcher m = BIND.matcher(s);
+        if (m.matches() && (m.group(1) != null || !m.group(2).contains(":"))) {
+            host = m.group(1) != null ? m.group(1) : m.group(2);
+            port = Integer.parseInt(m.group(3));
+        }
+        if (Cidr.parse(host) == null || host.contains("/") || port < 1 || port > 65535) return null;
+        return new InetSocketAddress(host, port);
+    }
+
+    private Config.QueueTimes queueTimes(JsonNode root) {
+        JsonNode n = root.get("queue");
+        Config.QueueTimes d = Config.QueueTimes.DEFAULT;
+        if (n == null) return d;
+        unknownKeys(n, "queue", QUEUE_KEYS);
+        Config.QueueTimes q = new Config.QueueTimes(durationIn(n, "queue", "min_backoff", d.minBackoff()),
+                durationIn(n, "queue", "max_backoff", d.maxBackoff()), durationIn(n, "queue", "max_lifetime", d.maxLifetime()),
+                durationIn(n, "queue", "delay_warning", d.delayWarning()));
+        if (q.minBackoff().compareTo(q.maxBackoff()) > 0) problem("queue.min_backoff", "must not exceed max_backoff");
+        return q;
+    }
+
+    private Config.Admin admin(JsonNode root) {
+        JsonNode n = root.get("admin");
+        if (n == null) return new Config.Admin("127.0.0.1", 0);
+        unknownKeys(n, "admin", ADMIN_KEYS);
+        String bind = string(n, "admin.bind", "bind", "127.0.0.1:0");
+        Matcher m = BIND.matcher(bind);
+        if (!m.matches()) {
+            problem("admin.bind", "expected host:port, got \"" + bind + "\"");
+            return new Config.Admin("127.0.0.1", 0);
+        }
+        String host = m.group(1) != null ? m.group(1) : m.group(2);
+        // the admin endpoint controls the queue: never reachable from outside this machine
+        if (!(host.equals("127.0.0.1") || host.equals("::1") || host.equals("localhost"))) {
+            problem("admin.bind", "the admin endpoint must listen on loopback (127.0.0.1 or ::1), got " + host);
+        }
+        return new Config.Admin(host, Integer.parseInt(m.group(3)));
     }
 
     private Set<String> domains(JsonNode root) {
@@ -295,11 +407,13 @@ public final class ConfigLoader {
         return out;
     }
 
-    private long positive(JsonNode n, String field, long dflt) {
+    private long positive(JsonNode n, String field, long dflt) { return positiveIn(n, "limits", field, dflt); }
+
+    private long positiveIn(JsonNode n, String table, String field, long dflt) {
         JsonNode v = n.get(field);
         if (v == null) return dflt;
         if (!v.canConvertToLong() || !v.isIntegralNumber() || v.asLong() <= 0) {
-            problem("limits." + field, "expected a positive integer, got " + v);
+            problem(table + "." + field, "expected a positive integer, got " + v);
             return dflt;
         }
         return v.asLong();
@@ -307,12 +421,14 @@ public final class ConfigLoader {
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
 
-    private Duration duration(JsonNode n, String field, Duration dflt) {
+    private Duration duration(JsonNode n, String field, Duration dflt) { return durationIn(n, "limits", field, dflt); }
+
+    private Duration durationIn(JsonNode n, String table, String field, Duration dflt) {
         JsonNode v = n.get(field);
         if (v == null) return dflt;
         Duration d = parseDuration(v.isIntegralNumber() ? v.asText() : v.isTextual() ? v.asText() : "");
         if (d == null || d.isZero()) {
-            problem("limits." + field, "expected a duration like \"300s\", \"5m\" or a number of seconds, got " + v);
+            problem(table + "." + field, "expected a duration like \"300s\", \"5m\" or a number of seconds, got " + v);
             return dflt;
         }
         return d;

@@ -1,0 +1,36 @@
+package dev.postern.mail;
+
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Where to send mail next, in Postfix's notation: {@code [smtp:|lmtp:]host[:port]}. Square brackets around
+ * the host mean "this host itself, no MX lookup" (Postfix transport(5)); without them the host is a domain
+ * whose MX records are looked up.
+ */
+public record Nexthop(String protocol, String host, int port, boolean noMx) {
+    private static final Pattern FORM = Pattern.compile("(?:(smtp|lmtp):)?(\\[([^\\]]+)]|[^:\\[\\]]+)(?::(\\d{1,5}))?",
+            Pattern.CASE_INSENSITIVE);
+
+    /** Parses a nexthop; null when malformed. defaultPort applies when none is given. */
+    public static Nexthop parse(String s, int defaultPort) {
+        Matcher m = FORM.matcher(s.trim());
+        if (!m.matches()) return null;
+        String protocol = m.group(1) == null ? "smtp" : m.group(1).toLowerCase(Locale.ROOT);
+        boolean bracketed = m.group(3) != null;
+        String host = (bracketed ? m.group(3) : m.group(2)).toLowerCase(Locale.ROOT);
+        int port = m.group(4) == null ? (protocol.equals("lmtp") ? 24 : defaultPort) : Integer.parseInt(m.group(4));
+        if (port < 1 || port > 65535) return null;
+        boolean literal = host.matches("[0-9.]+|[0-9a-f:]+:[0-9a-f:.]*");
+        if (!literal && !Domains.isValid(host, false)) return null;
+        // an address literal never has MX records; an LMTP target is always a host
+        return new Nexthop(protocol, host, port, bracketed || literal || protocol.equals("lmtp"));
+    }
+
+    public boolean isLmtp() { return protocol.equals("lmtp"); }
+
+    @Override public String toString() {
+        return protocol + ":" + (noMx ? "[" + host + "]" : host) + ":" + port;
+    }
+}
