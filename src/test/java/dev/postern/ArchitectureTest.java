@@ -26,7 +26,7 @@ class ArchitectureTest {
             Map.entry("auth", Set.of("mail", "smtp")),
             Map.entry("message", Set.of("mail")),
             Map.entry("route", Set.of("mail")),
-            Map.entry("deliver", Set.of("mail", "route")),
+            Map.entry("deliver", Set.of("mail", "smtp", "route")),
             Map.entry("queue", Set.of("mail", "route", "deliver")),
             Map.entry("policy", Set.of("mail", "route")),
             Map.entry("config", Set.of("mail")),

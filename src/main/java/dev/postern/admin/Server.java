@@ -8,7 +8,6 @@ import dev.postern.auth.Authenticator;
 import dev.postern.auth.UserStore;
 import dev.postern.config.Config;
 import dev.postern.deliver.MaildirWriter;
-import dev.postern.queue.Backoff;
 import dev.postern.queue.FileSpool;
 import dev.postern.queue.QueueManager;
 import dev.postern.receive.SmtpServer;
@@ -17,7 +16,17 @@ import dev.postern.route.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.postern.deliver.SmtpDelivery;
+import dev.postern.route.DnsjavaDns;
+import dev.postern.route.MxRouter;
+
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.function.Predicate;
 import java.nio.file.Files;
 import java.time.Clock;
 
@@ -28,11 +37,13 @@ public final class Server implements AutoCloseable {
     private final QueueManager queue;
     private final SmtpServer smtp;
     private final java.util.concurrent.ScheduledExecutorService timer;
+    private final SmtpDelivery outbound;
 
-    private Server(QueueManager queue, SmtpServer smtp, java.util.concurrent.ScheduledExecutorService timer) {
+    private Server(QueueManager queue, SmtpServer smtp, java.util.concurrent.ScheduledExecutorService timer, SmtpDelivery outbound) {
         this.queue = queue;
         this.smtp = smtp;
         this.timer = timer;
+        this.outbound = outbound;
     }
 
     public static Server start(Config config, Clock clock) throws IOException {
@@ -41,8 +52,19 @@ public final class Server implements AutoCloseable {
         UserStore users = new UserStore(config.usersFile());
         Router router = new Router(config.domains(), config.aliases(), users::exists, config.hostname());
         FileSpool spool = new FileSpool(config.queueDir(), clock);
+        Config.Delivery d = config.delivery();
+        MxRouter mx = new MxRouter(new DnsjavaDns(d.dnsServers(), Duration.ofSeconds(10)), config.transports(), d.relayhost(),
+                d.smtpPort(), config.hostname(), myself(config), new SecureRandom());
+        SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
+                d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0),
+                d.tls() == Config.TlsMode.ENCRYPT ? SmtpDelivery.TlsPolicy.ENCRYPT : SmtpDelivery.TlsPolicy.MAY,
+                d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
+                Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)));
+        Config.QueueTimes qt = config.queue();
         QueueManager queue = new QueueManager(spool, router, new MaildirWriter(config.mailboxesDir(), config.hostname()),
-                clock, Backoff.DEFAULT, 4);
+                mx, smtpOut, config.hostname(), clock,
+                new QueueManager.Times(qt.minBackoff(), qt.maxBackoff(), qt.maxLifetime(), qt.delayWarning()),
+                d.destinationConcurrency(), d.maxConcurrency());
         int recovered = queue.recover();
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
                 spool, queue, clock);
@@ -50,6 +72,7 @@ public final class Server implements AutoCloseable {
             smtp.start();
         } catch (IOException e) {
             queue.close();
+            smtpOut.close();
             throw e;
         }
         log.info("daemon started: hostname={}, domains={}, data={}, recovered={}", config.hostname(),
@@ -60,7 +83,7 @@ public final class Server implements AutoCloseable {
             return t;
         });
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
-        return new Server(queue, smtp, timer);
+        return new Server(queue, smtp, timer, smtpOut);
     }
 
     public SmtpServer smtp() { return smtp; }
@@ -71,6 +94,23 @@ public final class Server implements AutoCloseable {
         timer.shutdownNow();
         smtp.close();
         queue.close();
+        outbound.close();
+    }
+
+    /** Whether an address and port is one of our own listeners: MX hosts that lead back here are loops. */
+    static Predicate<InetSocketAddress> myself(Config config) {
+        return target -> config.listeners().stream().anyMatch(l -> {
+            if (l.port() != target.getPort()) return false;
+            try {
+                InetAddress bound = InetAddress.getByName(l.host());
+                if (bound.isAnyLocalAddress()) {
+                    return target.getAddress().isLoopbackAddress() || NetworkInterface.getByInetAddress(target.getAddress()) != null;
+                }
+                return bound.equals(target.getAddress());
+            } catch (IOException e) {
+                return false;
+            }
+        });
     }
 
     private static void logToFile(Config config) {

@@ -82,26 +82,33 @@ final class EnvelopeCodec {
         return new Address(s.substring(0, at), s.substring(at + 1));
     }
 
-    static String encodeState(List<RecipientState> states) {
+    /** State file: "held" on a line of its own when held, then one line per recipient. */
+    static String encodeState(QueuedMessage m) {
         StringBuilder sb = new StringBuilder();
+        if (m.held()) sb.append("held\n");
+        List<RecipientState> states = m.recipients();
         for (int i = 0; i < states.size(); i++) {
             RecipientState s = states.get(i);
             sb.append(i).append(' ').append(s.status()).append(' ').append(s.attempts()).append(' ')
                     .append(s.nextAttempt() == null ? "-" : Long.toString(s.nextAttempt().toEpochMilli())).append(' ')
-                    .append(enc(s.lastReply())).append('\n');
+                    .append(enc(s.lastReply())).append(' ').append(enc(s.relay())).append(' ')
+                    .append(s.delayWarned() ? "warned" : "-").append('\n');
         }
         return sb.toString();
     }
+
+    static boolean decodeHeld(List<String> lines) { return lines.contains("held"); }
 
     static List<RecipientState> decodeState(List<String> lines, List<Recipient> recipients) {
         List<RecipientState> out = new ArrayList<>();
         for (Recipient r : recipients) out.add(RecipientState.fresh(r));
         for (String l : lines) {
             String[] f = l.split(" ");
-            if (f.length != 5) continue;
+            if (f.length != 7) continue;
             int i = Integer.parseInt(f[0]);
             out.set(i, new RecipientState(recipients.get(i), RecipientState.Status.valueOf(f[1]),
-                    Integer.parseInt(f[2]), f[3].equals("-") ? null : Instant.ofEpochMilli(Long.parseLong(f[3])), dec(f[4])));
+                    Integer.parseInt(f[2]), f[3].equals("-") ? null : Instant.ofEpochMilli(Long.parseLong(f[3])), dec(f[4]),
+                    dec(f[5]), f[6].equals("warned")));
         }
         return out;
     }

@@ -166,7 +166,7 @@ public final class FileSpool implements Spool {
         Path state = active.resolve(id + ".state");
         List<String> stateLines = Files.exists(state) ? Files.readAllLines(state, StandardCharsets.UTF_8) : List.of();
         return new QueuedMessage(id, env, EnvelopeCodec.decodeState(stateLines, env.recipients()),
-                Files.size(file) - headerBytes);
+                Files.size(file) - headerBytes, EnvelopeCodec.decodeHeld(stateLines));
     }
 
     /** Reads envelope lines up to the blank line; returns how many bytes the header took. */
@@ -197,7 +197,7 @@ public final class FileSpool implements Spool {
         Path tmp = active.resolve(message.id() + ".state.tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(ByteBuffer.wrap(EnvelopeCodec.encodeState(message.recipients()).getBytes(StandardCharsets.UTF_8)));
+            ch.write(ByteBuffer.wrap(EnvelopeCodec.encodeState(message).getBytes(StandardCharsets.UTF_8)));
             ch.force(true);
         }
         Files.move(tmp, active.resolve(message.id() + ".state"), StandardCopyOption.ATOMIC_MOVE,

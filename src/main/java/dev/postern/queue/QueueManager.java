@@ -1,183 +1,343 @@
 package dev.postern.queue;
 
 import dev.postern.deliver.MaildirWriter;
-import dev.postern.mail.Address;
+import dev.postern.deliver.SmtpDelivery;
+import dev.postern.mail.Envelope;
 import dev.postern.mail.Outcome;
+import dev.postern.mail.Recipient;
 import dev.postern.mail.Reply;
+import dev.postern.mail.ReversePath;
 import dev.postern.queue.RecipientState.Status;
-import dev.postern.route.Resolution;
+import dev.postern.route.MxRouter;
 import dev.postern.route.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Runs deliveries for queued messages and turns their per-recipient outcomes into queue state:
- * delivered recipients are done, temporary failures are retried with {@link Backoff}, permanent
- * failures are final. A message leaves the spool when every recipient is final.
+ * The queue manager: knows every queued message, starts attempts when they are due (time from the injected
+ * clock), and turns each attempt's per-recipient outcomes into state — delivered, deferred with backoff,
+ * failed — plus the delivery status notifications the sender asked for (RFC 3461). A message leaves the
+ * spool when every recipient is final.
  */
 public final class QueueManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("postern.queue");
 
-    private final Spool spool;
-    private final Router router;
-    private final MaildirWriter maildir;
-    private final Clock clock;
-    private final Backoff backoff;
-    private final ScheduledExecutorService workers;
-    private final AtomicInteger active = new AtomicInteger();
+    public record Times(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, Duration delayWarning) {
+        public static final Times DEFAULT = new Times(Duration.ofSeconds(300), Duration.ofSeconds(4000),
+                Duration.ofDays(5), Duration.ofHours(4));
 
-    public QueueManager(Spool spool, Router router, MaildirWriter maildir, Clock clock, Backoff backoff, int threads) {
+        Backoff backoff() { return new Backoff(minBackoff, maxBackoff, maxLifetime); }
+    }
+
+    private final Spool spool;
+    private final DeliveryDispatcher dispatcher;
+    private final String hostname;
+    private final Clock clock;
+    private final Times times;
+    private final ExecutorService workers;
+    private final ScheduledExecutorService ticker;
+    private final Map<String, QueuedMessage> messages = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> inFlight = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> recovered = new ConcurrentHashMap<>();
+    private final AtomicInteger running = new AtomicInteger();
+
+    public QueueManager(Spool spool, Router router, MaildirWriter maildir, MxRouter mx, SmtpDelivery smtp,
+                        String hostname, Clock clock, Times times, int destinationConcurrency, int maxConcurrency) {
         this.spool = spool;
-        this.router = router;
-        this.maildir = maildir;
+        this.dispatcher = new DeliveryDispatcher(spool, router, maildir, mx, smtp, destinationConcurrency, maxConcurrency);
+        this.hostname = hostname;
         this.clock = clock;
-        this.backoff = backoff;
+        this.times = times;
         AtomicInteger n = new AtomicInteger();
-        this.workers = Executors.newScheduledThreadPool(threads, r -> {
+        // local deliveries and remote ones waiting for a destination slot may all be busy at once
+        this.workers = Executors.newFixedThreadPool(maxConcurrency + 8, r -> {
             Thread t = new Thread(r, "delivery-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "queue-ticker");
             t.setDaemon(true);
             return t;
         });
     }
 
-    /** Resumes every message found in the spool at start. */
+    /** Loads the spool (once, at start) and starts the once-a-second scan for due messages. */
     public int recover() throws IOException {
         List<QueuedMessage> found = spool.recover();
         for (QueuedMessage m : found) {
-            log.info("{}: recovered from queue, nrcpt={}", m.id(), m.recipients().size());
-            schedule(m, true);
+            log.info("{}: recovered from queue, nrcpt={}{}", m.id(), m.recipients().size(), m.held() ? ", on hold" : "");
+            messages.put(m.id(), m);
+            recovered.put(m.id(), true);
         }
+        tick();
+        ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
         return found.size();
     }
 
-    /** A freshly committed message: deliver as soon as a worker is free. */
+    /** A freshly committed message: attempt it right away. */
     public void submit(QueuedMessage m) {
-        schedule(m, false);
+        messages.put(m.id(), m);
+        dispatch(m.id());
     }
 
-    /** Messages with a delivery in progress or waiting; for tests and metrics. */
-    public int pending() { return active.get(); }
+    /** Starts every message whose next attempt is due by the clock. Called each second, and by tests. */
+    public void tick() {
+        Instant now = clock.instant();
+        for (QueuedMessage m : messages.values()) {
+            Instant next = m.nextAttempt();
+            if (!m.held() && (next == null || !next.isAfter(now))) dispatch(m.id());
+        }
+    }
 
-    private void schedule(QueuedMessage m, boolean recovered) {
-        Instant next = m.recipients().stream().filter(r -> !r.isFinal() && r.nextAttempt() != null)
-                .map(RecipientState::nextAttempt).min(Instant::compareTo).orElse(null);
-        long delay = next == null ? 0 : Math.max(0, Duration.between(clock.instant(), next).toMillis());
-        active.incrementAndGet();
-        workers.schedule(() -> {
+    /** Attempts started and not finished; for tests and metrics. */
+    public int pending() { return running.get(); }
+
+    private void dispatch(String id) {
+        if (inFlight.putIfAbsent(id, true) != null) return;
+        running.incrementAndGet();
+        workers.execute(() -> {
             try {
-                attempt(m, recovered);
+                QueuedMessage m = messages.get(id);
+                if (m != null && !m.held()) attempt(m, recovered.remove(id) != null);
             } catch (RuntimeException e) {
-                log.error("{}: delivery attempt failed unexpectedly", m.id(), e);
+                log.error("{}: delivery attempt failed unexpectedly", id, e);
             } finally {
-                active.decrementAndGet();
+                inFlight.remove(id);
+                running.decrementAndGet();
             }
-        }, delay, TimeUnit.MILLISECONDS);
+        });
     }
 
-    private void attempt(QueuedMessage m, boolean recovered) {
+    private void attempt(QueuedMessage m, boolean wasRecovered) {
+        Map<Integer, Outcome> outcomes = dispatcher.attempt(m, wasRecovered);
         Instant now = clock.instant();
         List<RecipientState> states = new ArrayList<>(m.recipients());
-        Map<String, List<Integer>> byMailbox = new LinkedHashMap<>();
-        Map<Integer, Outcome> outcomes = new LinkedHashMap<>();
-        for (int i = 0; i < states.size(); i++) {
-            RecipientState s = states.get(i);
-            if (s.isFinal()) continue;
-            Resolution r = router.resolve(s.recipient().address());
-            if (r.isUnknown()) {
-                outcomes.put(i, Outcome.permanent("local", Reply.of(550, "5.1.1", "<" + r.unknown() + ">: unknown user")));
-            } else if (!r.remote().isEmpty()) {
-                // Outbound SMTP is not built yet: keep the recipient queued rather than lose or bounce it.
-                outcomes.put(i, Outcome.temporary("none", Reply.of(451, "4.4.0", "no outbound transport configured for " + r.remote())));
-            } else {
-                for (String mb : r.mailboxes()) byMailbox.computeIfAbsent(mb, k -> new ArrayList<>()).add(i);
-            }
-        }
-        // RFC 5321 3.7.7 spirit / Postfix: one copy per distinct final mailbox, however many recipients lead there
-        for (var e : byMailbox.entrySet()) {
-            Outcome o = deliverLocal(m, e.getKey(), recovered);
-            for (int i : e.getValue()) {
-                Outcome prev = outcomes.get(i);
-                if (prev == null || o.kind() != Outcome.Kind.DELIVERED) outcomes.put(i, o);
-            }
-        }
+        List<DsnWriter.Entry> failed = new ArrayList<>(), delayed = new ArrayList<>(), succeeded = new ArrayList<>();
         for (var e : outcomes.entrySet()) {
             int i = e.getKey();
             Outcome o = e.getValue();
-            RecipientState s = states.get(i);
-            int attempts = s.attempts() + 1;
-            RecipientState next = switch (o.kind()) {
-                case DELIVERED -> new RecipientState(s.recipient(), Status.DELIVERED, attempts, null, o.reply().toString());
-                case PERMANENT_FAILURE -> new RecipientState(s.recipient(), Status.FAILED, attempts, null, o.reply().toString());
-                case TEMPORARY_FAILURE -> expiredOrDeferred(m, s, attempts, o, now);
-            };
-            states.set(i, next);
-            String status = switch (next.status()) {
-                case DELIVERED -> "sent";
-                case FAILED -> "bounced";
-                default -> "deferred";
-            };
-            log.info("{}: to=<{}>, relay={}, delay={}, status={} ({})", m.id(), s.recipient().address(), o.relay(),
-                    String.format("%.2f", Duration.between(m.envelope().arrival(), clock.instant()).toMillis() / 1000.0),
-                    status, o.reply().lines().get(0));
+            RecipientState before = states.get(i);
+            RecipientState after = apply(m, before, o, now);
+            String diagnostic = o.reply().toString();
+            String remote = o.relay().equals("local") || o.relay().equals("none") ? null : o.relay();
+            if (after.status() == Status.FAILED && wants(before.recipient(), "FAILURE", true)) {
+                failed.add(new DsnWriter.Entry(after, "failed", statusOf(o.reply(), "5.0.0", true), after.lastReply(), remote));
+            } else if (after.status() == Status.DELIVERED && wants(before.recipient(), "SUCCESS", false) && !o.dsnPassedOn()) {
+                // RFC 3461 6.2.6: "relayed" when the next hop will not report success itself
+                String action = o.relay().equals("local") ? "delivered" : "relayed";
+                succeeded.add(new DsnWriter.Entry(after, action, statusOf(o.reply(), "2.0.0", false), diagnostic, remote));
+            } else if (after.status() == Status.DEFERRED && !after.delayWarned() && wants(before.recipient(), "DELAY", false)
+                    && !Duration.between(m.envelope().arrival(), now).minus(times.delayWarning()).isNegative()) {
+                after = after.withDelayWarned();
+                delayed.add(new DsnWriter.Entry(after, "delayed", statusOf(o.reply(), "4.0.0", false), diagnostic, remote));
+            }
+            states.set(i, after);
+            logOutcome(m, before, after, o, now);
         }
         QueuedMessage updated = m.withRecipients(states);
+        notifySender(updated, DsnWriter.Kind.FAILED, failed, now);
+        notifySender(updated, DsnWriter.Kind.DELAYED, delayed, now);
+        notifySender(updated, DsnWriter.Kind.SUCCESS, succeeded, now);
+        record(updated);
+    }
+
+    /** The new state of one recipient after one outcome. */
+    private RecipientState apply(QueuedMessage m, RecipientState s, Outcome o, Instant now) {
+        int attempts = s.attempts() + 1;
+        String reply = o.reply().toString();
+        return switch (o.kind()) {
+            case DELIVERED -> new RecipientState(s.recipient(), Status.DELIVERED, attempts, null, reply, o.relay(), s.delayWarned());
+            case PERMANENT_FAILURE -> new RecipientState(s.recipient(), Status.FAILED, attempts, null, reply, o.relay(), s.delayWarned());
+            case TEMPORARY_FAILURE -> {
+                if (!Duration.between(m.envelope().arrival(), now).minus(times.maxLifetime()).isNegative()) {
+                    // Postfix: "message expired", reported with the last temporary reason
+                    yield new RecipientState(s.recipient(), Status.FAILED, attempts, null,
+                            "message expired after " + times.maxLifetime().toDays() + " days; last error: " + reply, o.relay(), s.delayWarned());
+                }
+                yield new RecipientState(s.recipient(), Status.DEFERRED, attempts, now.plus(times.backoff().after(attempts)),
+                        reply, o.relay(), s.delayWarned());
+            }
+        };
+    }
+
+    /** RFC 3461 4.1: NOTIFY absent means FAILURE (and, by our default, DELAY); NEVER means nothing. */
+    private static boolean wants(Recipient r, String what, boolean byDefault) {
+        if (r.notifyOn() == null) return byDefault || what.equals("DELAY");
+        return r.notifyOn().contains(what);
+    }
+
+    private static String statusOf(Reply r, String dflt, boolean permanent) {
+        if (r.enhanced() != null && (!permanent || r.enhanced().startsWith("5"))) return r.enhanced();
+        return permanent && r.enhanced() != null ? "5" + r.enhanced().substring(1) : dflt;
+    }
+
+    private void logOutcome(QueuedMessage m, RecipientState before, RecipientState after, Outcome o, Instant now) {
+        String status = switch (after.status()) {
+            case DELIVERED -> "sent";
+            case FAILED -> after.lastReply().startsWith("message expired") ? "expired" : "bounced";
+            default -> "deferred";
+        };
+        log.info("{}: to=<{}>, relay={}, delay={}, dsn={}, status={} ({})", m.id(), before.recipient().address(), o.relay(),
+                String.format(Locale.ROOT, "%.2f", Duration.between(m.envelope().arrival(), now).toMillis() / 1000.0),
+                o.reply().enhanced(), status, after.lastReply());
+    }
+
+    /** Writes the state durably, or removes the message when every recipient is final. */
+    private void record(QueuedMessage updated) {
         try {
-            if (states.stream().allMatch(RecipientState::isFinal)) {
-                spool.remove(m.id());
-                log.info("{}: removed", m.id());
+            if (updated.isDone()) {
+                spool.remove(updated.id());
+                messages.remove(updated.id());
+                log.info("{}: removed", updated.id());
             } else {
                 spool.saveState(updated);
-                schedule(updated, false);
+                messages.put(updated.id(), updated);
             }
         } catch (IOException e) {
-            log.error("{}: cannot record delivery state, will retry: {}", m.id(), e.toString());
-            schedule(updated.withRecipients(m.recipients()), recovered);
+            // the previous durable state stands; the attempt is repeated (Maildir writes are idempotent)
+            log.error("{}: cannot record delivery state, will retry: {}", updated.id(), e.toString());
+            recovered.put(updated.id(), true);
         }
     }
 
-    private RecipientState expiredOrDeferred(QueuedMessage m, RecipientState s, int attempts, Outcome o, Instant now) {
-        if (Duration.between(m.envelope().arrival(), now).compareTo(backoff.lifetime()) >= 0) {
-            return new RecipientState(s.recipient(), Status.FAILED, attempts, null,
-                    "message expired after " + backoff.lifetime().toDays() + " days: " + o.reply());
+    /** Queues a notification to the sender; never for a null sender (RFC 5321 6.1: no bounce of a bounce). */
+    private void notifySender(QueuedMessage m, DsnWriter.Kind kind, List<DsnWriter.Entry> entries, Instant now) {
+        if (entries.isEmpty()) return;
+        if (m.envelope().sender().isNull()) {
+            log.info("{}: {} notice for null sender dropped", m.id(), kind.action);
+            return;
         }
-        return new RecipientState(s.recipient(), Status.DEFERRED, attempts, now.plus(backoff.after(attempts)), o.reply().toString());
-    }
-
-    private Outcome deliverLocal(QueuedMessage m, String mailbox, boolean recovered) {
-        String name = maildir.uniqueName(m.envelope().arrival().getEpochSecond(), m.id(), mailbox);
+        Envelope env = new Envelope(ReversePath.NULL, List.of(new Recipient(m.envelope().sender().address(), "NEVER", null)),
+                "8BITMIME".equals(m.envelope().body()) ? "8BITMIME" : null, m.envelope().smtpUtf8(), null, null,
+                hostname, "127.0.0.1", null, now);
         try {
-            if (recovered && maildir.alreadyDelivered(mailbox, name)) {
-                return Outcome.delivered("local", "already delivered to maildir before restart");
+            Spool.Incoming in = spool.begin(env);
+            try (InputStream original = spool.openContent(m.id()); OutputStream out = new IncomingStream(in)) {
+                DsnWriter.write(out, kind, hostname, m, entries, now, m.envelope().arrival().plus(times.maxLifetime()), original);
+            } catch (IOException | RuntimeException e) {
+                in.abort();
+                throw e;
             }
-            Address sender = m.envelope().sender().address();
-            try (InputStream in = spool.openContent(m.id())) {
-                maildir.deliver(mailbox, name, sender == null ? "" : sender.toString(), mailbox, in);
-            }
-            return Outcome.delivered("local", "delivered to maildir");
+            QueuedMessage dsn = in.commit();
+            log.info("{}: sender {} notification: {}", m.id(), kind.action, dsn.id());
+            submit(dsn);
         } catch (IOException e) {
-            String msg = String.valueOf(e.getMessage());
-            Reply r = msg.contains("No space left")
-                    ? Reply.of(452, "4.2.2", "mailbox file system full")
-                    : Reply.of(451, "4.3.0", "cannot write to maildir: " + e);
-            return Outcome.temporary("local", r);
+            log.error("{}: cannot queue {} notification: {}", m.id(), kind.action, e.toString());
         }
+    }
+
+    // ------------------------------------------------------------------ administration
+
+    /** All queued messages, oldest first. */
+    public List<QueuedMessage> list() {
+        return messages.values().stream().sorted(Comparator.comparing(q -> q.envelope().arrival())).toList();
+    }
+
+    public QueuedMessage get(String id) { return messages.get(id); }
+
+    /** Makes every deferred message due now (postqueue -f). */
+    public void flush() {
+        for (String id : messages.keySet()) retry(id);
+    }
+
+    /** Makes one message due now. Returns false when no such message. */
+    public boolean retry(String id) {
+        QueuedMessage m = messages.computeIfPresent(id, (k, q) -> q.withRecipients(q.recipients().stream().map(RecipientState::dueNow).toList()));
+        if (m == null) return false;
+        if (!m.held()) dispatch(id);
+        return true;
+    }
+
+    public boolean hold(String id) { return setHeld(id, true); }
+
+    public boolean release(String id) {
+        boolean ok = setHeld(id, false);
+        if (ok) retry(id);
+        return ok;
+    }
+
+    private boolean setHeld(String id, boolean held) {
+        QueuedMessage m = messages.computeIfPresent(id, (k, q) -> q.withHeld(held));
+        if (m == null) return false;
+        try {
+            spool.saveState(m);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot record hold state: " + e.getMessage(), e);
+        }
+        log.info("{}: {}", id, held ? "held by administrator" : "released by administrator");
+        return true;
+    }
+
+    /** Deletes a message without notice (postsuper -d). */
+    public boolean delete(String id) throws IOException {
+        QueuedMessage m = messages.remove(id);
+        if (m == null) return false;
+        spool.remove(id);
+        log.info("{}: deleted by administrator", id);
+        return true;
+    }
+
+    /** Fails every pending recipient now and tells the sender (like Postfix's postsuper -r to a bounce). */
+    public boolean bounce(String id) {
+        QueuedMessage m = messages.get(id);
+        if (m == null) return false;
+        Instant now = clock.instant();
+        Reply r = Reply.of(550, "5.0.0", "message returned by the administrator");
+        List<RecipientState> states = new ArrayList<>();
+        List<DsnWriter.Entry> entries = new ArrayList<>();
+        for (RecipientState s : m.recipients()) {
+            if (s.isFinal()) {
+                states.add(s);
+                continue;
+            }
+            RecipientState f = new RecipientState(s.recipient(), Status.FAILED, s.attempts(), null, r.toString(), s.relay(), s.delayWarned());
+            states.add(f);
+            entries.add(new DsnWriter.Entry(f, "failed", "5.0.0", r.toString(), null));
+            log.info("{}: to=<{}>, relay=none, dsn=5.0.0, status=bounced ({})", id, s.recipient().address(), r);
+        }
+        QueuedMessage updated = m.withRecipients(states);
+        notifySender(updated, DsnWriter.Kind.FAILED, entries, now);
+        record(updated);
+        return true;
     }
 
     @Override public void close() {
+        ticker.shutdownNow();
         workers.shutdownNow();
+        try {
+            workers.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** An OutputStream view of a message being written to the spool. */
+    private static final class IncomingStream extends OutputStream {
+        private final Spool.Incoming in;
+
+        IncomingStream(Spool.Incoming in) { this.in = in; }
+
+        @Override public void write(int b) throws IOException { in.write(new byte[] {(byte) b}, 0, 1); }
+
+        @Override public void write(byte[] b, int off, int len) throws IOException { in.write(b, off, len); }
     }
 }

@@ -6,6 +6,9 @@ import dev.postern.mail.Envelope;
 import dev.postern.mail.Recipient;
 import dev.postern.mail.ReversePath;
 import dev.postern.route.Router;
+import dev.postern.route.DnsjavaDns;
+import dev.postern.route.MxRouter;
+import dev.postern.deliver.SmtpDelivery;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,9 +33,13 @@ class QueueManagerTest {
                     "all@example.test", List.of("team@example.test", "alice@example.test")),
             users::contains, "mx.example.test");
 
-    QueueManager manager(Spool spool) {
-        return new QueueManager(spool, router, new MaildirWriter(dir.resolve("mailboxes"), "mx.example.test"),
-                Clock.systemUTC(), Backoff.DEFAULT, 2);
+    QueueManager manager(Spool spool) throws Exception {
+        // remote mail goes to a port where nothing listens: it must stay queued, deferred
+        MxRouter mx = new MxRouter(new DnsjavaDns(List.of(new java.net.InetSocketAddress("127.0.0.1", 9)), java.time.Duration.ofMillis(200)),
+                Map.of("remote.test", dev.postern.mail.Nexthop.parse("[127.0.0.1]:9", 25)), null, 25, "mx.example.test", a -> false, new java.util.Random());
+        return new QueueManager(spool, router, new MaildirWriter(dir.resolve("mailboxes"), "mx.example.test"), mx,
+                new SmtpDelivery(SmtpDelivery.Settings.defaults("mx.example.test")), "mx.example.test",
+                Clock.systemUTC(), QueueManager.Times.DEFAULT, 20, 20);
     }
 
     QueuedMessage queue(Spool spool, String... rcpts) throws Exception {
@@ -93,14 +100,21 @@ class QueueManagerTest {
         assertThat(spool.recover()).isEmpty();
     }
 
-    @Test void recipientRemovedAfterAcceptanceFailsPermanently() throws Exception {
+    @Test void recipientRemovedAfterAcceptanceFailsPermanentlyAndIsBounced() throws Exception {
         FileSpool spool = new FileSpool(dir.resolve("queue"), Clock.systemUTC());
         try (QueueManager m = manager(spool)) {
             m.submit(queue(spool, "carol@example.test", "bob@example.test"));
             awaitIdle(m);
         }
         assertThat(mail("bob")).hasSize(1);
-        assertThat(spool.recover()).isEmpty();
+        // what is left is the bounce to the (remote, unreachable) sender, from the null sender
+        QueuedMessage dsn = spool.recover().get(0);
+        assertThat(dsn.envelope().sender().isNull()).isTrue();
+        assertThat(dsn.envelope().recipients().get(0).address().toString()).isEqualTo("s@remote.test");
+        try (var in = spool.openContent(dsn.id())) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8))
+                    .contains("Final-Recipient: rfc822; carol@example.test").contains("Status: 5.1.1").contains("Action: failed");
+        }
     }
 
     @Test void remoteRecipientsStayQueuedWithState() throws Exception {

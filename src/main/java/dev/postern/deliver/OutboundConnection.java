@@ -1,0 +1,176 @@
+package dev.postern.deliver;
+
+import dev.postern.mail.Reply;
+import dev.postern.route.Hop;
+import dev.postern.smtp.ReplyReader;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.LineBasedFrameDecoder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+
+import javax.net.ssl.SSLSession;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One outbound SMTP connection on Netty. Network I/O (and TLS) runs on the event loop; the delivery
+ * thread that owns the connection waits for replies with a time-out, so the protocol reads top to bottom.
+ */
+final class OutboundConnection implements AutoCloseable {
+    private static final Object CLOSED = new Object();
+
+    private final Channel channel;
+    private final Hop hop;
+    private final LinkedBlockingQueue<Object> queue;
+    private boolean tls;
+
+    private OutboundConnection(Channel channel, Hop hop, LinkedBlockingQueue<Object> queue) {
+        this.channel = channel;
+        this.hop = hop;
+        this.queue = queue;
+    }
+
+    static OutboundConnection open(EventLoopGroup group, Class<? extends Channel> channelClass, Hop hop,
+                                   InetSocketAddress bind, Duration connectTimeout) throws IOException {
+        LinkedBlockingQueue<Object> replies = new LinkedBlockingQueue<>();
+        Bootstrap b = new Bootstrap().group(group).channel(channelClass)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<>() {
+                    @Override protected void initChannel(Channel ch) {
+                        // RFC 5321 4.5.3.1.5: a reply line is at most 512 octets; we allow more from lenient peers
+                        ch.pipeline().addLast("lines", new LineBasedFrameDecoder(8192));
+                        ch.pipeline().addLast("replies", new ReplyHandler(replies));
+                    }
+                });
+        InetSocketAddress remote = new InetSocketAddress(hop.address(), hop.port());
+        var future = bind == null ? b.connect(remote) : b.connect(remote, bind);
+        if (!future.awaitUninterruptibly(connectTimeout.toMillis() + 1000) || !future.isSuccess()) {
+            future.channel().close();
+            Throwable c = future.cause();
+            throw new IOException("connect to " + hop + " failed: " + (c == null ? "timed out" : c.getMessage()));
+        }
+        return new OutboundConnection(future.channel(), hop, replies);
+    }
+
+    Hop hop() { return hop; }
+
+    boolean isOpen() { return channel.isActive(); }
+
+    boolean isTls() { return tls; }
+
+    /** Reads the next reply, waiting at most {@code timeout}. */
+    Reply read(Duration timeout) throws IOException {
+        Object o;
+        try {
+            o = queue.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+        if (o == null) throw new IOException("timeout after " + timeout.toSeconds() + "s waiting for a reply from " + hop);
+        if (o == CLOSED) {
+            queue.offer(CLOSED);
+            throw new IOException("lost connection with " + hop);
+        }
+        if (o instanceof Throwable t) throw new IOException("error talking to " + hop + ": " + t.getMessage(), t);
+        return (Reply) o;
+    }
+
+    Reply command(String line, Duration timeout) throws IOException {
+        send(line);
+        return read(timeout);
+    }
+
+    void send(String line) throws IOException {
+        write(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8));
+    }
+
+    private void write(ByteBuf b) throws IOException {
+        var f = channel.writeAndFlush(b).awaitUninterruptibly();
+        if (!f.isSuccess()) throw new IOException("lost connection with " + hop + " while writing: " + f.cause());
+    }
+
+    /** RFC 3207: after the peer's 220, handshake; the caller says EHLO again. Certificates are not checked (opportunistic). */
+    void startTls(SslContext context, Duration timeout) throws IOException {
+        SslHandler ssl = context.newHandler(channel.alloc(), hop.host(), hop.port());
+        ssl.setHandshakeTimeoutMillis(timeout.toMillis());
+        channel.pipeline().addFirst("tls", ssl);
+        var f = ssl.handshakeFuture().awaitUninterruptibly();
+        if (!f.isSuccess()) throw new IOException("TLS handshake with " + hop + " failed: " + f.cause());
+        tls = true;
+    }
+
+    String tlsDescription() {
+        SslHandler h = channel.pipeline().get(SslHandler.class);
+        if (h == null) return null;
+        SSLSession s = h.engine().getSession();
+        return s.getProtocol() + " " + s.getCipherSuite();
+    }
+
+    /**
+     * Sends message content with dot-stuffing (RFC 5321 4.5.2) and the terminating CRLF.CRLF, in 64 KiB
+     * pieces; each waits for the socket, so memory stays bounded whatever the message size.
+     */
+    void sendData(InputStream content) throws IOException {
+        byte[] in = new byte[64 * 1024];
+        boolean lineStart = true;
+        byte last = '\n';
+        int n;
+        while ((n = content.read(in)) > 0) {
+            ByteBuf out = channel.alloc().buffer(n + n / 32 + 8);
+            for (int i = 0; i < n; i++) {
+                byte b = in[i];
+                if (lineStart && b == '.') out.writeByte('.');
+                out.writeByte(b);
+                lineStart = b == '\n';
+                last = b;
+            }
+            write(out);
+        }
+        write(Unpooled.copiedBuffer(last == '\n' ? ".\r\n" : "\r\n.\r\n", StandardCharsets.US_ASCII));
+    }
+
+    @Override public void close() {
+        channel.close();
+    }
+
+    private static final class ReplyHandler extends SimpleChannelInboundHandler<ByteBuf> {
+        private final LinkedBlockingQueue<Object> out;
+        private final ReplyReader reader = new ReplyReader();
+
+        ReplyHandler(LinkedBlockingQueue<Object> out) { this.out = out; }
+
+        @Override protected void channelRead0(ChannelHandlerContext ctx, ByteBuf line) {
+            String s = line.toString(StandardCharsets.UTF_8);
+            if (s.endsWith("\r")) s = s.substring(0, s.length() - 1);
+            try {
+                Reply r = reader.line(s);
+                if (r != null) out.offer(r);
+            } catch (ReplyReader.MalformedReply e) {
+                out.offer(e);
+                ctx.close();
+            }
+        }
+
+        @Override public void channelInactive(ChannelHandlerContext ctx) { out.offer(CLOSED); }
+
+        @Override public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            out.offer(cause);
+            ctx.close();
+        }
+    }
+}

@@ -1,0 +1,407 @@
+package dev.postern.deliver;
+
+import dev.postern.mail.Envelope;
+import dev.postern.mail.Outcome;
+import dev.postern.mail.Recipient;
+import dev.postern.mail.Reply;
+import dev.postern.route.Hop;
+import dev.postern.route.RouteDecision;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The outbound SMTP (and LMTP) client: tries the route's hops in order and returns one outcome per
+ * recipient. It never decides retry timing; the queue does.
+ *
+ * <p>TLS: "may" uses STARTTLS when offered and falls back to plaintext on the same hop only if the
+ * handshake fails (before any mail data); "encrypt" and the relayhost require it. Certificates are not
+ * verified (opportunistic TLS, as Postfix's "may" and "encrypt" levels).
+ */
+public final class SmtpDelivery implements AutoCloseable {
+
+    public enum TlsPolicy { MAY, ENCRYPT }
+
+    /** RFC 5321 4.5.3.2 time-outs, and who we are. */
+    public record Settings(String heloName, InetSocketAddress bindAddress, TlsPolicy tls, String relayUser,
+                           String relayPassword, Duration connectTimeout, Duration commandTimeout,
+                           Duration dataTimeout) {
+        public static Settings defaults(String heloName) {
+            return new Settings(heloName, null, TlsPolicy.MAY, null, null, Duration.ofSeconds(30),
+                    Duration.ofMinutes(5), Duration.ofMinutes(10));
+        }
+    }
+
+    /** Opens the message content; called once per transaction actually sent. */
+    public interface Content {
+        InputStream open() throws IOException;
+    }
+
+    private final Settings settings;
+    private final EventLoopGroup group;
+    private final Class<? extends Channel> channelClass;
+    private final SslContext tlsContext;
+    private final ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(5));
+
+    public SmtpDelivery(Settings settings) throws IOException {
+        this.settings = settings;
+        boolean epoll = Epoll.isAvailable();
+        this.group = new MultiThreadIoEventLoopGroup(2, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.channelClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+        try {
+            this.tlsContext = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE)
+                    .protocols("TLSv1.3", "TLSv1.2").build();
+        } catch (Exception e) {
+            throw new IOException("cannot set up client TLS: " + e.getMessage(), e);
+        }
+    }
+
+    /** Thrown inside a hop attempt when the next hop should be tried. */
+    private static final class NextHop extends Exception {
+        final Reply reply;
+        final boolean tlsHandshakeFailed;
+
+        NextHop(Reply reply) { this(reply, false); }
+
+        NextHop(Reply reply, boolean tlsHandshakeFailed) {
+            super(reply.toString(), null, false, false);
+            this.reply = reply;
+            this.tlsHandshakeFailed = tlsHandshakeFailed;
+        }
+    }
+
+    public List<Outcome> deliver(RouteDecision.Hops route, Envelope env, List<Recipient> rcpts, long size, Content content) {
+        Reply last = Reply.of(451, "4.4.1", "no route hops to try");
+        for (Hop hop : route.hops()) {
+            boolean allowTls = true;
+            for (int tries = 0; tries < 3; tries++) {
+                Session s;
+                try {
+                    s = session(hop, route.viaRelayhost(), route.nexthop().isLmtp(), allowTls);
+                    return new Transaction(s, env, rcpts, size, content).run();
+                } catch (NextHop e) {
+                    last = e.reply;
+                    if (e.tlsHandshakeFailed && allowTls && settings.tls() == TlsPolicy.MAY && !route.viaRelayhost()) {
+                        allowTls = false; // "may": retry this hop in plaintext; no mail data was sent
+                        continue;
+                    }
+                    break;
+                } catch (StaleConnection e) {
+                    continue; // a cached connection had died; try a fresh one
+                }
+            }
+        }
+        Reply finalReply = last;
+        List<Outcome> out = new ArrayList<>();
+        String relay = route.hops().isEmpty() ? "none" : route.hops().get(route.hops().size() - 1).toString();
+        for (Recipient r : rcpts) out.add(Outcome.fromReply(relay, finalReply, false));
+        return out;
+    }
+
+    /** A connected, greeted, (TLS'd, authenticated) session, fresh or from the cache. */
+    final class Session {
+        final OutboundConnection conn;
+        final EhloKeywords ext;
+        final boolean reused;
+        final boolean lmtp;
+
+        Session(OutboundConnection conn, EhloKeywords ext, boolean reused, boolean lmtp) {
+            this.conn = conn;
+            this.ext = ext;
+            this.reused = reused;
+            this.lmtp = lmtp;
+        }
+
+        String relay() { return conn.hop().toString(); }
+
+        Reply command(String line, Duration timeout) throws IOException {
+            conn.send(line);
+            return conn.read(timeout);
+        }
+
+        void release(boolean reusable) {
+            if (reusable && conn.isOpen()) {
+                cache.offer(key(conn.hop(), lmtp), this);
+            } else {
+                quit(conn);
+            }
+        }
+    }
+
+    static final class StaleConnection extends Exception {
+        StaleConnection() { super(null, null, false, false); }
+    }
+
+    private static String key(Hop hop, boolean lmtp) {
+        return (lmtp ? "lmtp:" : "smtp:") + hop.address().getHostAddress() + ":" + hop.port();
+    }
+
+    private Session session(Hop hop, boolean viaRelayhost, boolean lmtp, boolean allowTls) throws NextHop {
+        Session cached = cache.take(key(hop, lmtp));
+        if (cached != null) return new Session(cached.conn, cached.ext, true, lmtp);
+        OutboundConnection c;
+        try {
+            c = OutboundConnection.open(group, channelClass, hop, settings.bindAddress(), settings.connectTimeout());
+        } catch (IOException e) {
+            throw new NextHop(Reply.of(451, "4.4.1", e.getMessage()));
+        }
+        try {
+            Reply greeting = c.read(settings.commandTimeout());
+            if (!greeting.isPositive()) {
+                quit(c);
+                throw new NextHop(Reply.of(greeting.isPermanent() ? 554 : 451, greeting.isPermanent() ? "5.0.0" : "4.0.0",
+                        "host " + hop + " refused to talk to me: " + greeting));
+            }
+            EhloKeywords ext = hello(c, lmtp);
+            boolean required = settings.tls() == TlsPolicy.ENCRYPT || viaRelayhost;
+            if (ext.has("STARTTLS") && (allowTls || required)) {
+                Reply r = c.command("STARTTLS", settings.commandTimeout());
+                if (r.isPositive()) {
+                    try {
+                        c.startTls(tlsContext, settings.commandTimeout());
+                    } catch (IOException e) {
+                        c.close();
+                        throw new NextHop(Reply.of(451, "4.7.4", "TLS handshake failed with " + hop + ": " + e.getMessage()), true);
+                    }
+                    ext = hello(c, lmtp); // RFC 3207 4.2: start over after TLS
+                } else if (required) {
+                    quit(c);
+                    throw new NextHop(Reply.of(451, "4.7.4", "TLS is required, but " + hop + " refused STARTTLS: " + r));
+                }
+            } else if (required) {
+                quit(c);
+                throw new NextHop(Reply.of(451, "4.7.4", "TLS is required, but was not offered by host " + hop));
+            }
+            if (viaRelayhost && settings.relayUser() != null) authenticate(c, ext);
+            return new Session(c, ext, false, lmtp);
+        } catch (IOException e) {
+            c.close();
+            throw new NextHop(Reply.of(451, "4.4.2", e.getMessage()));
+        }
+    }
+
+    /** EHLO, falling back to HELO when the peer refuses it (RFC 5321 4.1.4); LHLO for LMTP (RFC 2033). */
+    private EhloKeywords hello(OutboundConnection c, boolean lmtp) throws IOException, NextHop {
+        Reply r = c.command((lmtp ? "LHLO " : "EHLO ") + settings.heloName(), settings.commandTimeout());
+        if (r.isPositive()) return EhloKeywords.parse(r);
+        if (!lmtp && r.isPermanent()) {
+            Reply h = c.command("HELO " + settings.heloName(), settings.commandTimeout());
+            if (h.isPositive()) return EhloKeywords.NONE;
+            r = h;
+        }
+        quit(c);
+        throw new NextHop(Reply.of(r.isPermanent() ? 554 : 451, r.isPermanent() ? "5.5.0" : "4.5.0",
+                "host " + c.hop() + " refused EHLO/HELO: " + r));
+    }
+
+    /** RFC 4954 with the relayhost's credentials: PLAIN if offered, else LOGIN. Failure defers, as Postfix does. */
+    private void authenticate(OutboundConnection c, EhloKeywords ext) throws IOException, NextHop {
+        String user = settings.relayUser();
+        String pass = settings.relayPassword();
+        Reply r;
+        if (ext.authMechanisms().contains("PLAIN")) {
+            r = c.command("AUTH PLAIN " + b64("\0" + user + "\0" + pass), settings.commandTimeout());
+        } else if (ext.authMechanisms().contains("LOGIN")) {
+            r = c.command("AUTH LOGIN", settings.commandTimeout());
+            if (r.code() == 334) r = c.command(b64(user), settings.commandTimeout());
+            if (r.code() == 334) r = c.command(b64(pass), settings.commandTimeout());
+        } else {
+            quit(c);
+            throw new NextHop(Reply.of(451, "4.7.0", "relay host " + c.hop() + " offers no AUTH mechanism we support"));
+        }
+        if (r.code() != 235) {
+            quit(c);
+            throw new NextHop(Reply.of(451, "4.7.0", "SASL authentication failed at " + c.hop() + ": " + r));
+        }
+    }
+
+    private static String b64(String s) { return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8)); }
+
+    private void quit(OutboundConnection c) {
+        if (c.isOpen()) {
+            try {
+                c.send("QUIT");
+                c.read(Duration.ofSeconds(2));
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+        c.close();
+    }
+
+    /** One mail transaction on a session; see {@link Transaction#run()}. */
+    private final class Transaction {
+        private final Session s;
+        private final Envelope env;
+        private final List<Recipient> rcpts;
+        private final long size;
+        private final Content content;
+
+        Transaction(Session s, Envelope env, List<Recipient> rcpts, long size, Content content) {
+            this.s = s;
+            this.env = env;
+            this.rcpts = rcpts;
+            this.size = size;
+            this.content = content;
+        }
+
+        List<Outcome> run() throws NextHop, StaleConnection {
+            String relay = s.relay();
+            Reply refusal = refusalBeforeSending();
+            if (refusal != null) {
+                s.release(true);
+                return all(Outcome.fromReply(relay, refusal, false));
+            }
+            boolean dsn = s.ext.has("DSN");
+            List<String> commands = new ArrayList<>();
+            commands.add(mailCommand(dsn));
+            for (Recipient r : rcpts) commands.add(rcptCommand(r, dsn));
+            boolean pipelining = s.ext.has("PIPELINING");
+            Outcome[] outcomes = new Outcome[rcpts.size()];
+            boolean anyReply = false;
+            try {
+                Reply mail;
+                List<Integer> accepted = new ArrayList<>();
+                Reply data = null;
+                if (pipelining) {
+                    // RFC 2920 3.1: MAIL, RCPTs and DATA go as one group; replies come back in order
+                    commands.add("DATA");
+                    s.conn.send(String.join("\r\n", commands));
+                    mail = s.conn.read(settings.commandTimeout());
+                    anyReply = true;
+                    for (int i = 0; i < rcpts.size(); i++) {
+                        Reply r = s.conn.read(settings.commandTimeout());
+                        if (r.isPositive()) accepted.add(i); else outcomes[i] = Outcome.fromReply(relay, r, false);
+                    }
+                    data = s.conn.read(settings.commandTimeout());
+                } else {
+                    mail = s.command(commands.get(0), settings.commandTimeout());
+                    anyReply = true;
+                    if (mail.isPositive()) {
+                        for (int i = 0; i < rcpts.size(); i++) {
+                            Reply r = s.command(commands.get(i + 1), settings.commandTimeout());
+                            if (r.isPositive()) accepted.add(i); else outcomes[i] = Outcome.fromReply(relay, r, false);
+                        }
+                        if (!accepted.isEmpty()) data = s.command("DATA", settings.commandTimeout());
+                    }
+                }
+                if (!mail.isPositive()) {
+                    if (data != null && data.code() == 354) s.conn.sendData(InputStream.nullInputStream());
+                    s.release(false);
+                    return all(Outcome.fromReply(relay, mail, false));
+                }
+                if (accepted.isEmpty()) {
+                    if (data != null && data.code() == 354) {
+                        s.conn.sendData(InputStream.nullInputStream()); // RFC 2920 3.1: end the empty DATA
+                        s.conn.read(settings.dataTimeout());
+                    }
+                    s.command("RSET", settings.commandTimeout());
+                    s.release(true);
+                    return List.of(outcomes);
+                }
+                if (data.code() != 354) {
+                    for (int i : accepted) outcomes[i] = Outcome.fromReply(relay, data, false);
+                    s.command("RSET", settings.commandTimeout());
+                    s.release(true);
+                    return List.of(outcomes);
+                }
+                try (InputStream in = content.open()) {
+                    s.conn.sendData(in);
+                }
+                // RFC 2033 4.2: LMTP answers once per accepted recipient; SMTP once for all
+                boolean ok = true;
+                Reply fin = null;
+                for (int i : accepted) {
+                    if (s.lmtp || fin == null) fin = s.conn.read(settings.dataTimeout());
+                    outcomes[i] = Outcome.fromReply(relay, fin, dsn && fin.isPositive());
+                    ok &= fin.isPositive();
+                }
+                s.release(ok);
+                return List.of(outcomes);
+            } catch (IOException e) {
+                s.conn.close();
+                if (s.reused && !anyReply) throw new StaleConnection();
+                if (!anyReply) throw new NextHop(Reply.of(451, "4.4.2", e.getMessage()));
+                Reply lost = Reply.of(451, "4.4.2", e.getMessage());
+                for (int i = 0; i < outcomes.length; i++) {
+                    if (outcomes[i] == null || outcomes[i].kind() == Outcome.Kind.DELIVERED) outcomes[i] = Outcome.temporary(relay, lost);
+                }
+                return List.of(outcomes);
+            }
+        }
+
+        /** What the peer's EHLO already tells us it cannot take, before any byte of the message is sent. */
+        private Reply refusalBeforeSending() {
+            long max = s.ext.maxSize();
+            if (max > 0 && size > max) {
+                return Reply.of(552, "5.3.4", "message size " + size + " exceeds size limit " + max + " of " + s.relay());
+            }
+            // our choice (README): no 7-bit downgrade; RFC 6152 3 forbids sending 8-bit data to a 7-bit peer
+            if ("8BITMIME".equals(env.body()) && !s.ext.has("8BITMIME")) {
+                return Reply.of(554, "5.6.3", s.relay() + " does not support 8BITMIME and the message is 8-bit");
+            }
+            if (env.smtpUtf8() && !s.ext.has("SMTPUTF8")) { // RFC 6531 3.2
+                return Reply.of(553, "5.6.7", s.relay() + " does not support SMTPUTF8, which this message needs");
+            }
+            return null;
+        }
+
+        private String mailCommand(boolean dsn) {
+            StringBuilder sb = new StringBuilder("MAIL FROM:<").append(env.sender()).append('>');
+            if (s.ext.has("SIZE")) sb.append(" SIZE=").append(size);
+            if (env.body() != null && s.ext.has("8BITMIME")) sb.append(" BODY=").append(env.body());
+            if (env.smtpUtf8()) sb.append(" SMTPUTF8");
+            if (dsn && env.ret() != null) sb.append(" RET=").append(env.ret());
+            if (dsn && env.envid() != null) sb.append(" ENVID=").append(env.envid());
+            return sb.toString();
+        }
+
+        private String rcptCommand(Recipient r, boolean dsn) {
+            StringBuilder sb = new StringBuilder("RCPT TO:<").append(r.address()).append('>');
+            // RFC 3461 5.2.1: pass NOTIFY and ORCPT on to a DSN-capable next hop
+            if (dsn && r.notifyOn() != null) sb.append(" NOTIFY=").append(r.notifyOn());
+            if (dsn) sb.append(" ORCPT=").append(r.orcpt() != null ? r.orcpt() : "rfc822;" + xtext(r.address().toString()));
+            return sb.toString();
+        }
+
+        private List<Outcome> all(Outcome o) {
+            List<Outcome> out = new ArrayList<>();
+            for (int i = 0; i < rcpts.size(); i++) out.add(o);
+            return out;
+        }
+    }
+
+    /** RFC 3461 4: xtext-encode '+', '=' and anything outside printable ASCII. */
+    static String xtext(String s) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if (c < 33 || c > 126 || c == '+' || c == '=') sb.append('+').append(String.format("%02X", c));
+            else sb.append((char) c);
+        }
+        return sb.toString();
+    }
+
+    @Override public void close() {
+        cache.closeAll(s -> quit(s.conn));
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+}

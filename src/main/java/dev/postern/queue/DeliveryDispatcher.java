@@ -1,0 +1,141 @@
+package dev.postern.queue;
+
+import dev.postern.deliver.MaildirWriter;
+import dev.postern.deliver.SmtpDelivery;
+import dev.postern.mail.Address;
+import dev.postern.mail.Outcome;
+import dev.postern.mail.Recipient;
+import dev.postern.mail.Reply;
+import dev.postern.route.MxRouter;
+import dev.postern.route.Resolution;
+import dev.postern.route.RouteDecision;
+import dev.postern.route.Router;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+
+/**
+ * One delivery attempt of one message: resolves each pending recipient (aliases, local or remote), writes
+ * local mailboxes once each, and sends remote mail per destination domain within the concurrency limits.
+ * Returns an outcome per recipient index; it records nothing itself.
+ */
+final class DeliveryDispatcher {
+    private final Spool spool;
+    private final Router router;
+    private final MaildirWriter maildir;
+    private final MxRouter mx;
+    private final SmtpDelivery smtp;
+    private final Semaphore global;
+    private final int perDestination;
+    private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
+
+    DeliveryDispatcher(Spool spool, Router router, MaildirWriter maildir, MxRouter mx, SmtpDelivery smtp,
+                       int perDestination, int global) {
+        this.spool = spool;
+        this.router = router;
+        this.maildir = maildir;
+        this.mx = mx;
+        this.smtp = smtp;
+        this.perDestination = perDestination;
+        this.global = new Semaphore(global);
+    }
+
+    Map<Integer, Outcome> attempt(QueuedMessage m, boolean recovered) {
+        List<RecipientState> states = m.recipients();
+        Map<Integer, Outcome> outcomes = new LinkedHashMap<>();
+        Map<String, List<Integer>> byMailbox = new LinkedHashMap<>();
+        Map<String, Map<Address, List<Integer>>> byDomain = new LinkedHashMap<>();
+        for (int i = 0; i < states.size(); i++) {
+            RecipientState s = states.get(i);
+            if (s.isFinal()) continue;
+            Resolution r = router.resolve(s.recipient().address());
+            if (r.isUnknown()) {
+                outcomes.put(i, Outcome.permanent("local", Reply.of(550, "5.1.1", "<" + r.unknown() + ">: Recipient address rejected: user unknown")));
+                continue;
+            }
+            for (String mb : r.mailboxes()) byMailbox.computeIfAbsent(mb, k -> new ArrayList<>()).add(i);
+            for (Address a : r.remote()) {
+                byDomain.computeIfAbsent(a.domain(), k -> new LinkedHashMap<>()).computeIfAbsent(a, k -> new ArrayList<>()).add(i);
+            }
+        }
+        // one copy per distinct final mailbox, however many recipients lead there
+        for (var e : byMailbox.entrySet()) {
+            Outcome o = deliverLocal(m, e.getKey(), recovered);
+            for (int i : e.getValue()) outcomes.merge(i, o, DeliveryDispatcher::worse);
+        }
+        for (var e : byDomain.entrySet()) {
+            List<Address> addresses = new ArrayList<>(e.getValue().keySet());
+            List<Outcome> results = deliverRemote(m, e.getKey(), addresses);
+            for (int k = 0; k < addresses.size(); k++) {
+                for (int i : e.getValue().get(addresses.get(k))) outcomes.merge(i, results.get(k), DeliveryDispatcher::worse);
+            }
+        }
+        return outcomes;
+    }
+
+    /** For a recipient that expanded to several targets: any temporary failure wins, then permanent ones. */
+    private static Outcome worse(Outcome a, Outcome b) {
+        if (a.kind() == Outcome.Kind.TEMPORARY_FAILURE) return a;
+        if (b.kind() == Outcome.Kind.TEMPORARY_FAILURE) return b;
+        if (a.kind() == Outcome.Kind.PERMANENT_FAILURE) return a;
+        return b.kind() == Outcome.Kind.PERMANENT_FAILURE ? b : a;
+    }
+
+    private List<Outcome> deliverRemote(QueuedMessage m, String domain, List<Address> addresses) {
+        List<Recipient> rcpts = new ArrayList<>();
+        for (Address a : addresses) {
+            Recipient original = m.recipients().stream().map(RecipientState::recipient)
+                    .filter(r -> r.address().equals(a)).findFirst().orElse(null);
+            // recipients reached through an alias carry no DSN parameters of their own
+            rcpts.add(original != null ? original : new Recipient(a));
+        }
+        Semaphore dest = destinations.computeIfAbsent(domain, d -> new Semaphore(perDestination));
+        try {
+            dest.acquire();
+            global.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return repeat(Outcome.temporary("none", Reply.of(451, "4.3.2", "shutting down")), rcpts.size());
+        }
+        try {
+            RouteDecision route = mx.route(domain);
+            if (route instanceof RouteDecision.Failed f) {
+                return repeat(f.reply().isTransient() ? Outcome.temporary("none", f.reply()) : Outcome.permanent("none", f.reply()), rcpts.size());
+            }
+            return smtp.deliver((RouteDecision.Hops) route, m.envelope(), rcpts, m.size(), () -> spool.openContent(m.id()));
+        } finally {
+            global.release();
+            dest.release();
+        }
+    }
+
+    private static List<Outcome> repeat(Outcome o, int n) {
+        List<Outcome> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(o);
+        return out;
+    }
+
+    private Outcome deliverLocal(QueuedMessage m, String mailbox, boolean recovered) {
+        String name = maildir.uniqueName(m.envelope().arrival().getEpochSecond(), m.id(), mailbox);
+        try {
+            if (recovered && maildir.alreadyDelivered(mailbox, name)) {
+                return Outcome.delivered("local", "already delivered to maildir before restart");
+            }
+            try (InputStream in = spool.openContent(m.id())) {
+                maildir.deliver(mailbox, name, m.envelope().sender().toString(), mailbox, in);
+            }
+            return Outcome.delivered("local", "delivered to maildir");
+        } catch (IOException e) {
+            Reply r = String.valueOf(e.getMessage()).contains("No space left")
+                    ? Reply.of(452, "4.2.2", "mailbox file system full")
+                    : Reply.of(451, "4.3.0", "cannot write to maildir: " + e);
+            return Outcome.temporary("local", r);
+        }
+    }
+}
