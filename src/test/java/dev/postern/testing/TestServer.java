@@ -71,6 +71,11 @@ public final class TestServer implements AutoCloseable {
         while (server.queue().pending() > 0 && System.currentTimeMillis() < deadline) Thread.sleep(10);
     }
 
+    /** Stops the server but keeps its data, for restart tests. */
+    public void stop() {
+        server.close();
+    }
+
     @Override public void close() throws IOException {
         server.close();
         try (Stream<Path> s = Files.walk(dir)) {
@@ -89,6 +94,23 @@ public final class TestServer implements AutoCloseable {
         private int maxPerIp = 100;
         private Duration commandTimeout = Duration.ofMinutes(5);
         private Duration dataTimeout = Duration.ofMinutes(3);
+        private String hostname = "mx.example.test";
+        private String listenHost = "127.0.0.1";
+        private Clock clock = Clock.systemUTC();
+        private Config.Delivery delivery = Config.Delivery.defaults("mx.example.test");
+        private final Map<String, dev.postern.mail.Nexthop> transports = new LinkedHashMap<>();
+        private Config.QueueTimes queueTimes = Config.QueueTimes.DEFAULT;
+        private Path dir;
+        private boolean createUsers = true;
+
+        public Builder hostname(String h) { hostname = h; delivery = Config.Delivery.defaults(h); return this; }
+        public Builder listenOn(String host) { listenHost = host; return this; }
+        public Builder clock(Clock c) { clock = c; return this; }
+        public Builder delivery(Config.Delivery d) { delivery = d; return this; }
+        public Builder transport(String domain, String nexthop) { transports.put(domain, dev.postern.mail.Nexthop.parse(nexthop, 25)); return this; }
+        public Builder queueTimes(Config.QueueTimes t) { queueTimes = t; return this; }
+        /** Reuses the data of an earlier (stopped) server: a restart. */
+        public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
 
         public Builder domains(String... d) { domains = Set.of(d); return this; }
         public Builder alias(String from, String... to) { aliases.put(from, List.of(to)); return this; }
@@ -100,17 +122,19 @@ public final class TestServer implements AutoCloseable {
         public Builder timeouts(Duration command, Duration data) { commandTimeout = command; dataTimeout = data; return this; }
 
         public TestServer start() throws Exception {
-            Path dir = Files.createTempDirectory("postern-test");
-            Config c = new Config("mx.example.test", dir.resolve("data"), domains, relayNetworks,
-                    List.of(new Config.Listener("smtp", "127.0.0.1", 0, Kind.SMTP),
-                            new Config.Listener("submission", "127.0.0.1", 0, Kind.SUBMISSION),
-                            new Config.Listener("smtps", "127.0.0.1", 0, Kind.SMTPS)),
+            Path dir = this.dir != null ? this.dir : Files.createTempDirectory("postern-test");
+            Config c = new Config(hostname, dir.resolve("data"), domains, relayNetworks,
+                    List.of(new Config.Listener("smtp", listenHost, 0, Kind.SMTP),
+                            new Config.Listener("submission", listenHost, 0, Kind.SUBMISSION),
+                            new Config.Listener("smtps", listenHost, 0, Kind.SMTPS)),
                     new Config.Tls(null, null),
                     new Limits(maxSize, maxRecipients, maxConnections, maxPerIp, commandTimeout, dataTimeout),
-                    aliases, dir.resolve("data/users"), null);
-            UserStore store = new UserStore(c.usersFile());
-            for (String u : users) store.put(u, PASSWORD);
-            return new TestServer(dir, c, Server.start(c, Clock.systemUTC()));
+                    aliases, dir.resolve("data/users"), null, delivery, transports, queueTimes, new Config.Admin("127.0.0.1", 0));
+            if (createUsers) {
+                UserStore store = new UserStore(c.usersFile());
+                for (String u : users) store.put(u, PASSWORD);
+            }
+            return new TestServer(dir, c, Server.start(c, clock));
         }
     }
 }
