@@ -38,12 +38,15 @@ public final class Server implements AutoCloseable {
     private final SmtpServer smtp;
     private final java.util.concurrent.ScheduledExecutorService timer;
     private final SmtpDelivery outbound;
+    private final AdminEndpoint admin;
 
-    private Server(QueueManager queue, SmtpServer smtp, java.util.concurrent.ScheduledExecutorService timer, SmtpDelivery outbound) {
+    private Server(QueueManager queue, SmtpServer smtp, java.util.concurrent.ScheduledExecutorService timer,
+                   SmtpDelivery outbound, AdminEndpoint admin) {
         this.queue = queue;
         this.smtp = smtp;
         this.timer = timer;
         this.outbound = outbound;
+        this.admin = admin;
     }
 
     public static Server start(Config config, Clock clock) throws IOException {
@@ -83,7 +86,7 @@ public final class Server implements AutoCloseable {
             return t;
         });
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
-        return new Server(queue, smtp, timer, smtpOut);
+        return new Server(queue, smtp, timer, smtpOut, AdminEndpoint.start(config, queue));
     }
 
     public SmtpServer smtp() { return smtp; }
@@ -91,6 +94,7 @@ public final class Server implements AutoCloseable {
     public QueueManager queue() { return queue; }
 
     @Override public void close() {
+        admin.close();
         timer.shutdownNow();
         smtp.close();
         queue.close();

@@ -1,0 +1,161 @@
+package dev.postern.admin;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.postern.config.Config;
+import dev.postern.queue.QueueManager;
+import dev.postern.queue.QueuedMessage;
+import dev.postern.queue.RecipientState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+
+/**
+ * The loopback-only admin endpoint behind "postern queue" (Postfix's postqueue/postsuper over HTTP).
+ * Every request carries the bearer token from {@code <data_dir>/admin.token} (mode 0600), so only users
+ * who can read the data directory can manage the queue. The bound port is written to admin.port.
+ *
+ * <pre>
+ * GET  /queue                 list          POST /queue/flush
+ * GET  /queue/ID              show          POST /queue/ID/{retry,hold,release,delete,bounce}
+ * </pre>
+ */
+final class AdminEndpoint implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("postern.admin");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HttpServer http;
+    private final QueueManager queue;
+    private final byte[] token;
+
+    private AdminEndpoint(HttpServer http, QueueManager queue, byte[] token) {
+        this.http = http;
+        this.queue = queue;
+        this.token = token;
+    }
+
+    static AdminEndpoint start(Config config, QueueManager queue) throws IOException {
+        String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
+        writePrivate(config.adminTokenFile(), token + "\n");
+        HttpServer http = HttpServer.create(new InetSocketAddress(config.admin().host(), config.admin().port()), 16);
+        AdminEndpoint a = new AdminEndpoint(http, queue, token.getBytes(StandardCharsets.US_ASCII));
+        http.createContext("/queue", a::handle);
+        http.setExecutor(Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "admin-http");
+            t.setDaemon(true);
+            return t;
+        }));
+        http.start();
+        writePrivate(config.adminPortFile(), http.getAddress().getPort() + "\n");
+        log.info("admin endpoint on 127.0.0.1:{}", http.getAddress().getPort());
+        return a;
+    }
+
+    private static void writePrivate(Path file, String content) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, content);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            String auth = ex.getRequestHeaders().getFirst("Authorization");
+            byte[] given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7).trim().getBytes(StandardCharsets.US_ASCII) : new byte[0];
+            if (!MessageDigest.isEqual(given, token)) {
+                respond(ex, 401, Map.of("error", "missing or wrong admin token"));
+                return;
+            }
+            String[] parts = ex.getRequestURI().getPath().replaceAll("/+$", "").split("/");
+            String method = ex.getRequestMethod();
+            // parts: "", "queue", [ID | "flush"], [action]
+            if (parts.length == 2 && method.equals("GET")) {
+                respond(ex, 200, Map.of("messages", queue.list().stream().map(AdminEndpoint::describe).toList()));
+            } else if (parts.length == 3 && parts[2].equals("flush") && method.equals("POST")) {
+                queue.flush();
+                log.info("flush requested by administrator");
+                respond(ex, 200, Map.of("result", "flushed"));
+            } else if (parts.length == 3 && method.equals("GET")) {
+                QueuedMessage m = queue.get(parts[2]);
+                if (m == null) respond(ex, 404, Map.of("error", "no such message: " + parts[2]));
+                else respond(ex, 200, describe(m));
+            } else if (parts.length == 4 && method.equals("POST")) {
+                action(ex, parts[2], parts[3]);
+            } else {
+                respond(ex, 404, Map.of("error", "unknown request " + method + " " + ex.getRequestURI().getPath()));
+            }
+        } catch (RuntimeException e) {
+            log.error("admin request failed", e);
+        }
+    }
+
+    private void action(HttpExchange ex, String id, String action) throws IOException {
+        boolean found = switch (action) {
+            case "retry" -> queue.retry(id);
+            case "hold" -> queue.hold(id);
+            case "release" -> queue.release(id);
+            case "delete" -> queue.delete(id);
+            case "bounce" -> queue.bounce(id);
+            default -> {
+                respond(ex, 404, Map.of("error", "unknown action " + action));
+                yield true;
+            }
+        };
+        if (ex.getResponseCode() > 0) return;
+        if (!found) respond(ex, 404, Map.of("error", "no such message: " + id));
+        else respond(ex, 200, Map.of("result", action, "id", id));
+    }
+
+    static Map<String, Object> describe(QueuedMessage m) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("id", m.id());
+        o.put("size", m.size());
+        o.put("arrival", m.envelope().arrival().toString());
+        o.put("sender", m.envelope().sender().toString());
+        o.put("held", m.held());
+        List<Map<String, Object>> rcpts = m.recipients().stream().map(AdminEndpoint::describe).toList();
+        o.put("recipients", rcpts);
+        return o;
+    }
+
+    private static Map<String, Object> describe(RecipientState r) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("address", r.recipient().address().toString());
+        o.put("status", r.status().name().toLowerCase());
+        o.put("attempts", r.attempts());
+        o.put("next_attempt", r.nextAttempt() == null ? null : r.nextAttempt().toString());
+        o.put("last_reply", r.lastReply());
+        o.put("relay", r.relay());
+        return o;
+    }
+
+    private static void respond(HttpExchange ex, int status, Object body) throws IOException {
+        byte[] b = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, b.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(b);
+        }
+    }
+
+    @Override public void close() {
+        http.stop(0);
+    }
+}

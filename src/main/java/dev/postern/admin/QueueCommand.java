@@ -1,0 +1,109 @@
+package dev.postern.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.postern.config.Config;
+import dev.postern.config.ConfigException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+/** {@code postern queue list|show|flush|retry|hold|release|delete|bounce} against the running server. */
+@Command(name = "queue", description = "Inspect and manage the queue of the running server (like postqueue/postsuper)")
+final class QueueCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Parameters(index = "0", description = "list, show, flush, retry, hold, release, delete or bounce") String action;
+    @Parameters(index = "1", arity = "0..1", description = "queue id (all but list and flush)") String id;
+    @Option(names = "--json", description = "print the server's JSON answer") boolean json;
+    @Option(names = "--config", description = "TOML configuration file") java.nio.file.Path config;
+
+    @Override public Integer call() throws Exception {
+        Config c;
+        try {
+            c = Cli.loadConfig(config, false);
+        } catch (ConfigException e) {
+            return Cli.configErrors(e);
+        }
+        boolean needsId = !action.equals("list") && !action.equals("flush");
+        if (!java.util.Set.of("list", "show", "flush", "retry", "hold", "release", "delete", "bounce").contains(action)) {
+            System.err.println("postern: unknown queue action " + action);
+            return 2;
+        }
+        if (needsId == (id == null)) {
+            System.err.println("postern: queue " + action + (needsId ? " needs a queue id" : " takes no queue id"));
+            return 2;
+        }
+        String port, token;
+        try {
+            port = Files.readString(c.adminPortFile()).strip();
+            token = Files.readString(c.adminTokenFile()).strip();
+        } catch (NoSuchFileException e) {
+            System.err.println("postern: no running server found (missing " + e.getFile() + ")");
+            return 1;
+        }
+        String path = switch (action) {
+            case "list" -> "/queue";
+            case "show" -> "/queue/" + id;
+            case "flush" -> "/queue/flush";
+            default -> "/queue/" + id + "/" + action;
+        };
+        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(30));
+        req = action.equals("list") || action.equals("show") ? req.GET() : req.POST(HttpRequest.BodyPublishers.noBody());
+        HttpResponse<String> r;
+        try {
+            r = HttpClient.newHttpClient().send(req.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            System.err.println("postern: cannot reach the server's admin endpoint on 127.0.0.1:" + port + ": " + e.getMessage());
+            return 1;
+        }
+        JsonNode body = JSON.readTree(r.body());
+        if (r.statusCode() != 200) {
+            System.err.println("postern: " + body.path("error").asText(r.body()));
+            return 1;
+        }
+        if (json) {
+            System.out.println(r.body());
+        } else if (action.equals("list")) {
+            printList(body.path("messages"));
+        } else if (action.equals("show")) {
+            printList(JSON.createArrayNode().add(body));
+        } else {
+            System.out.println(body.path("result").asText() + (id == null ? "" : " " + id));
+        }
+        return 0;
+    }
+
+    /** postqueue -p style: one block per message, one line per recipient. */
+    private static void printList(JsonNode messages) {
+        if (messages.isEmpty()) {
+            System.out.println("Mail queue is empty");
+            return;
+        }
+        System.out.printf("%-16s %9s  %-24s %s%n", "-Queue ID-", "--Size--", "----Arrival Time----", "-Sender/Recipient-------");
+        for (JsonNode m : messages) {
+            System.out.printf("%-16s %9d  %-24s %s%n", m.path("id").asText() + (m.path("held").asBoolean() ? "!" : ""),
+                    m.path("size").asLong(), m.path("arrival").asText(), m.path("sender").asText().isEmpty() ? "MAILER-DAEMON" : m.path("sender").asText());
+            for (JsonNode r : m.path("recipients")) {
+                String extra = r.path("status").asText().equals("deferred") || r.path("status").asText().equals("pending")
+                        ? " attempts=" + r.path("attempts").asInt() + (r.path("next_attempt").isNull() ? "" : " next=" + r.path("next_attempt").asText())
+                        : "";
+                System.out.printf("%44s %-9s %s%s%n", "", r.path("status").asText(), r.path("address").asText(), extra);
+                if (!r.path("last_reply").isNull()) System.out.printf("%54s(%s)%n", "", r.path("last_reply").asText());
+            }
+            System.out.println();
+        }
+        System.out.println("-- " + messages.size() + " message(s)");
+    }
+}

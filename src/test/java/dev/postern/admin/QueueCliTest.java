@@ -1,0 +1,125 @@
+package dev.postern.admin;
+
+import dev.postern.config.Config;
+import dev.postern.testing.SmtpClient;
+import dev.postern.testing.TestServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** "postern queue ..." against a running server through its loopback admin endpoint. */
+class QueueCliTest {
+    TestServer server;
+    Path config;
+
+    @BeforeEach void start() throws Exception {
+        // remote mail goes to a port where nothing listens, so it stays deferred in the queue
+        Config.Delivery d = new Config.Delivery(null, null, null, List.of(), 9, "mx.example.test", null, Config.TlsMode.MAY, 20, 100);
+        server = TestServer.builder().relayNetworks("127.0.0.1/32").delivery(d).transport("remote.test", "[127.0.0.2]:9").start();
+        config = server.dir.resolve("cli.toml");
+        Files.writeString(config, "data_dir = \"data\"\ndomains = [\"example.test\"]\n");
+    }
+
+    @AfterEach void stop() throws Exception { server.close(); }
+
+    String queue(String from) throws Exception {
+        try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+            String r = c.sendMail(from, "friend@remote.test", "Subject: stuck\r\n\r\nhi");
+            return r.substring(r.lastIndexOf(' ') + 1);
+        }
+    }
+
+    record Run(int code, String out, String err) {}
+
+    Run cli(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            String[] all = new String[args.length + 2];
+            System.arraycopy(args, 0, all, 0, args.length);
+            all[args.length] = "--config";
+            all[args.length + 1] = config.toString();
+            return new Run(Cli.run(all), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    void awaitAttempt(String id) throws Exception {
+        for (int i = 0; i < 500; i++) {
+            var m = server.server.queue().get(id);
+            if (m != null && m.recipients().get(0).attempts() > 0 && server.server.queue().pending() == 0) return;
+            Thread.sleep(10);
+        }
+        throw new AssertionError("no attempt for " + id);
+    }
+
+    @Test void listShowHoldReleaseRetryDeleteBounce() throws Exception {
+        String id = queue("alice@example.test");
+        String other = queue("bob@example.test");
+        awaitAttempt(id);
+        awaitAttempt(other);
+
+        Run list = cli("queue", "list");
+        assertThat(list.code()).isZero();
+        assertThat(list.out()).contains(id).contains(other).contains("alice@example.test").contains("deferred")
+                .contains("friend@remote.test").contains("attempts=1").contains("451 4.4.1").contains("-- 2 message(s)");
+
+        Run show = cli("queue", "show", id, "--json");
+        assertThat(show.out()).contains("\"id\" : \"" + id + "\"").contains("\"status\" : \"deferred\"").contains("\"next_attempt\"");
+
+        assertThat(cli("queue", "hold", id).out()).contains("hold " + id);
+        assertThat(cli("queue", "list").out()).contains(id + "!");
+        assertThat(server.server.queue().get(id).held()).isTrue();
+        assertThat(cli("queue", "retry", id).code()).isZero();
+        Thread.sleep(200);
+        assertThat(server.server.queue().get(id).recipients().get(0).attempts()).as("held messages are not tried").isEqualTo(1);
+        assertThat(cli("queue", "release", id).code()).isZero();
+        awaitAttempts(id, 2);
+
+        assertThat(cli("queue", "flush").out()).contains("flushed");
+        awaitAttempts(other, 2);
+
+        assertThat(cli("queue", "delete", other).code()).isZero();
+        assertThat(server.server.queue().get(other)).isNull();
+        assertThat(cli("queue", "bounce", id).code()).isZero();
+        assertThat(Files.readString(server.awaitMail("alice@example.test", 1).get(0))).contains("Action: failed")
+                .contains("message returned by the administrator");
+        assertThat(cli("queue", "show", "NOSUCHID00000X").err()).contains("no such message");
+        server.awaitQueueIdle();
+        assertThat(cli("queue", "list").out()).contains("Mail queue is empty");
+    }
+
+    void awaitAttempts(String id, int n) throws Exception {
+        for (int i = 0; i < 500; i++) {
+            var m = server.server.queue().get(id);
+            if (m != null && m.recipients().get(0).attempts() >= n && server.server.queue().pending() == 0) return;
+            Thread.sleep(10);
+        }
+        throw new AssertionError("attempt " + n + " did not happen for " + id);
+    }
+
+    @Test void endpointRefusesRequestsWithoutTheToken() throws Exception {
+        String port = Files.readString(server.config.adminPortFile()).strip();
+        var r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/queue"))
+                .header("Authorization", "Bearer wrong").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(401);
+        assertThat(Files.getPosixFilePermissions(server.config.adminTokenFile()).toString()).isEqualTo("[OWNER_READ, OWNER_WRITE]");
+    }
+}
