@@ -66,7 +66,7 @@ class RelayEndToEndTest {
                 OutboundLoad.awaitListening("127.0.0.3", port);
                 for (int i = 0; i < 20; i++) {
                     try (SmtpClient c = SmtpClient.ehlo(a.smtp())) {
-                        c.sendMail("alice@example.test", "user" + i + "@sink.test", "Subject: sink " + i + "\r\n\r\n.leading dot\r\nbody " + i);
+                        c.sendMail("alice@example.test", "user" + i + "@sink.test", "Subject: sink " + i + "\r\n\r\n..leading dot\r\nbody " + i);
                     }
                 }
                 long deadline = System.currentTimeMillis() + 20_000;
