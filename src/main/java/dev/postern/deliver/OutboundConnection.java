@@ -35,16 +35,18 @@ final class OutboundConnection implements AutoCloseable {
     private final Channel channel;
     private final Hop hop;
     private final LinkedBlockingQueue<Object> queue;
+    private final Duration writeTimeout;
     private boolean tls;
 
-    private OutboundConnection(Channel channel, Hop hop, LinkedBlockingQueue<Object> queue) {
+    private OutboundConnection(Channel channel, Hop hop, LinkedBlockingQueue<Object> queue, Duration writeTimeout) {
         this.channel = channel;
         this.hop = hop;
         this.queue = queue;
+        this.writeTimeout = writeTimeout;
     }
 
     static OutboundConnection open(EventLoopGroup group, Class<? extends Channel> channelClass, Hop hop,
-                                   InetSocketAddress bind, Duration connectTimeout) throws IOException {
+                                   InetSocketAddress bind, Duration connectTimeout, Duration writeTimeout) throws IOException {
         LinkedBlockingQueue<Object> replies = new LinkedBlockingQueue<>();
         Bootstrap b = new Bootstrap().group(group).channel(channelClass)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
@@ -63,7 +65,7 @@ final class OutboundConnection implements AutoCloseable {
             Throwable c = future.cause();
             throw new IOException("connect to " + hop + " failed: " + (c == null ? "timed out" : c.getMessage()));
         }
-        return new OutboundConnection(future.channel(), hop, replies);
+        return new OutboundConnection(future.channel(), hop, replies, writeTimeout);
     }
 
     Hop hop() { return hop; }
@@ -100,17 +102,26 @@ final class OutboundConnection implements AutoCloseable {
     }
 
     private void write(ByteBuf b) throws IOException {
-        var f = channel.writeAndFlush(b).awaitUninterruptibly();
+        var f = channel.writeAndFlush(b);
+        if (!f.awaitUninterruptibly(writeTimeout.toMillis())) {
+            channel.close();
+            throw new IOException("timeout after " + writeTimeout.toSeconds() + "s writing to " + hop);
+        }
         if (!f.isSuccess()) throw new IOException("lost connection with " + hop + " while writing: " + f.cause());
     }
 
     /** RFC 3207: after the peer's 220, handshake; the caller says EHLO again. Certificates are not checked (opportunistic). */
     void startTls(SslContext context, Duration timeout) throws IOException {
+        if (!channel.isActive()) throw new IOException("lost connection with " + hop + " before the TLS handshake");
         SslHandler ssl = context.newHandler(channel.alloc(), hop.host(), hop.port());
         ssl.setHandshakeTimeoutMillis(timeout.toMillis());
         channel.pipeline().addFirst("tls", ssl);
-        var f = ssl.handshakeFuture().awaitUninterruptibly();
-        if (!f.isSuccess()) throw new IOException("TLS handshake with " + hop + " failed: " + f.cause());
+        var f = ssl.handshakeFuture();
+        // bounded wait: a peer that hangs up mid-handshake must not hold this delivery thread forever
+        if (!f.awaitUninterruptibly(timeout.toMillis() + 1000) || !f.isSuccess()) {
+            channel.close();
+            throw new IOException("TLS handshake with " + hop + " failed: " + (f.cause() == null ? "timed out" : f.cause().getMessage()));
+        }
         tls = true;
     }
 

@@ -159,7 +159,8 @@ public final class SmtpDelivery implements AutoCloseable {
         if (cached != null) return new Session(cached.conn, cached.ext, true, lmtp);
         OutboundConnection c;
         try {
-            c = OutboundConnection.open(group, channelClass, hop, settings.bindAddress(), settings.connectTimeout());
+            c = OutboundConnection.open(group, channelClass, hop, settings.bindAddress(), settings.connectTimeout(),
+                    settings.dataTimeout());
         } catch (IOException e) {
             throw new NextHop(Reply.of(451, "4.4.1", e.getMessage()));
         }

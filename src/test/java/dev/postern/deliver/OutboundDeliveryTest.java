@@ -241,4 +241,72 @@ class OutboundDeliveryTest {
         });
         assertThat(peer.received).isEmpty();
     }
+
+    @Test void heloFallbackForPeersWithoutEsmtp() throws Exception {
+        peer.refuseEhlo = true;
+        startServer(delivery(Config.TlsMode.MAY, null, null, null));
+        send("alice@example.test", "Subject: old peer\r\n\r\nhi", "friend@remote.test");
+        awaitPeer(1);
+        assertThat(peer.commands).contains("HELO mx.example.test");
+        assertThat(peer.received.get(0).mailFrom()).isEqualTo("<alice@example.test>"); // no ESMTP parameters
+    }
+
+    @Test void failedHandshakeFallsBackToPlaintextInMayModeOnly() throws Exception {
+        peer.offerStartTls = true;
+        peer.breakTls = true;
+        startServer(delivery(Config.TlsMode.MAY, null, null, null));
+        send("alice@example.test", "Subject: fallback\r\n\r\nhi", "friend@remote.test");
+        awaitPeer(1);
+        assertThat(peer.received.get(0).tls()).isFalse();
+        assertThat(peer.commands.stream().filter(c -> c.equals("STARTTLS")).count()).isEqualTo(1);
+        server.close();
+
+        startServer(delivery(Config.TlsMode.ENCRYPT, null, null, null));
+        send("alice@example.test", "Subject: no fallback\r\n\r\nhi", "friend@remote.test");
+        server.awaitQueueIdle();
+        Thread.sleep(200);
+        server.awaitQueueIdle();
+        assertThat(peer.received).hasSize(1);
+        assertThat(server.server.queue().list()).singleElement()
+                .satisfies(m -> assertThat(m.recipients().get(0).lastReply()).contains("4.7.4"));
+    }
+
+    @Test void lmtpGivesOneReplyPerRecipient() throws Exception {
+        peer.lmtp = true;
+        peer.lmtpDataReply = r -> r.startsWith("full") ? "452 4.2.2 mailbox full" : "250 2.0.0 delivered";
+        server = TestServer.builder().relayNetworks("127.0.0.1/32").delivery(delivery(Config.TlsMode.MAY, null, null, null))
+                .transport("lmtp.test", "lmtp:127.0.0.2:" + peer.port()).start();
+        send("alice@example.test", "Subject: lmtp\r\n\r\nhi", "ok@lmtp.test", "full@lmtp.test");
+        awaitPeer(1);
+        assertThat(peer.commands).contains("LHLO mx.example.test");
+        server.awaitQueueIdle();
+        assertThat(server.server.queue().list()).singleElement().satisfies(m -> {
+            assertThat(m.recipients().get(0).status().name()).isEqualTo("DELIVERED");
+            assertThat(m.recipients().get(1).status().name()).isEqualTo("DEFERRED");
+            assertThat(m.recipients().get(1).lastReply()).contains("452 4.2.2 mailbox full");
+        });
+    }
+
+    @Test void smtputf8MessageToAPeerWithoutItBounces() throws Exception {
+        peer.offerSmtpUtf8 = false;
+        startServer(delivery(Config.TlsMode.MAY, null, null, null));
+        try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+            c.command("MAIL FROM:<alice@example.test> SMTPUTF8", "250");
+            c.command("RCPT TO:<jörg@remote.test>", "250");
+            c.command("DATA", "354");
+            c.raw("Subject: utf8\r\n\r\nhi\r\n.\r\n");
+            c.expect("250");
+        }
+        assertThat(bounceFor("alice@example.test")).contains("Status: 5.6.7");
+        assertThat(peer.received).isEmpty();
+    }
+
+    @Test void bouncesAreNeverBounced() throws Exception {
+        peer.rcptReply = r -> "550 5.1.1 no such user";
+        startServer(delivery(Config.TlsMode.MAY, null, null, null));
+        send("", "Subject: a bounce\r\n\r\nhi", "gone@remote.test");
+        for (int i = 0; i < 500 && peer.commands.stream().noneMatch(c -> c.startsWith("RCPT")); i++) Thread.sleep(20);
+        server.awaitQueueIdle();
+        assertThat(server.server.queue().list()).isEmpty(); // failed, removed, and no notification queued
+    }
 }

@@ -53,6 +53,10 @@ public final class ScriptedPeer implements AutoCloseable {
     public Function<String, String> rcptReply = rcpt -> "250 2.1.5 ok";
     public String dataReply = "250 2.0.0 queued";
     public int dropAfterDataBytes = -1;        // close the socket after this many DATA bytes
+    public boolean refuseEhlo = false;         // answer EHLO with 502, as a pre-ESMTP server would
+    public boolean breakTls = false;           // accept STARTTLS, then hang up instead of a handshake
+    public boolean lmtp = false;               // RFC 2033: one reply per accepted recipient after DATA
+    public Function<String, String> lmtpDataReply = rcpt -> "250 2.0.0 delivered";
 
     public final List<String> commands = Collections.synchronizedList(new ArrayList<>());
     public final List<Received> received = Collections.synchronizedList(new ArrayList<>());
@@ -111,7 +115,9 @@ public final class ScriptedPeer implements AutoCloseable {
                 if (line == null) return;
                 commands.add(line);
                 String upper = line.toUpperCase();
-                if (upper.startsWith("EHLO") || upper.startsWith("LHLO")) {
+                if (upper.startsWith("EHLO") && refuseEhlo) {
+                    send(out, "502 5.5.1 EHLO not implemented");
+                } else if (upper.startsWith("EHLO") || upper.startsWith("LHLO")) {
                     List<String> kw = new ArrayList<>(List.of("250-peer.test"));
                     if (offerPipelining) kw.add("250-PIPELINING");
                     if (sizeLimit > 0) kw.add("250-SIZE " + sizeLimit);
@@ -126,6 +132,12 @@ public final class ScriptedPeer implements AutoCloseable {
                     send(out, "250 peer.test");
                 } else if (upper.equals("STARTTLS") && offerStartTls && !isTls) {
                     send(out, "220 2.0.0 go ahead");
+                    if (breakTls) {
+                        in.read(new byte[512]); // the ClientHello
+                        out.write(new byte[] {21, 3, 3, 0, 2, 2, 40}); // a TLS alert: handshake_failure
+                        out.flush();
+                        return;
+                    }
                     SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(s, null, s.getPort(), false);
                     ssl.setUseClientMode(false);
                     ssl.startHandshake();
@@ -160,7 +172,11 @@ public final class ScriptedPeer implements AutoCloseable {
                     byte[] data = readData(in);
                     if (data == null) return; // dropped
                     received.add(new Received(from, List.copyOf(rcpts), data, isTls, authUser));
-                    send(out, dataReply);
+                    if (lmtp) {
+                        for (String r : rcpts) send(out, lmtpDataReply.apply(r.substring(1, r.indexOf('>'))));
+                    } else {
+                        send(out, dataReply);
+                    }
                     from = null;
                 } else if (upper.equals("RSET")) {
                     from = null;
