@@ -9,6 +9,8 @@ import dev.postern.auth.UserStore;
 import dev.postern.config.Config;
 import dev.postern.deliver.MaildirWriter;
 import dev.postern.queue.FileSpool;
+import dev.postern.queue.LogSpool;
+import dev.postern.queue.Spool;
 import dev.postern.queue.QueueManager;
 import dev.postern.receive.SmtpServer;
 import dev.postern.receive.TlsSetup;
@@ -39,9 +41,11 @@ public final class Server implements AutoCloseable {
     private final java.util.concurrent.ScheduledExecutorService timer;
     private final SmtpDelivery outbound;
     private final AdminEndpoint admin;
+    private final Spool spool;
 
     private Server(QueueManager queue, SmtpServer smtp, java.util.concurrent.ScheduledExecutorService timer,
-                   SmtpDelivery outbound, AdminEndpoint admin) {
+                   SmtpDelivery outbound, AdminEndpoint admin, Spool spool) {
+        this.spool = spool;
         this.queue = queue;
         this.smtp = smtp;
         this.timer = timer;
@@ -54,7 +58,8 @@ public final class Server implements AutoCloseable {
         Files.createDirectories(config.dataDir());
         UserStore users = new UserStore(config.usersFile());
         Router router = new Router(config.domains(), config.aliases(), users::exists, config.hostname());
-        FileSpool spool = new FileSpool(config.queueDir(), clock);
+        Spool spool = config.queue().store() == Config.Store.LOG ? new LogSpool(config.queueDir(), clock)
+                : new FileSpool(config.queueDir(), clock);
         Config.Delivery d = config.delivery();
         MxRouter mx = new MxRouter(new DnsjavaDns(d.dnsServers(), Duration.ofSeconds(10)), config.transports(), d.relayhost(),
                 d.smtpPort(), config.hostname(), myself(config), new SecureRandom());
@@ -63,7 +68,7 @@ public final class Server implements AutoCloseable {
                 d.tls() == Config.TlsMode.ENCRYPT ? SmtpDelivery.TlsPolicy.ENCRYPT : SmtpDelivery.TlsPolicy.MAY,
                 d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
                 Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)));
-        Config.QueueTimes qt = config.queue();
+        Config.QueueSettings qt = config.queue();
         QueueManager queue = new QueueManager(spool, router, new MaildirWriter(config.mailboxesDir(), config.hostname()),
                 mx, smtpOut, config.hostname(), clock,
                 new QueueManager.Times(qt.minBackoff(), qt.maxBackoff(), qt.maxLifetime(), qt.delayWarning()),
@@ -76,6 +81,7 @@ public final class Server implements AutoCloseable {
         } catch (IOException e) {
             queue.close();
             smtpOut.close();
+            spool.close();
             throw e;
         }
         log.info("daemon started: hostname={}, domains={}, data={}, recovered={}", config.hostname(),
@@ -86,7 +92,7 @@ public final class Server implements AutoCloseable {
             return t;
         });
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
-        return new Server(queue, smtp, timer, smtpOut, AdminEndpoint.start(config, queue));
+        return new Server(queue, smtp, timer, smtpOut, AdminEndpoint.start(config, queue), spool);
     }
 
     public SmtpServer smtp() { return smtp; }
@@ -99,6 +105,7 @@ public final class Server implements AutoCloseable {
         smtp.close();
         queue.close();
         outbound.close();
+        spool.close();
     }
 
     /** Whether an address and port is one of our own listeners: MX hosts that lead back here are loops. */

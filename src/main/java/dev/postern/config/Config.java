@@ -15,14 +15,14 @@ import java.util.Set;
 public record Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                      List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                      Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
-                     QueueTimes queue, Admin admin) {
+                     QueueSettings queue, Admin admin) {
 
     /** Compact form used by tests and the embedded default: delivery, transports, queue and admin defaults. */
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                   List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                   Path usersFile, Path logFile) {
         this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile,
-                Delivery.defaults(hostname), Map.of(), QueueTimes.DEFAULT, new Admin("127.0.0.1", 0));
+                Delivery.defaults(hostname), Map.of(), QueueSettings.DEFAULT, new Admin("127.0.0.1", 0));
     }
 
     public enum TlsMode { MAY, ENCRYPT }
@@ -38,10 +38,15 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         }
     }
 
-    /** Postfix's defaults: minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime, delay_warning_time. */
-    public record QueueTimes(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, Duration delayWarning) {
-        public static final QueueTimes DEFAULT = new QueueTimes(Duration.ofSeconds(300), Duration.ofSeconds(4000),
-                Duration.ofDays(5), Duration.ofHours(4));
+    /** "log": the group-commit log (default); "files": one file per message, Postfix style. */
+    public enum Store { LOG, FILES }
+
+    /** Times are Postfix's defaults: minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime, delay_warning_time. */
+    public record QueueSettings(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, Duration delayWarning, Store store) {
+        public static final QueueSettings DEFAULT = new QueueSettings(Duration.ofSeconds(300), Duration.ofSeconds(4000),
+                Duration.ofDays(5), Duration.ofHours(4), Store.LOG);
+
+        public QueueSettings withStore(Store s) { return new QueueSettings(minBackoff, maxBackoff, maxLifetime, delayWarning, s); }
     }
 
     /** The loopback-only admin endpoint used by "postern queue". Port 0 picks a free port. */

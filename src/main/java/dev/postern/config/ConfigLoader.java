@@ -37,7 +37,7 @@ public final class ConfigLoader {
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency");
-    private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning");
+    private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
     private static final Set<String> ADMIN_KEYS = Set.of("bind");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key");
@@ -112,7 +112,7 @@ public final class ConfigLoader {
         Config.Delivery delivery = delivery(root, hostname);
         Map<String, Nexthop> transports = transports(root, delivery.smtpPort());
         return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log,
-                delivery, transports, queueTimes(root), admin(root));
+                delivery, transports, queueSettings(root), admin(root));
     }
 
     private Config.Delivery delivery(JsonNode root, String hostname) {
@@ -187,16 +187,26 @@ public final class ConfigLoader {
         return new InetSocketAddress(host, port);
     }
 
-    private Config.QueueTimes queueTimes(JsonNode root) {
+    private Config.QueueSettings queueSettings(JsonNode root) {
         JsonNode n = root.get("queue");
-        Config.QueueTimes d = Config.QueueTimes.DEFAULT;
+        Config.QueueSettings d = Config.QueueSettings.DEFAULT;
         if (n == null) return d;
         unknownKeys(n, "queue", QUEUE_KEYS);
-        Config.QueueTimes q = new Config.QueueTimes(durationIn(n, "queue", "min_backoff", d.minBackoff()),
+        Config.QueueSettings q = new Config.QueueSettings(durationIn(n, "queue", "min_backoff", d.minBackoff()),
                 durationIn(n, "queue", "max_backoff", d.maxBackoff()), durationIn(n, "queue", "max_lifetime", d.maxLifetime()),
-                durationIn(n, "queue", "delay_warning", d.delayWarning()));
+                durationIn(n, "queue", "delay_warning", d.delayWarning()), store(n));
         if (q.minBackoff().compareTo(q.maxBackoff()) > 0) problem("queue.min_backoff", "must not exceed max_backoff");
         return q;
+    }
+
+    private Config.Store store(JsonNode n) {
+        String s = string(n, "queue.store", "store", "log");
+        try {
+            return Config.Store.valueOf(s.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            problem("queue.store", "expected \"log\" or \"files\", got \"" + s + "\"");
+            return Config.Store.LOG;
+        }
     }
 
     private Config.Admin admin(JsonNode root) {

@@ -7,8 +7,8 @@ import java.io.InputStream;
 import java.util.List;
 
 /**
- * Durable storage of queued messages. Implementations: {@link FileSpool} (one file per message);
- * a group-commit log and a shared PostgreSQL spool are planned behind the same contract.
+ * Durable storage of queued messages. Implementations: {@link LogSpool} (group commit, the default) and
+ * {@link FileSpool} (one file per message); a shared PostgreSQL spool is planned behind the same contract.
  */
 public interface Spool {
 
@@ -39,4 +39,7 @@ public interface Spool {
 
     /** Removes a message whose recipients are all final. */
     void remove(String id) throws IOException;
+
+    /** Releases files and threads; nothing durable depends on it. */
+    default void close() {}
 }

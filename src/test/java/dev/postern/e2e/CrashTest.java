@@ -1,7 +1,8 @@
 package dev.postern.e2e;
 
 import dev.postern.auth.UserStore;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -35,7 +36,9 @@ class CrashTest {
     static final int CLIENTS = 12;
     static final Pattern MARK = Pattern.compile("X-Test-Id: (\\S+)");
 
-    @Test void killDashNineLosesNothingAcknowledgedAndDuplicatesNothing() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"log", "files"})
+    void killDashNineLosesNothingAcknowledgedAndDuplicatesNothing(String store) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -48,9 +51,11 @@ class CrashTest {
                 [listeners.smtp]
                 bind = "127.0.0.1:%d"
                 kind = "smtp"
+                [queue]
+                store = "%s"
                 [aliases]
                 "team@example.test" = ["alice@example.test", "bob@example.test"]
-                """.formatted(port));
+                """.formatted(port, store));
         UserStore users = new UserStore(dir.resolve("data/users"));
         users.put("alice@example.test", "x");
         users.put("bob@example.test", "x");
@@ -78,7 +83,7 @@ class CrashTest {
         Process last = startServer(config, 3);
         try {
             awaitPort(port);
-            awaitQueueEmpty(dir.resolve("data/queue/active"));
+            awaitQueueEmpty(dir.resolve("data"));
             for (String mailbox : List.of("alice", "bob")) {
                 Map<String, Integer> seen = countIds(dir.resolve("data/mailboxes/example.test/" + mailbox + "/Maildir"));
                 assertThat(seen.values()).as("duplicates in " + mailbox).allMatch(n -> n == 1);
@@ -146,15 +151,26 @@ class CrashTest {
         throw new AssertionError("server did not start listening on " + port);
     }
 
-    static void awaitQueueEmpty(Path active) throws Exception {
+    /** Asks the running server's admin endpoint until its queue is empty. */
+    static void awaitQueueEmpty(Path data) throws Exception {
         long deadline = System.currentTimeMillis() + 60_000;
+        var http = java.net.http.HttpClient.newHttpClient();
+        String last = "";
         while (System.currentTimeMillis() < deadline) {
-            try (Stream<Path> s = Files.list(active)) {
-                if (s.findAny().isEmpty()) return;
+            if (Files.exists(data.resolve("admin.port")) && Files.exists(data.resolve("admin.token"))) {
+                var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                                + Files.readString(data.resolve("admin.port")).strip() + "/queue"))
+                        .header("Authorization", "Bearer " + Files.readString(data.resolve("admin.token")).strip()).build();
+                try {
+                    last = http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                    if (last.replaceAll("\\s", "").contains("\"messages\":[]")) return;
+                } catch (IOException e) {
+                    // not up yet
+                }
             }
-            Thread.sleep(50);
+            Thread.sleep(100);
         }
-        throw new AssertionError("queue did not drain");
+        throw new AssertionError("queue did not drain: " + last);
     }
 
     static Map<String, Integer> countIds(Path maildir) throws IOException {

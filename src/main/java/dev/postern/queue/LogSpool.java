@@ -1,0 +1,374 @@
+package dev.postern.queue;
+
+import dev.postern.mail.Envelope;
+import dev.postern.mail.QueueId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Stream;
+
+/**
+ * The group-commit spool: every message, state change and removal is a record appended to a shared log
+ * of segment files under {@code queue/log/}; one fsync makes all concurrently committed messages durable
+ * (see {@link LogWriter}). A message exists once its COMMIT record is durable; content is read back from
+ * its CHUNK records wherever they lie. A segment file is deleted when every message with a record in it
+ * is finished and none of them still has a record in an older segment (so no REMOVE is ever lost while
+ * the message it cancels survives). Recovery replays the log; a torn record at the tail is dropped.
+ */
+public final class LogSpool implements Spool {
+    private static final Logger log = LoggerFactory.getLogger(LogSpool.class);
+    static final long DEFAULT_SEGMENT_SIZE = 64L << 20;
+
+    private record Extent(long segment, long offset, int length) {}
+
+    /** What the log says about one message. Guarded by the spool's lock. */
+    private static final class Entry {
+        final List<Extent> extents = new ArrayList<>();
+        final Set<Long> segments = new HashSet<>();
+        Envelope envelope;
+        long size;
+        List<String> state = List.of();
+        boolean committed;
+        boolean finished; // removed, aborted, or never committed
+    }
+
+    private final Path dir;
+    private final Clock clock;
+    private final long segmentSize;
+    private final Map<String, Entry> entries = new HashMap<>();
+    private final TreeMap<Long, Set<String>> segmentIds = new TreeMap<>();
+    private final Map<Long, FileChannel> readers = new HashMap<>();
+    private LogWriter writer;
+
+    public LogSpool(Path queueDir, Clock clock) throws IOException {
+        this(queueDir, clock, DEFAULT_SEGMENT_SIZE);
+    }
+
+    LogSpool(Path queueDir, Clock clock, long segmentSize) throws IOException {
+        this.dir = Files.createDirectories(queueDir.resolve("log"));
+        this.clock = clock;
+        this.segmentSize = segmentSize;
+    }
+
+    private synchronized void note(String id, long segment) {
+        entries.computeIfAbsent(id, k -> new Entry()).segments.add(segment);
+        segmentIds.computeIfAbsent(segment, k -> new HashSet<>()).add(id);
+    }
+
+    // ------------------------------------------------------------------ receiving
+
+    @Override public Incoming begin(Envelope envelope) throws IOException {
+        if (writer == null) throw new IOException("recover() must run before the log spool accepts mail");
+        return new LogIncoming(QueueId.next(clock.millis()), envelope);
+    }
+
+    private final class LogIncoming implements Incoming {
+        private final String id;
+        private final Envelope envelope;
+        private final List<CompletableFuture<List<LogWriter.Position>>> chunks = new ArrayList<>();
+        private final List<Integer> chunkLengths = new ArrayList<>();
+        private byte[] pending = new byte[16 * 1024];
+        private int used;
+        private long size;
+        private final long firstSegment;
+
+        LogIncoming(String id, Envelope envelope) {
+            this.id = id;
+            this.envelope = envelope;
+            this.firstSegment = writer.currentSegment();
+        }
+
+        @Override public String id() { return id; }
+
+        @Override public void write(byte[] b, int off, int len) throws IOException {
+            size += len;
+            while (len > 0) {
+                if (used == pending.length) {
+                    if (pending.length < LogRecord.MAX_BODY) pending = Arrays.copyOf(pending, Math.min(LogRecord.MAX_BODY, pending.length * 4));
+                    else flushChunk();
+                }
+                int n = Math.min(len, pending.length - used);
+                System.arraycopy(b, off, pending, used, n);
+                used += n;
+                off += n;
+                len -= n;
+            }
+        }
+
+        /** Content goes to the log as it arrives, without waiting for the disk; the commit waits for all of it. */
+        private void flushChunk() throws IOException {
+            if (used == 0) return;
+            // stop at the first failed write (a full disk): nothing more of this message is worth storing
+            for (CompletableFuture<List<LogWriter.Position>> f : chunks) {
+                if (f.isCompletedExceptionally()) throw new SpoolFull("queue log write failed earlier", null);
+            }
+            byte[] body = Arrays.copyOf(pending, used);
+            chunks.add(writer.append(List.of(LogRecord.of(LogRecord.Type.CHUNK, id, body)), false));
+            chunkLengths.add(used);
+            used = 0;
+        }
+
+        @Override public QueuedMessage commit() throws IOException {
+            flushChunk();
+            byte[] env = EnvelopeCodec.encode(id, envelope).getBytes(StandardCharsets.UTF_8);
+            ByteBuffer body = ByteBuffer.allocate(8 + env.length).putLong(size).put(env);
+            // the COMMIT follows every CHUNK in the log, and its fsync covers them all
+            CompletableFuture<List<LogWriter.Position>> done = writer.append(List.of(LogRecord.of(LogRecord.Type.COMMIT, id, body.array())), true);
+            List<Extent> extents = new ArrayList<>();
+            try {
+                for (int i = 0; i < chunks.size(); i++) {
+                    LogWriter.Position p = chunks.get(i).get().get(0);
+                    int idLen = id.length();
+                    extents.add(new Extent(p.segment(), p.offset() + LogRecord.HEADER + 2 + idLen, chunkLengths.get(i)));
+                }
+                done.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                abort();
+                throw new IOException("interrupted while committing " + id);
+            } catch (ExecutionException e) {
+                abort();
+                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+            }
+            synchronized (LogSpool.this) {
+                Entry en = entries.computeIfAbsent(id, k -> new Entry());
+                en.extents.addAll(extents);
+                en.envelope = envelope;
+                en.size = size;
+                en.committed = true;
+            }
+            // the log moved to a new segment meanwhile: older ones may hold nothing live any more
+            if (writer.currentSegment() != firstSegment) collectGarbage();
+            return new QueuedMessage(id, envelope, envelope.recipients().stream().map(RecipientState::fresh).toList(), size);
+        }
+
+        @Override public void abort() {
+            // the chunks stay in the log until their segment goes; recovery ignores content without a COMMIT
+            CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> finish(id));
+        }
+    }
+
+    // ------------------------------------------------------------------ after acceptance
+
+    @Override public InputStream openContent(String id) throws IOException {
+        List<Extent> extents;
+        synchronized (this) {
+            Entry e = entries.get(id);
+            if (e == null || !e.committed) throw new IOException("no such message in the queue log: " + id);
+            extents = List.copyOf(e.extents);
+        }
+        return new ExtentStream(extents);
+    }
+
+    @Override public void saveState(QueuedMessage message) throws IOException {
+        String text = EnvelopeCodec.encodeState(message);
+        await(writer.append(List.of(LogRecord.of(LogRecord.Type.STATE, message.id(),
+                text.getBytes(StandardCharsets.UTF_8))), true));
+        synchronized (this) {
+            entries.get(message.id()).state = text.lines().toList();
+        }
+    }
+
+    @Override public void remove(String id) throws IOException {
+        await(writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), true));
+        finish(id);
+    }
+
+    private static LogWriter.Position await(CompletableFuture<List<LogWriter.Position>> f) throws IOException {
+        try {
+            return f.get().get(0);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+    }
+
+    /** Marks a message finished and deletes every segment that no longer holds anything live. */
+    private void finish(String id) {
+        synchronized (this) {
+            Entry e = entries.get(id);
+            if (e != null) e.finished = true;
+        }
+        collectGarbage();
+    }
+
+    private void collectGarbage() {
+        List<Long> deletable = new ArrayList<>();
+        synchronized (this) {
+            long active = writer == null ? Long.MAX_VALUE : writer.currentSegment();
+            for (Map.Entry<Long, Set<String>> s : segmentIds.entrySet()) {
+                long seg = s.getKey();
+                if (seg >= active) break;
+                boolean dead = s.getValue().stream().allMatch(x -> {
+                    Entry en = entries.get(x);
+                    return en == null || (en.finished && en.segments.stream().allMatch(o -> o >= seg));
+                });
+                if (!dead) continue;
+                deletable.add(seg);
+                for (String x : s.getValue()) {
+                    Entry en = entries.get(x);
+                    if (en == null) continue;
+                    en.segments.remove(seg);
+                    en.extents.removeIf(ex -> ex.segment() == seg);
+                    if (en.segments.isEmpty()) entries.remove(x);
+                }
+            }
+            deletable.forEach(segmentIds::remove);
+            for (long seg : deletable) {
+                FileChannel r = readers.remove(seg);
+                if (r != null) try { r.close(); } catch (IOException ignored) { /* deleting it anyway */ }
+            }
+        }
+        for (long seg : deletable) {
+            try {
+                Files.deleteIfExists(LogWriter.segmentPath(dir, seg));
+                log.debug("deleted finished queue log segment {}", seg);
+            } catch (IOException ex) {
+                log.warn("cannot delete queue log segment {}: {}", seg, ex.toString());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    @Override public synchronized List<QueuedMessage> recover() throws IOException {
+        if (writer != null) throw new IllegalStateException("the queue log is recovered once, at start");
+        List<Long> segments;
+        try (Stream<Path> s = Files.list(dir)) {
+            segments = s.map(p -> p.getFileName().toString()).filter(n -> n.matches("\\d{12}\\.log"))
+                    .map(n -> Long.parseLong(n.substring(0, 12))).sorted().toList();
+        }
+        for (int i = 0; i < segments.size(); i++) replay(segments.get(i), i == segments.size() - 1);
+        List<QueuedMessage> out = new ArrayList<>();
+        for (Map.Entry<String, Entry> e : entries.entrySet()) {
+            Entry en = e.getValue();
+            if (!en.committed || en.finished) {
+                en.finished = true; // partial messages and finished ones: only their segments matter now
+                continue;
+            }
+            out.add(new QueuedMessage(e.getKey(), en.envelope, EnvelopeCodec.decodeState(en.state, en.envelope.recipients()),
+                    en.size, EnvelopeCodec.decodeHeld(en.state)));
+        }
+        long next = segments.isEmpty() ? 1 : segments.get(segments.size() - 1) + 1;
+        // after a rotation, older segments may hold nothing live: look off the writer thread
+        writer = new LogWriter(dir, next, segmentSize, this::note, () -> CompletableFuture.runAsync(this::collectGarbage));
+        collectGarbage();
+        out.sort((a, b) -> a.envelope().arrival().compareTo(b.envelope().arrival()));
+        return out;
+    }
+
+    private void replay(long segment, boolean last) throws IOException {
+        Path file = LogWriter.segmentPath(dir, segment);
+        segmentIds.computeIfAbsent(segment, k -> new HashSet<>());
+        long validEnd;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long size = ch.size();
+            // read, not mmap: a mapping would keep the file busy until garbage collection
+            ByteBuffer map = ByteBuffer.allocate((int) Math.min(size, Integer.MAX_VALUE - 8));
+            while (map.hasRemaining() && ch.read(map, map.position()) > 0) { /* fill */ }
+            map.flip();
+            LogRecord r;
+            while ((r = LogRecord.decode(map)) != null) apply(segment, map.position() - r.encodedLength(), r);
+            validEnd = map.position();
+            if (validEnd < size) {
+                if (last) {
+                    // a torn append: the writer died mid-record; nothing after it was ever acknowledged
+                    log.info("queue log {}: dropping {} bytes of incomplete record at the tail", file.getFileName(), size - validEnd);
+                } else {
+                    log.error("queue log {}: unreadable record at offset {}; the rest of this segment is ignored", file.getFileName(), validEnd);
+                }
+                ch.truncate(validEnd);
+                ch.force(true);
+            }
+        }
+    }
+
+    private void apply(long segment, long recordStart, LogRecord r) {
+        String id = r.id();
+        note(id, segment);
+        Entry e = entries.get(id);
+        switch (r.type()) {
+            case CHUNK -> e.extents.add(new Extent(segment, recordStart + r.bodyStart(), r.bodyLength()));
+            case COMMIT -> {
+                ByteBuffer b = ByteBuffer.wrap(r.body());
+                e.size = b.getLong();
+                try {
+                    e.envelope = EnvelopeCodec.decode(new String(r.body(), 8, r.body().length - 8, StandardCharsets.UTF_8).lines().toList());
+                    e.committed = true;
+                } catch (IOException ex) {
+                    log.error("{}: unreadable envelope in the queue log: {}", id, ex.toString());
+                }
+            }
+            case STATE -> e.state = new String(r.body(), StandardCharsets.UTF_8).lines().toList();
+            case REMOVE -> e.finished = true;
+        }
+    }
+
+    /** Reads a message's content from its extents, segment by segment. */
+    private final class ExtentStream extends InputStream {
+        private final List<Extent> extents;
+        private int index;
+        private long done;
+
+        ExtentStream(List<Extent> extents) { this.extents = extents; }
+
+        @Override public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) <= 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override public int read(byte[] b, int off, int len) throws IOException {
+            while (index < extents.size() && done == extents.get(index).length()) {
+                index++;
+                done = 0;
+            }
+            if (index >= extents.size()) return -1;
+            Extent e = extents.get(index);
+            int n = (int) Math.min(len, e.length() - done);
+            int got = reader(e.segment()).read(ByteBuffer.wrap(b, off, n), e.offset() + done);
+            if (got < 0) throw new IOException("queue log segment " + e.segment() + " ends early");
+            done += got;
+            return got;
+        }
+    }
+
+    private synchronized FileChannel reader(long segment) throws IOException {
+        FileChannel c = readers.get(segment);
+        if (c == null || !c.isOpen()) {
+            c = FileChannel.open(LogWriter.segmentPath(dir, segment), StandardOpenOption.READ);
+            readers.put(segment, c);
+        }
+        return c;
+    }
+
+    /** fsyncs and records made durable so far (the group-commit factor is records / fsyncs). */
+    public long[] syncStats() { return writer == null ? new long[2] : writer.syncStats(); }
+
+    @Override public void close() {
+        if (writer != null) writer.close();
+        synchronized (this) {
+            for (FileChannel c : readers.values()) try { c.close(); } catch (IOException ignored) { /* closing */ }
+        }
+    }
+}
