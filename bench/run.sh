@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Postern beside Postfix, one run on this machine (see bench/README.md). Loopback only, bounded counts.
+#   bench/run.sh            full run, 3 repetitions      REPS=1 bench/run.sh   quick look
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPS=${REPS:-3}
+SINK_HOST=127.0.0.3 SINK_PORT=30025 PT_PORT=2525 PF_PORT=25
+PY=/usr/bin/python3
+
+need=()
+command -v smtp-source >/dev/null || need+=(postfix)
+[ -x /usr/sbin/postfix ] || need+=(postfix)
+command -v bc >/dev/null || need+=(bc)
+[ -x $PY ] || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+./mvnw -q -B -DskipTests package
+id benchuser >/dev/null 2>&1 || useradd -m -s /usr/sbin/nologin benchuser
+work=$(mktemp -d /tmp/postern-bench.XXXXXX); chmod 755 "$work"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; postfix stop >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- the shared receiver
+smtp-sink -c -u nobody "$SINK_HOST:$SINK_PORT" 2000 > "$work/sink.out" 2>&1 &
+pids+=($!)
+sink_count() { tr '\r' '\n' < "$work/sink.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2 || echo 0; }
+
+# ---------------------------------------------------------------- Postern
+cat > "$work/postern.toml" <<TOML
+hostname = "postern.bench.test"
+data_dir = "$work/postern-data"
+domains = ["bench.test"]
+relay_networks = ["127.0.0.0/8"]
+[listeners.smtp]
+bind = "127.0.0.1:$PT_PORT"
+kind = "smtp"
+[limits]
+max_connections = 20000
+max_connections_per_ip = 20000
+[transport]
+"sink.test" = "smtp:[$SINK_HOST]:$SINK_PORT"
+TOML
+echo bench | java -jar target/postern.jar user add benchuser@bench.test --password-stdin --config "$work/postern.toml" >/dev/null
+POSTERN_LOG_LEVEL=WARN java ${POSTERN_JAVA_OPTS:-} -jar target/postern.jar serve --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
+PT_PID=$!; pids+=($PT_PID)
+
+# ---------------------------------------------------------------- Postfix, configured to match
+postconf -e "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" "mynetworks = 127.0.0.0/8" \
+  "myhostname = postfix.bench.test" "mydestination = bench.test" "home_mailbox = Maildir/" \
+  "transport_maps =" "relayhost = [$SINK_HOST]:$SINK_PORT" \
+  "maillog_file = /var/log/postfix-bench.log" "smtpd_client_connection_count_limit = 0" \
+  "smtpd_client_connection_rate_limit = 0" "default_destination_concurrency_limit = 20" \
+  "compatibility_level = 3.6" "alias_maps =" "alias_database ="
+postfix start >/dev/null 2>&1 || postfix reload >/dev/null 2>&1
+PF_MASTER=$(cat /var/spool/postfix/pid/master.pid | tr -d ' ')
+
+wait_port() { for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 not up" >&2; exit 1; }
+wait_port $PT_PORT; wait_port $PF_PORT
+
+# CPU seconds used so far by an MTA: Postern is one process; Postfix is master, its live children, and
+# the children it has already reaped (cutime/cstime).
+cpu_of() {
+  if [ "$1" = postern ]; then awk '{print ($14+$15)/100}' /proc/$PT_PID/stat; return; fi
+  local total=0 p
+  total=$(awk '{print ($14+$15+$16+$17)/100}' /proc/$PF_MASTER/stat)
+  for p in $(ps -o pid= --ppid "$PF_MASTER"); do
+    [ -r /proc/$p/stat ] && total=$(echo "$total + $(awk '{print ($14+$15)/100}' /proc/$p/stat 2>/dev/null || echo 0)" | bc -l)
+  done
+  echo "$total"
+}
+port_of() { [ "$1" = postern ] && echo $PT_PORT || echo $PF_PORT; }
+maildir_count() {
+  local d=/home/benchuser/Maildir/new
+  [ "$1" = postern ] && d="$work/postern-data/mailboxes/bench.test/benchuser/Maildir/new"
+  if [ -d "$d" ]; then find "$d" -type f | wc -l; else echo 0; fi
+}
+
+# One acceptance run: prints "accepted_msgs_per_s end_to_end_msgs_per_s cpu_ms_per_msg"
+run_once() { # mta clients size msgs destination(relay|local)
+  local mta=$1 clients=$2 size=$3 msgs=$4 dest=$5 rcpt before target t0 t1 t2 c0 c1 n
+  if [ "$dest" = relay ]; then rcpt=user@sink.test; before=$(sink_count); else rcpt=benchuser@bench.test; before=$(maildir_count "$mta"); fi
+  target=$((before + msgs))
+  c0=$(cpu_of "$mta"); t0=$(date +%s.%N)
+  smtp-source -s "$clients" -l "$size" -m "$msgs" -f bench@source.test -t "$rcpt" "127.0.0.1:$(port_of "$mta")"
+  t1=$(date +%s.%N)
+  for _ in $(seq 12000); do
+    if [ "$dest" = relay ]; then n=$(sink_count); else n=$(maildir_count "$mta"); fi
+    [ "$n" -ge "$target" ] && break; sleep 0.05
+  done
+  t2=$(date +%s.%N); sleep 0.5; c1=$(cpu_of "$mta")
+  echo "$(echo "$msgs / ($t1 - $t0)" | bc -l) $(echo "$msgs / ($t2 - $t0)" | bc -l) $(echo "($c1 - $c0) * 1000 / $msgs" | bc -l)"
+}
+stat3() { sort -g | awk 'NF{a[++n]=$1} END {if(n==0){print "-";exit} printf "%.*f (%.*f–%.*f)", d, a[int((n+1)/2)], d, a[1], d, a[n]}' d="${1:-0}"; }
+med() { sort -g | awk 'NF{a[++n]=$1} END {print a[int((n+1)/2)]}'; }
+
+declare -A R
+scenario() { # key mta clients size msgs dest
+  local key=$1; shift
+  local acc="" e2e="" cpu="" a e c
+  for _ in $(seq "$REPS"); do
+    read -r a e c < <(run_once "$@")
+    acc+="$a"$'\n'; e2e+="$e"$'\n'; cpu+="$c"$'\n'
+  done
+  R[$key.acc]=$acc; R[$key.e2e]=$e2e; R[$key.cpu]=$cpu
+  echo "$key: accepted $(printf '%s' "$acc" | stat3) msg/s, end-to-end $(printf '%s' "$e2e" | stat3) msg/s, cpu $(printf '%s' "$cpu" | stat3 3) ms/msg" >&2
+}
+
+echo "warming up the JVM" >&2
+smtp-source -s 20 -m 3000 -l 1024 -f warm@source.test -t user@sink.test 127.0.0.1:$PT_PORT
+smtp-source -s 20 -m 200 -l 1024 -f warm@source.test -t user@sink.test 127.0.0.1:$PF_PORT
+sleep 2
+
+FSYNC=$($PY bench/tools/fsync_probe.py "$work" 3 | tr '\n' ' ')
+for mta in postern postfix; do
+  for clients in 1 20 100; do
+    for size in 1024 51200; do
+      msgs=5000; [ $clients = 1 ] && msgs=500; [ $size = 51200 ] && msgs=$((msgs / 2))
+      scenario "$mta.relay.$clients.$size" "$mta" "$clients" "$size" "$msgs" relay
+    done
+  done
+  scenario "$mta.local.20.1024" "$mta" 20 1024 5000 local
+done
+
+lat() { $PY bench/tools/latency.py --port "$(port_of "$1")" --clients 100 --messages 5000 --size 1024; }
+for mta in postern postfix; do
+  l50=""; l99=""; lr=""
+  for _ in $(seq "$REPS"); do
+    read -r _ rate _ p50 _ p99 < <(lat "$mta")
+    lr+="$rate"$'\n'; l50+="$p50"$'\n'; l99+="$p99"$'\n'
+  done
+  R[$mta.lat.rate]=$lr; R[$mta.lat.p50]=$l50; R[$mta.lat.p99]=$l99
+done
+
+# 10,000 idle connections to Postern: resident memory while they are open
+rss_kb() { awk '/VmRSS/{print $2}' /proc/$1/status; }
+rss0=$(rss_kb $PT_PID)
+coproc IDLE { $PY bench/tools/idle.py 127.0.0.1 $PT_PORT 10000; }
+read -r idle_line <&"${IDLE[0]}"
+sleep 2; rss1=$(rss_kb $PT_PID)
+echo >&"${IDLE[1]}"; wait "$IDLE_PID" 2>/dev/null || true
+
+out="bench/results/$(date +%F).md"
+row() { # label key [decimals]
+  local k=$2 d=${3:-0} pt pf
+  pt=$(printf '%s' "${R[postern.$k]}" | med); pf=$(printf '%s' "${R[postfix.$k]}" | med)
+  echo "| $1 | $(printf '%s' "${R[postern.$k]}" | stat3 "$d") | $(printf '%s' "${R[postfix.$k]}" | stat3 "$d") | $(echo "$pt / $pf" | bc -l | xargs printf '%.2f')× |"
+}
+{
+  echo "# Postern vs Postfix, $(date -u '+%F %H:%M UTC')"
+  echo
+  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; $(java -version 2>&1 | head -1); Postfix $(postconf -h mail_version)."
+  echo "fsync probe on the data disk: $FSYNC"
+  echo "Each figure: median (min–max) of $REPS runs. smtp-source clients, 1 message per connection; 500 messages at 1 client, 5000 at 20 and 100 (half for 50 KB)."
+  echo "Both MTAs relay to the same smtp-sink on $SINK_HOST, or deliver to a Maildir; Postern uses its default group-commit queue. Command: \`bench/run.sh\`."
+  echo
+  echo "## Durable acceptance, messages/s (until smtp-source has every 250)"
+  echo
+  echo "| scenario | Postern | Postfix | ratio |"
+  echo "|---|---|---|---|"
+  for c in 1 20 100; do for s in 1024 51200; do row "relay, $c clients, $((s / 1024)) KB" "relay.$c.$s.acc"; done; done
+  row "local Maildir, 20 clients, 1 KB" "local.20.1024.acc"
+  echo
+  echo "## End to end, messages/s (until the sink or the Maildir has every message)"
+  echo
+  echo "| scenario | Postern | Postfix | ratio |"
+  echo "|---|---|---|---|"
+  row "relay, 20 clients, 1 KB" "relay.20.1024.e2e"
+  row "relay, 100 clients, 1 KB" "relay.100.1024.e2e"
+  row "local Maildir, 20 clients, 1 KB" "local.20.1024.e2e"
+  echo
+  echo "## Server CPU per message, ms (user+system from /proc, acceptance and delivery)"
+  echo
+  echo "| scenario | Postern | Postfix | ratio |"
+  echo "|---|---|---|---|"
+  row "relay, 20 clients, 1 KB" "relay.20.1024.cpu" 3
+  row "relay, 100 clients, 1 KB" "relay.100.1024.cpu" 3
+  row "local Maildir, 20 clients, 1 KB" "local.20.1024.cpu" 3
+  echo
+  echo "## Acceptance latency, 100 persistent clients, 1 KB (end of data to 250), ms"
+  echo
+  echo "| | Postern | Postfix |"
+  echo "|---|---|---|"
+  echo "| p50 | $(printf '%s' "${R[postern.lat.p50]}" | stat3 2) | $(printf '%s' "${R[postfix.lat.p50]}" | stat3 2) |"
+  echo "| p99 | $(printf '%s' "${R[postern.lat.p99]}" | stat3 2) | $(printf '%s' "${R[postfix.lat.p99]}" | stat3 2) |"
+  echo "| msg/s | $(printf '%s' "${R[postern.lat.rate]}" | stat3) | $(printf '%s' "${R[postfix.lat.rate]}" | stat3) |"
+  echo
+  echo "## Memory"
+  echo
+  echo "Postern resident size: $((rss0 / 1024)) MiB before, $((rss1 / 1024)) MiB with 10,000 idle connections open ($idle_line)."
+  echo "(Postfix runs one smtpd process per connection, capped at 100 by default_process_limit; not comparable.)"
+} | tee "$out"
