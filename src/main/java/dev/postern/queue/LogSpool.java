@@ -128,37 +128,51 @@ public final class LogSpool implements Spool {
         }
 
         @Override public QueuedMessage commit() throws IOException {
-            flushChunk();
+            try {
+                return commitAsync().get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while committing " + id);
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+            }
+        }
+
+        @Override public CompletableFuture<QueuedMessage> commitAsync() {
+            try {
+                flushChunk();
+            } catch (IOException e) {
+                abort();
+                return CompletableFuture.failedFuture(e);
+            }
             byte[] env = EnvelopeCodec.encode(id, envelope).getBytes(StandardCharsets.UTF_8);
             ByteBuffer body = ByteBuffer.allocate(8 + env.length).putLong(size).put(env);
             // the COMMIT follows every CHUNK in the log, and its fsync covers them all
             CompletableFuture<List<LogWriter.Position>> done = writer.append(List.of(LogRecord.of(LogRecord.Type.COMMIT, id, body.array())), true);
-            List<Extent> extents = new ArrayList<>();
-            try {
-                for (int i = 0; i < chunks.size(); i++) {
-                    LogWriter.Position p = chunks.get(i).get().get(0);
-                    int idLen = id.length();
-                    extents.add(new Extent(p.segment(), p.offset() + LogRecord.HEADER + 2 + idLen, chunkLengths.get(i)));
+            List<CompletableFuture<List<LogWriter.Position>>> all = new ArrayList<>(chunks);
+            all.add(done);
+            return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).handle((v, err) -> {
+                if (err != null) {
+                    abort();
+                    Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+                    throw new java.util.concurrent.CompletionException(cause instanceof IOException ? cause : new IOException(cause));
                 }
-                done.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                abort();
-                throw new IOException("interrupted while committing " + id);
-            } catch (ExecutionException e) {
-                abort();
-                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-            }
-            synchronized (LogSpool.this) {
-                Entry en = entries.computeIfAbsent(id, k -> new Entry());
-                en.extents.addAll(extents);
-                en.envelope = envelope;
-                en.size = size;
-                en.committed = true;
-            }
-            // the log moved to a new segment meanwhile: older ones may hold nothing live any more
-            if (writer.currentSegment() != firstSegment) collectGarbage();
-            return new QueuedMessage(id, envelope, envelope.recipients().stream().map(RecipientState::fresh).toList(), size);
+                List<Extent> extents = new ArrayList<>();
+                for (int i = 0; i < chunks.size(); i++) {
+                    LogWriter.Position p = chunks.get(i).join().get(0);
+                    extents.add(new Extent(p.segment(), p.offset() + LogRecord.HEADER + 2 + id.length(), chunkLengths.get(i)));
+                }
+                synchronized (LogSpool.this) {
+                    Entry en = entries.computeIfAbsent(id, k -> new Entry());
+                    en.extents.addAll(extents);
+                    en.envelope = envelope;
+                    en.size = size;
+                    en.committed = true;
+                }
+                // the log moved to a new segment meanwhile: older ones may hold nothing live any more
+                if (writer.currentSegment() != firstSegment) CompletableFuture.runAsync(LogSpool.this::collectGarbage);
+                return new QueuedMessage(id, envelope, envelope.recipients().stream().map(RecipientState::fresh).toList(), size);
+            });
         }
 
         @Override public void abort() {

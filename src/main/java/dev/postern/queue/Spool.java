@@ -24,6 +24,18 @@ public interface Spool {
         /** Makes the message durable; returns only after data and directory entry are on disk. */
         QueuedMessage commit() throws IOException;
 
+        /**
+         * The same promise without holding the calling thread while the disk works: the future completes
+         * only once the message is durable. Stores that group commits override this.
+         */
+        default java.util.concurrent.CompletableFuture<QueuedMessage> commitAsync() {
+            try {
+                return java.util.concurrent.CompletableFuture.completedFuture(commit());
+            } catch (IOException e) {
+                return java.util.concurrent.CompletableFuture.failedFuture(e);
+            }
+        }
+
         /** Discards the partial message. Never throws. */
         void abort();
     }

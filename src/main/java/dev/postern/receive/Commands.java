@@ -235,7 +235,7 @@ final class Commands {
             return;
         }
         s.message = null; // the commit below owns it now
-        s.offload(m::commit, (queued, err) -> {
+        s.offloadAsync(m::commit, (queued, err) -> {
             if (err != null) {
                 SmtpSession.log.warn("{}: not queued: {}", m.id(), err.toString());
                 s.reply(SmtpSession.diskErrorReply(err));

@@ -69,13 +69,13 @@ final class InboundMessage {
 
     int receivedHeaders() { return scanner.receivedCount(); }
 
-    /** Runs on the disk executor after every write: durable commit, or the stored error. */
-    QueuedMessage commit() throws IOException {
+    /** Runs on the disk executor after every write; completes once the message is durable, or with the error. */
+    java.util.concurrent.CompletableFuture<QueuedMessage> commit() {
         if (error != null) {
             incoming.abort();
-            throw error;
+            return java.util.concurrent.CompletableFuture.failedFuture(error);
         }
-        return incoming.commit();
+        return incoming.commitAsync();
     }
 
     void abort() {

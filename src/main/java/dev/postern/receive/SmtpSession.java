@@ -32,6 +32,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -165,6 +168,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             in.release();
         }
         if (mode == Mode.DATA || mode == Mode.BDAT) touch();
+        if (busy) {
+            updateAutoRead(); // only buffer; the waiting work resumes processing
+            return;
+        }
         process();
     }
 
@@ -243,35 +250,44 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         process();
     }
 
+    /**
+     * Reading pauses while disk writes lag (throttled) or while we wait on other work with a lot of
+     * unprocessed input already buffered. A short wait (a commit) does not pause reads: toggling costs
+     * two epoll_ctl calls, and a client that pipelines a little more while we wait is harmless.
+     */
     private void updateAutoRead() {
-        if (ctx != null && mode != Mode.CLOSED) ctx.channel().config().setAutoRead(!busy && !throttled);
+        if (ctx == null || mode == Mode.CLOSED) return;
+        boolean flooded = busy && input != null && input.readableBytes() > MAX_BUFFERED_WHILE_BUSY;
+        ctx.channel().config().setAutoRead(!throttled && !flooded);
     }
+
+    private static final int MAX_BUFFERED_WHILE_BUSY = 64 * 1024;
 
     /**
      * Runs blocking work (disk, password hashing) in order with this session's writes, then continues on
      * the event loop. No input is read meanwhile, so pipelined commands wait their turn.
      */
     <T> void offload(Callable<T> work, BiConsumer<T, Exception> then) {
-        busy = true;
-        updateAutoRead();
-        disk.execute(() -> {
-            T result = null;
-            Exception error = null;
+        offloadAsync(() -> {
             try {
-                result = work.call();
+                return CompletableFuture.completedFuture(work.call());
             } catch (Exception e) {
-                error = e;
+                return CompletableFuture.failedFuture(e);
             }
-            T r = result;
-            Exception err = error;
-            ctx.executor().execute(() -> {
-                busy = false;
-                if (mode == Mode.CLOSED) return;
-                touch();
-                then.accept(r, err);
-                process();
-            });
-        });
+        }, then);
+    }
+
+    /** As {@link #offload}, for work that finishes later by itself (a group commit waiting for its fsync). */
+    <T> void offloadAsync(Supplier<CompletableFuture<T>> work, BiConsumer<T, Exception> then) {
+        busy = true;
+        disk.execute(() -> work.get().whenComplete((r, t) -> ctx.executor().execute(() -> {
+            busy = false;
+            if (mode == Mode.CLOSED) return;
+            touch();
+            Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+            then.accept(r, cause == null ? null : cause instanceof Exception e ? e : new Exception(cause));
+            process();
+        })));
     }
 
     // ---------------------------------------------------------------- output
