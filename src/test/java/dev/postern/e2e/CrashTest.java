@@ -63,20 +63,24 @@ class CrashTest {
         Set<String> acked = ConcurrentHashMap.newKeySet();
         for (int round = 0; round < 3; round++) {
             Process server = startServer(config, round);
-            awaitPort(port);
-            AtomicBoolean stop = new AtomicBoolean();
-            List<Thread> clients = new ArrayList<>();
-            for (int c = 0; c < CLIENTS; c++) {
-                String prefix = "r" + round + "c" + c + "m";
-                Thread t = new Thread(() -> sendUntilError(port, prefix, acked, stop));
-                t.start();
-                clients.add(t);
+            try {
+                awaitPort(port);
+                AtomicBoolean stop = new AtomicBoolean();
+                List<Thread> clients = new ArrayList<>();
+                for (int c = 0; c < CLIENTS; c++) {
+                    String prefix = "r" + round + "c" + c + "m";
+                    Thread t = new Thread(() -> sendUntilError(port, prefix, acked, stop));
+                    t.start();
+                    clients.add(t);
+                }
+                Thread.sleep(1200 + round * 300L);
+                server.destroyForcibly(); // SIGKILL on Linux: no shutdown hooks, no flushing
+                assertThat(server.waitFor(10, TimeUnit.SECONDS)).isTrue();
+                stop.set(true);
+                for (Thread t : clients) t.join(10_000);
+            } finally {
+                server.destroyForcibly(); // no server outlives a failed round
             }
-            Thread.sleep(1200 + round * 300L);
-            server.destroyForcibly(); // SIGKILL on Linux: no shutdown hooks, no flushing
-            assertThat(server.waitFor(10, TimeUnit.SECONDS)).isTrue();
-            stop.set(true);
-            for (Thread t : clients) t.join(10_000);
         }
         assertThat(acked).as("the test sent too little to mean anything").hasSizeGreaterThan(50);
 
@@ -162,29 +166,29 @@ class CrashTest {
                                 + Files.readString(data.resolve("admin.port")).strip() + "/queue"))
                         .header("Authorization", "Bearer " + Files.readString(data.resolve("admin.token")).strip()).build();
                 try {
-                    last = http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-                    if (last.replaceAll("\\s", "").contains("\"messages\":[]")) return;
-                } catch (IOException e) {
-                    // not up yet
+                        last = http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                        if (last.replaceAll("\\s", "").contains("\"messages\":[]")) return;
+                    } catch (IOException e) {
+                        // not up yet
+                    }
                 }
+                Thread.sleep(100);
             }
-            Thread.sleep(100);
+            throw new AssertionError("queue did not drain: " + last);
         }
-        throw new AssertionError("queue did not drain: " + last);
-    }
 
-    static Map<String, Integer> countIds(Path maildir) throws IOException {
-        Map<String, Integer> seen = new HashMap<>();
-        for (String sub : List.of("new", "cur")) {
-            Path d = maildir.resolve(sub);
-            if (!Files.isDirectory(d)) continue;
-            try (Stream<Path> files = Files.list(d)) {
-                for (Path f : files.toList()) {
-                    Matcher m = MARK.matcher(Files.readString(f));
-                    if (m.find()) seen.merge(m.group(1), 1, Integer::sum);
+        static Map<String, Integer> countIds(Path maildir) throws IOException {
+            Map<String, Integer> seen = new HashMap<>();
+            for (String sub : List.of("new", "cur")) {
+                Path d = maildir.resolve(sub);
+                if (!Files.isDirectory(d)) continue;
+                try (Stream<Path> files = Files.list(d)) {
+                    for (Path f : files.toList()) {
+                        Matcher m = MARK.matcher(Files.readString(f));
+                        if (m.find()) seen.merge(m.group(1), 1, Integer::sum);
+                    }
                 }
             }
+            return seen;
         }
-        return seen;
     }
-}

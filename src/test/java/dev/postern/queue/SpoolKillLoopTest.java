@@ -37,60 +37,64 @@ class SpoolKillLoopTest {
             Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xshare:auto",
                     "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
                     SpoolTortureMain.class.getName(), dir.toString(), store).redirectErrorStream(true).start();
-            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            Set<String> recovered = new HashSet<>();
-            List<String> problems = new ArrayList<>();
-            String line;
-            while ((line = out.readLine()) != null && !line.equals("READY")) {
-                if (line.startsWith("RECOVERED ")) {
-                    String m = line.substring(10);
-                    if (!recovered.add(m)) problems.add("recovered twice: " + m);
-                    if (removed.contains(m)) problems.add("came back after its removal: " + m);
-                } else if (line.startsWith("REMOVED ")) {
-                    removed.add(line.substring(8));
-                    live.remove(line.substring(8));
-                } else if (line.startsWith("REMOVING ")) {
-                    removing.add(line.substring(9));
-                } else if (line.startsWith("BAD ") || line.startsWith("ERROR ")) {
-                    problems.add(line);
-                } // anything else is the spool's own log output
+            try {
+                BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                Set<String> recovered = new HashSet<>();
+                List<String> problems = new ArrayList<>();
+                String line;
+                while ((line = out.readLine()) != null && !line.equals("READY")) {
+                    if (line.startsWith("RECOVERED ")) {
+                        String m = line.substring(10);
+                        if (!recovered.add(m)) problems.add("recovered twice: " + m);
+                        if (removed.contains(m)) problems.add("came back after its removal: " + m);
+                    } else if (line.startsWith("REMOVED ")) {
+                        removed.add(line.substring(8));
+                        live.remove(line.substring(8));
+                    } else if (line.startsWith("REMOVING ")) {
+                        removing.add(line.substring(9));
+                    } else if (line.startsWith("BAD ") || line.startsWith("ERROR ")) {
+                        problems.add(line);
+                    } // anything else is the spool's own log output
 
-            }
-            assertThat(line).as("the spool process did not come up; it said: " + problems).isEqualTo("READY");
-            Set<String> lost = new HashSet<>(live);
-            lost.removeAll(recovered);
-            lost.removeAll(removed);
-            lost.removeAll(removing);
-            assertThat(problems).as("after kill " + kills).isEmpty();
-            assertThat(lost).as("committed and lost, after kill " + kills + " (recovered " + recovered.size() + ", expected live "
-                    + live.size() + ")").isEmpty();
-            live.addAll(recovered);
-            live.removeAll(removed);
+                }
+                assertThat(line).as("the spool process did not come up; it said: " + problems).isEqualTo("READY");
+                Set<String> lost = new HashSet<>(live);
+                lost.removeAll(recovered);
+                lost.removeAll(removed);
+                lost.removeAll(removing);
+                assertThat(problems).as("after kill " + kills).isEmpty();
+                assertThat(lost).as("committed and lost, after kill " + kills + " (recovered " + recovered.size() + ", expected live "
+                        + live.size() + ")").isEmpty();
+                live.addAll(recovered);
+                live.removeAll(removed);
 
-            // let it work for a random while, then SIGKILL it mid-stream
-            Thread reader = new Thread(() -> {
-                try {
-                    String l;
-                    while ((l = out.readLine()) != null) {
-                        synchronized (live) {
-                            if (l.startsWith("ACK ")) live.add(l.substring(4));
-                            else if (l.startsWith("REMOVING ")) removing.add(l.substring(9));
-                            else if (l.startsWith("REMOVED ")) {
-                                live.remove(l.substring(8));
-                                removed.add(l.substring(8));
+                // let it work for a random while, then SIGKILL it mid-stream
+                Thread reader = new Thread(() -> {
+                    try {
+                        String l;
+                        while ((l = out.readLine()) != null) {
+                            synchronized (live) {
+                                if (l.startsWith("ACK ")) live.add(l.substring(4));
+                                else if (l.startsWith("REMOVING ")) removing.add(l.substring(9));
+                                else if (l.startsWith("REMOVED ")) {
+                                    live.remove(l.substring(8));
+                                    removed.add(l.substring(8));
+                                }
                             }
                         }
+                    } catch (java.io.IOException e) {
+                        // the process is gone
                     }
-                } catch (java.io.IOException e) {
-                    // the process is gone
-                }
-            });
-            reader.start();
-            Thread.sleep(ThreadLocalRandom.current().nextInt(30, 400));
-            p.destroyForcibly();
-            assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-            reader.join(10_000);
-            kills++;
+                });
+                reader.start();
+                Thread.sleep(ThreadLocalRandom.current().nextInt(30, 400));
+                p.destroyForcibly();
+                assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+                reader.join(10_000);
+                kills++;
+            } finally {
+                p.destroyForcibly(); // also when an assertion above failed: no process outlives the test
+            }
         }
         System.out.printf("%s store: %d kills, %d messages committed, %d removed%n", store, kills, live.size() + removed.size(), removed.size());
         assertThat(kills).isGreaterThan(3);

@@ -35,6 +35,27 @@ public final class SpoolTortureMain {
     }
 
     public static void main(String[] args) throws Exception {
+        // never outlive the test: exit when its pipe closes, and after a minute in any case
+        Thread guard = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) { /* wait for end of input */ }
+            } catch (java.io.IOException ignored) {
+                // the parent is gone
+            }
+            Runtime.getRuntime().halt(3);
+        });
+        guard.setDaemon(true);
+        guard.start();
+        Thread deadline = new Thread(() -> {
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException ignored) {
+                // halting anyway
+            }
+            Runtime.getRuntime().halt(4);
+        });
+        deadline.setDaemon(true);
+        deadline.start();
         Path dir = Path.of(args[0]);
         Spool spool = args[1].equals("log") ? new LogSpool(dir, Clock.systemUTC(), 256 * 1024) : new FileSpool(dir, Clock.systemUTC());
         for (QueuedMessage m : spool.recover()) {
