@@ -134,12 +134,4 @@ abstract class SpoolContractTest {
         assertThat(again.recovered()).extracting(QueuedMessage::id).containsExactlyInAnyOrderElementsOf(ids);
         for (QueuedMessage m : again.recovered()) assertThat(content(again.spool(), m.id())).hasSize((int) m.size());
     }
-
-    static final class FileSpoolContractTest extends SpoolContractTest {
-        @Override Spool create(Path dir) throws Exception { return new FileSpool(dir, Clock.systemUTC()); }
-    }
-
-    static final class LogSpoolContractTest extends SpoolContractTest {
-        @Override Spool create(Path dir) throws Exception { return new LogSpool(dir, Clock.systemUTC(), 1 << 20); }
-    }
 }
