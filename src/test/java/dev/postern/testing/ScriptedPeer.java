@@ -210,7 +210,8 @@ public final class ScriptedPeer implements AutoCloseable {
         throw new IOException("eof in data");
     }
 
-    private static String readLine(InputStream in) throws IOException {
+    /** One line without its CRLF (or LF); null at end of input, a partial last line included. */
+    static String readLine(InputStream in) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         int c;
         while ((c = in.read()) >= 0) {
@@ -220,7 +221,7 @@ public final class ScriptedPeer implements AutoCloseable {
             }
             b.write(c);
         }
-        return null;
+        return b.size() == 0 ? null : b.toString(StandardCharsets.UTF_8);
     }
 
     private static void send(OutputStream out, String reply) throws IOException {

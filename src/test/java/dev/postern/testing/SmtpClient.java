@@ -153,16 +153,7 @@ public final class SmtpClient implements AutoCloseable {
     }
 
     private String readLine() throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        int c;
-        while ((c = in.read()) >= 0) {
-            if (c == '\n') {
-                String s = b.toString(StandardCharsets.UTF_8);
-                return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
-            }
-            b.write(c);
-        }
-        return b.size() == 0 ? null : b.toString(StandardCharsets.UTF_8);
+        return ScriptedPeer.readLine(in);
     }
 
     public static SSLContext trustAll() throws Exception {
