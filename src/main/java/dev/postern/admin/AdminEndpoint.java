@@ -34,6 +34,7 @@ import java.util.concurrent.Executors;
  * <pre>
  * GET  /queue                 list          POST /queue/flush
  * GET  /queue/ID              show          POST /queue/ID/{retry,hold,release,delete,bounce}
+ * GET  /metrics               counters in Prometheus text format (no token)
  * </pre>
  */
 final class AdminEndpoint implements AutoCloseable {
@@ -44,18 +45,22 @@ final class AdminEndpoint implements AutoCloseable {
     private final QueueManager queue;
     private final byte[] token;
 
-    private AdminEndpoint(HttpServer http, QueueManager queue, byte[] token) {
+    private final java.util.function.Supplier<Map<String, Long>> metrics;
+
+    private AdminEndpoint(HttpServer http, QueueManager queue, byte[] token, java.util.function.Supplier<Map<String, Long>> metrics) {
         this.http = http;
         this.queue = queue;
         this.token = token;
+        this.metrics = metrics;
     }
 
-    static AdminEndpoint start(Config config, QueueManager queue) throws IOException {
+    static AdminEndpoint start(Config config, QueueManager queue, java.util.function.Supplier<Map<String, Long>> metrics) throws IOException {
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
         writePrivate(config.adminTokenFile(), token + "\n");
         HttpServer http = HttpServer.create(new InetSocketAddress(config.admin().host(), config.admin().port()), 16);
-        AdminEndpoint a = new AdminEndpoint(http, queue, token.getBytes(StandardCharsets.US_ASCII));
+        AdminEndpoint a = new AdminEndpoint(http, queue, token.getBytes(StandardCharsets.US_ASCII), metrics);
         http.createContext("/queue", a::handle);
+        http.createContext("/metrics", a::metrics);
         http.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "admin-http");
             t.setDaemon(true);
@@ -103,6 +108,20 @@ final class AdminEndpoint implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             log.error("admin request failed", e);
+        }
+    }
+
+    /** Prometheus text format; no token, like most metrics endpoints (this one listens on loopback only). */
+    private void metrics(HttpExchange ex) throws IOException {
+        try (ex) {
+            StringBuilder sb = new StringBuilder();
+            new java.util.TreeMap<>(metrics.get()).forEach((k, v) -> sb.append(k).append(' ').append(v).append('\n'));
+            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
+            ex.sendResponseHeaders(200, b.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(b);
+            }
         }
     }
 

@@ -92,7 +92,13 @@ public final class Server implements AutoCloseable {
             return t;
         });
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
-        return new Server(queue, smtp, timer, smtpOut, AdminEndpoint.start(config, queue), spool);
+        AdminEndpoint admin = AdminEndpoint.start(config, queue, () -> {
+            java.util.Map<String, Long> all = new java.util.HashMap<>(smtp.stats());
+            all.putAll(queue.stats());
+            all.putAll(spool.stats());
+            return all;
+        });
+        return new Server(queue, smtp, timer, smtpOut, admin, spool);
     }
 
     public SmtpServer smtp() { return smtp; }

@@ -379,6 +379,11 @@ public final class LogSpool implements Spool {
     /** fsyncs and records made durable so far (the group-commit factor is records / fsyncs). */
     public long[] syncStats() { return writer == null ? new long[2] : writer.syncStats(); }
 
+    @Override public Map<String, Long> stats() {
+        long[] s = syncStats();
+        return Map.of("postern_queue_log_fsyncs_total", s[0], "postern_queue_log_records_synced_total", s[1]);
+    }
+
     @Override public void close() {
         if (writer != null) writer.close();
         synchronized (this) {

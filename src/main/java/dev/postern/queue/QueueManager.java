@@ -108,6 +108,11 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
+    /** Counters for the metrics endpoint. */
+    public Map<String, Long> stats() {
+        return Map.of("postern_queue_messages", (long) messages.size(), "postern_queue_attempts_running", (long) running.get());
+    }
+
     /** Attempts started and not finished; for tests and metrics. */
     public int pending() { return running.get(); }
 

@@ -52,6 +52,9 @@ public interface Spool {
     /** Removes a message whose recipients are all final. */
     void remove(String id) throws IOException;
 
+    /** Counters for the metrics endpoint (name → value). */
+    default java.util.Map<String, Long> stats() { return java.util.Map.of(); }
+
     /** Releases files and threads; nothing durable depends on it. */
     default void close() {}
 }

@@ -33,6 +33,8 @@ final class ConnectionLimiter {
         return null;
     }
 
+    int open() { return total.get(); }
+
     void release(InetAddress ip) {
         total.decrementAndGet();
         perIp.computeIfPresent(ip, (k, v) -> v.decrementAndGet() <= 0 ? null : v);

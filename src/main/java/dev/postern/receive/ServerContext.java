@@ -14,4 +14,4 @@ import java.util.concurrent.ExecutorService;
 /** What every session shares, wired once at start-up. */
 record ServerContext(Config config, SslContext ssl, Authenticator authenticator, Router router, RelayControl relay,
                      Spool spool, QueueManager queue, ExecutorService workers, ConnectionLimiter connections,
-                     AuthFailureLimiter authFailures, Clock clock) {}
+                     AuthFailureLimiter authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted) {}

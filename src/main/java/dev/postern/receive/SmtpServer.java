@@ -63,7 +63,7 @@ public final class SmtpServer implements AutoCloseable {
         var limits = config.limits();
         this.context = new ServerContext(config, ssl, authenticator, router, new RelayControl(router, config.relayNetworks()),
                 spool, queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
-                new AuthFailureLimiter(10, TimeUnit.MINUTES.toMillis(10), clock), clock);
+                new AuthFailureLimiter(10, TimeUnit.MINUTES.toMillis(10), clock), clock, new java.util.concurrent.atomic.AtomicLong());
         log.info("using {} transport", epoll ? "epoll" : "NIO");
     }
 
@@ -94,6 +94,12 @@ public final class SmtpServer implements AutoCloseable {
                 throw new IOException("cannot listen on " + l.bind() + " (listeners." + l.name() + "): " + e.getMessage(), e);
             }
         }
+    }
+
+    /** Counters for the metrics endpoint. */
+    public java.util.Map<String, Long> stats() {
+        return java.util.Map.of("postern_smtp_connections_open", (long) context.connections().open(),
+                "postern_smtp_messages_accepted_total", context.accepted().get());
     }
 
     /** The port a listener actually bound (useful when configured with port 0 in tests). */

@@ -405,6 +405,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         log.info("{}: client={}[{}]{}", m.id(), clientName, clientIp.getHostAddress(),
                 authUser == null ? "" : ", sasl_username=" + authUser);
         log.info("{}: from=<{}>, size={}, nrcpt={}", m.id(), m.envelope().sender(), m.size(), m.recipients().size());
+        server.accepted().incrementAndGet();
         server.queue().submit(m);
     }
 

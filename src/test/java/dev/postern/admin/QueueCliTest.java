@@ -122,4 +122,14 @@ class QueueCliTest {
         assertThat(r.statusCode()).isEqualTo(401);
         assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(server.config.adminTokenFile()))).isEqualTo("rw-------");
     }
+
+    @Test void metricsCountAcceptedMessagesAndQueueFsyncs() throws Exception {
+        queue("alice@example.test");
+        queue("bob@example.test");
+        String port = Files.readString(server.config.adminPortFile()).strip();
+        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        assertThat(body).contains("postern_smtp_messages_accepted_total 2\n").contains("postern_queue_messages 2\n")
+                .containsPattern("postern_queue_log_fsyncs_total [1-9]").containsPattern("postern_smtp_connections_open \\d");
+    }
 }
