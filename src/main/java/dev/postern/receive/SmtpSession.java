@@ -121,11 +121,16 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         counted = true;
         log.info("connect from [{}] on {} ({})", clientIp.getHostAddress(), listener.name(), listener.kind());
-        // reverse DNS runs off the event loop; the Received header uses whatever is known by then
-        server.workers().execute(() -> {
-            String name = clientIp.getCanonicalHostName();
-            if (!name.equals(clientIp.getHostAddress())) clientName = name;
-        });
+        // reverse DNS runs off the event loop; the Received header uses whatever is known by then.
+        // Loopback is "localhost" without asking: it is what the lookup says, and local tools connect a lot.
+        if (clientIp.isLoopbackAddress()) {
+            clientName = "localhost";
+        } else {
+            server.workers().execute(() -> {
+                String name = clientIp.getCanonicalHostName();
+                if (!name.equals(clientIp.getHostAddress())) clientName = name;
+            });
+        }
         // RFC 5321 4.2 / 3.1: the greeting names this host
         reply(Reply.of(220, null, server.config().hostname() + " ESMTP Postern"));
         flush();
