@@ -19,6 +19,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.postern.deliver.SmtpDelivery;
+import dev.postern.policy.Check;
+import dev.postern.policy.CheckFactory;
+import dev.postern.policy.Phase;
+import dev.postern.policy.PolicyChain;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
 import dev.postern.route.DnsjavaDns;
 import dev.postern.route.MxRouter;
 
@@ -61,7 +68,8 @@ public final class Server implements AutoCloseable {
         Spool spool = config.queue().store() == Config.Store.LOG ? new LogSpool(config.queueDir(), clock)
                 : new FileSpool(config.queueDir(), clock);
         Config.Delivery d = config.delivery();
-        MxRouter mx = new MxRouter(new DnsjavaDns(d.dnsServers(), Duration.ofSeconds(10)), config.transports(), d.relayhost(),
+        DnsjavaDns dns = new DnsjavaDns(d.dnsServers(), Duration.ofSeconds(10));
+        MxRouter mx = new MxRouter(dns, config.transports(), d.relayhost(),
                 d.smtpPort(), config.hostname(), myself(config), new SecureRandom());
         SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
                 d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0),
@@ -75,7 +83,7 @@ public final class Server implements AutoCloseable {
                 d.destinationConcurrency(), d.maxConcurrency());
         int recovered = queue.recover();
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
-                spool, queue, clock);
+                policy(config, router, dns), spool, queue, clock);
         try {
             smtp.start();
         } catch (IOException e) {
@@ -112,6 +120,16 @@ public final class Server implements AutoCloseable {
         queue.close();
         outbound.close();
         spool.close();
+    }
+
+    /** The configured checks of each phase, built by name. */
+    static PolicyChain policy(Config config, Router router, DnsjavaDns dns) {
+        Config.Policy p = config.policy();
+        CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold());
+        Map<Phase, List<Check>> phases = new EnumMap<>(Phase.class);
+        p.phases().forEach((phase, names) -> phases.put(Phase.valueOf(phase.toUpperCase(java.util.Locale.ROOT)),
+                names.stream().map(f::create).toList()));
+        return new PolicyChain(phases, p.warnOnly());
     }
 
     /** Whether an address and port is one of our own listeners: MX hosts that lead back here are loops. */

@@ -15,14 +15,37 @@ import java.util.Set;
 public record Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                      List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                      Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
-                     QueueSettings queue, Admin admin) {
+                     QueueSettings queue, Admin admin, Policy policy) {
+
+    public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
+                  List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
+                  Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
+                  QueueSettings queue, Admin admin) {
+        this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, Policy.DEFAULT);
+    }
+
+    /**
+     * Checks per SMTP phase, by name, first match wins (Postfix restriction lists). The rcpt list must
+     * contain reject_unauth_destination or reject, so no configuration can make an open relay.
+     */
+    public record Policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> dnsblZones,
+                         int dnsblThreshold, Map<Cidr, String> clientAccess) {
+        public static final Set<String> PHASES = Set.of("connect", "helo", "mail", "rcpt", "data");
+        public static final Set<String> CHECKS = Set.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination",
+                "check_client_access", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname", "reject_non_fqdn_sender",
+                "reject_non_fqdn_recipient", "check_dnsbl", "reject");
+        public static final Policy DEFAULT = new Policy(
+                Map.of("rcpt", List.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination")),
+                Set.of(), Map.of(), 1, Map.of());
+    }
 
     /** Compact form used by tests and the embedded default: delivery, transports, queue and admin defaults. */
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                   List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                   Path usersFile, Path logFile) {
         this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile,
-                Delivery.defaults(hostname), Map.of(), QueueSettings.DEFAULT, new Admin("127.0.0.1", 0));
+                Delivery.defaults(hostname), Map.of(), QueueSettings.DEFAULT, new Admin("127.0.0.1", 0), Policy.DEFAULT);
     }
 
     public enum TlsMode { MAY, ENCRYPT }

@@ -34,7 +34,9 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
-            "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin");
+            "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy");
+    private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
+            "dnsbl", "dnsbl_threshold", "client_access");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency");
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
@@ -112,7 +114,72 @@ public final class ConfigLoader {
         Config.Delivery delivery = delivery(root, hostname);
         Map<String, Nexthop> transports = transports(root, delivery.smtpPort());
         return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log,
-                delivery, transports, queueSettings(root), admin(root));
+                delivery, transports, queueSettings(root), admin(root), policy(root));
+    }
+
+    private Config.Policy policy(JsonNode root) {
+        JsonNode n = root.get("policy");
+        if (n == null) return Config.Policy.DEFAULT;
+        unknownKeys(n, "policy", POLICY_KEYS);
+        Map<String, List<String>> phases = new LinkedHashMap<>(Config.Policy.DEFAULT.phases());
+        for (String phase : Config.Policy.PHASES) {
+            if (!n.has(phase)) continue;
+            List<String> names = stringListIn(n, "policy." + phase, phase);
+            for (String c : names) {
+                if (!Config.Policy.CHECKS.contains(c)) {
+                    problem("policy." + phase, "unknown check \"" + c + "\" (known: " + String.join(", ", new java.util.TreeSet<>(Config.Policy.CHECKS)) + ")");
+                } else if ((c.equals("reject_unauth_destination") || c.equals("reject_non_fqdn_recipient")) && !phase.equals("rcpt")) {
+                    problem("policy." + phase, c + " needs a recipient: use it in policy.rcpt");
+                }
+            }
+            phases.put(phase, names);
+        }
+        List<String> rcpt = phases.getOrDefault("rcpt", List.of());
+        if (!rcpt.contains("reject_unauth_destination") && !rcpt.contains("reject")) {
+            problem("policy.rcpt", "must contain reject_unauth_destination (or reject): without it this server would be an open relay");
+        }
+        Set<String> warn = new LinkedHashSet<>(stringListIn(n, "policy.warn_only", "warn_only"));
+        for (String w : warn) if (!Config.Policy.CHECKS.contains(w)) problem("policy.warn_only", "unknown check \"" + w + "\"");
+        Map<String, Integer> zones = new LinkedHashMap<>();
+        JsonNode z = n.get("dnsbl");
+        if (z != null) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = z.fields(); it.hasNext(); ) {
+                var e = it.next();
+                if (!Domains.isValid(e.getKey(), false)) problem("policy.dnsbl." + e.getKey(), "not a DNS zone name");
+                else if (!e.getValue().isIntegralNumber()) problem("policy.dnsbl." + e.getKey(), "expected an integer weight, got " + e.getValue());
+                else zones.put(e.getKey().toLowerCase(Locale.ROOT), e.getValue().asInt());
+            }
+        }
+        boolean usesDnsbl = phases.values().stream().anyMatch(l -> l.contains("check_dnsbl"));
+        if (usesDnsbl && zones.isEmpty()) problem("policy.dnsbl", "check_dnsbl is used but no [policy.dnsbl] zones are given");
+        Map<Cidr, String> access = new LinkedHashMap<>();
+        JsonNode a = n.get("client_access");
+        if (a != null) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = a.fields(); it.hasNext(); ) {
+                var e = it.next();
+                Cidr c = Cidr.parse(e.getKey());
+                String action = e.getValue().asText();
+                if (c == null) problem("policy.client_access." + e.getKey(), "not a network in CIDR notation");
+                else if (!Set.of("permit", "reject", "defer").contains(action)) {
+                    problem("policy.client_access." + e.getKey(), "expected \"permit\", \"reject\" or \"defer\", got " + e.getValue());
+                } else access.put(c, action);
+            }
+        }
+        return new Config.Policy(phases, warn, zones, (int) positiveIn(n, "policy", "dnsbl_threshold", 1), access);
+    }
+
+    private List<String> stringListIn(JsonNode n, String path, String field) {
+        JsonNode v = n.get(field);
+        if (v == null) return List.of();
+        if (!v.isArray()) {
+            problem(path, "expected an array of names, e.g. " + field + " = [\"...\"]");
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : v) {
+            if (e.isTextual()) out.add(e.asText()); else problem(path, "expected a string, got " + e);
+        }
+        return out;
     }
 
     private Config.Delivery delivery(JsonNode root, String hostname) {

@@ -10,8 +10,7 @@ import java.net.InetAddress;
 import java.util.List;
 
 /**
- * RCPT-phase decision: local recipients must exist; remote recipients need a trusted client
- * (relay_networks) or an authenticated one. The address judged is the one after source-route removal,
+ * Who is trusted (relay_networks) and whether a local recipient exists. The address judged is the one after source-route removal,
  * and a local part is never re-parsed for '%', '!' or '@', so those old relay tricks stay local names.
  */
 public final class RelayControl {
@@ -27,12 +26,13 @@ public final class RelayControl {
         return relayNetworks.stream().anyMatch(c -> c.contains(client));
     }
 
-    /** Null when the recipient is acceptable, else the reply that refuses it. */
-    public Reply checkRecipient(Address rcpt, InetAddress client, boolean authenticated) {
-        if (router.isLocalDomain(rcpt.domain())) {
-            return router.acceptsLocal(rcpt) ? null : Replies.NO_SUCH_USER;
-        }
-        if (authenticated || isTrustedNetwork(client)) return null;
-        return Replies.RELAY_DENIED;
+    /**
+     * Null when a local recipient exists (or the recipient is not local), else 550 5.1.1. Runs after the
+     * rcpt checks, whatever they decided, as Postfix's local_recipient_maps does; relaying itself is
+     * decided by reject_unauth_destination in the policy, which configuration cannot leave out.
+     */
+    public Reply checkLocalRecipient(Address rcpt) {
+        if (router.isLocalDomain(rcpt.domain()) && !router.acceptsLocal(rcpt)) return Replies.NO_SUCH_USER;
+        return null;
     }
 }

@@ -6,6 +6,10 @@ import dev.postern.mail.Recipient;
 import dev.postern.mail.Replies;
 import dev.postern.mail.Reply;
 import dev.postern.mail.ReversePath;
+import dev.postern.policy.Facts;
+import dev.postern.policy.Phase;
+import dev.postern.policy.PolicyChain;
+import dev.postern.policy.Verdict;
 import dev.postern.smtp.CommandLine;
 import dev.postern.smtp.LineSplitter;
 import dev.postern.smtp.PathArgument;
@@ -75,6 +79,10 @@ final class Commands {
             return;
         }
         s.resetTransaction(); // RFC 5321 4.1.4: EHLO mid-session acts like RSET
+        decide(Phase.HELO, s.facts().withHelo(name), "HELO", () -> greet(name, extended));
+    }
+
+    private void greet(String name, boolean extended) {
         s.helo = name;
         s.esmtp = extended;
         String greeting = s.server.config().hostname() + " Hello " + name + " [" + s.clientIp.getHostAddress() + "]";
@@ -110,9 +118,13 @@ final class Commands {
             s.reply(Reply.of(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
             return;
         }
-        s.sender = p.address() == null ? ReversePath.NULL : new ReversePath(p.address());
-        s.mailParams = p.params();
-        s.reply(Replies.SENDER_OK);
+        Facts f = s.facts();
+        decide(Phase.MAIL, new Facts(f.client(), f.clientName(), f.helo(), f.authenticated(), p.address(), p.address() == null, null),
+                "MAIL", () -> {
+                    s.sender = p.address() == null ? ReversePath.NULL : new ReversePath(p.address());
+                    s.mailParams = p.params();
+                    s.reply(Replies.SENDER_OK);
+                });
     }
 
     private Reply checkMailParams(Map<String, String> params) {
@@ -163,16 +175,19 @@ final class Commands {
             s.reply(Reply.of(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
             return;
         }
-        Reply refused = s.server.relay().checkRecipient(to, s.clientIp, s.authUser != null);
-        if (refused != null) {
-            SmtpSession.log.info("reject: RCPT from {}[{}]: {}; from=<{}> to=<{}>", s.clientName,
-                    s.clientIp.getHostAddress(), refused, s.sender, to);
-            s.reply(refused);
-            return;
-        }
-        String notify = p.params().get("NOTIFY");
-        s.recipients.add(new Recipient(to, notify == null ? null : notify.toUpperCase(Locale.ROOT), p.params().get("ORCPT")));
-        s.reply(Replies.RECIPIENT_OK);
+        Facts f = s.facts();
+        decide(Phase.RCPT, new Facts(f.client(), f.clientName(), f.helo(), f.authenticated(), f.sender(), f.nullSender(), to),
+                "RCPT", () -> {
+                    Reply unknown = s.server.relay().checkLocalRecipient(to);
+                    if (unknown != null) {
+                        logReject("RCPT", unknown, "local_recipients", to);
+                        s.reply(unknown);
+                        return;
+                    }
+                    String notify = p.params().get("NOTIFY");
+                    s.recipients.add(new Recipient(to, notify == null ? null : notify.toUpperCase(Locale.ROOT), p.params().get("ORCPT")));
+                    s.reply(Replies.RECIPIENT_OK);
+                });
     }
 
     private Reply checkRcptParams(Map<String, String> params) {
@@ -203,6 +218,10 @@ final class Commands {
         if (s.sender == null) { s.reply(Replies.NEED_MAIL); return; }
         if (s.bdatUsed) { s.reply(Replies.BDAT_AFTER_DATA_MIX); return; }
         if (s.recipients.isEmpty()) { s.reply(Replies.NO_VALID_RECIPIENTS); return; }
+        decide(Phase.DATA, s.facts(), "DATA", this::startData);
+    }
+
+    private void startData() {
         InboundMessage m = new InboundMessage(s.disk, s.server.config().limits().maxMessageSize());
         s.message = m;
         var envelope = s.envelope();
@@ -245,6 +264,45 @@ final class Commands {
             }
             s.resetTransaction();
         });
+    }
+
+    // ------------------------------------------------------------------ policy
+
+    /**
+     * Runs the phase's checks (off the event loop when one of them may wait on DNS), then either refuses
+     * with the deciding check's reply or continues with {@code pass}.
+     */
+    void decide(Phase phase, Facts facts, String command, Runnable pass) {
+        PolicyChain chain = s.server.policy();
+        if (!chain.blocking(phase)) {
+            apply(chain.evaluate(phase, facts), command, facts, pass);
+            return;
+        }
+        s.offload(() -> chain.evaluate(phase, facts), (v, err) -> {
+            if (err != null) {
+                SmtpSession.log.warn("policy check failed: {}", err.toString());
+                s.reply(Reply.of(451, "4.3.0", "Temporary failure in policy checks"));
+                return;
+            }
+            apply(v, command, facts, pass);
+        });
+    }
+
+    private void apply(Verdict v, String command, Facts facts, Runnable pass) {
+        Reply refusal = v instanceof Verdict.Reject r ? r.reply() : v instanceof Verdict.Defer d ? d.reply() : null;
+        if (refusal == null) {
+            pass.run();
+            return;
+        }
+        String check = v instanceof Verdict.Reject r ? r.check() : ((Verdict.Defer) v).check();
+        logReject(command, refusal, check, facts.recipient());
+        if (command.equals("CONNECT")) s.closeWith(refusal.isPermanent() ? refusal : Reply.of(421, refusal.enhanced(), refusal.lines().get(0)));
+        else s.reply(refusal);
+    }
+
+    private void logReject(String command, Reply r, String check, dev.postern.mail.Address to) {
+        SmtpSession.log.info("reject: {} from {}[{}]: {}; from=<{}>{}{} check={}", command, s.clientName, s.clientIp.getHostAddress(), r,
+                s.sender == null ? "" : s.sender, to == null ? "" : " to=<" + to + ">", s.helo == null ? "" : " helo=<" + s.helo + ">", check);
     }
 
     // ------------------------------------------------------------------ BDAT (RFC 3030)

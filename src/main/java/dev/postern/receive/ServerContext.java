@@ -13,5 +13,6 @@ import java.util.concurrent.ExecutorService;
 
 /** What every session shares, wired once at start-up. */
 record ServerContext(Config config, SslContext ssl, Authenticator authenticator, Router router, RelayControl relay,
+                     dev.postern.policy.PolicyChain policy,
                      Spool spool, QueueManager queue, ExecutorService workers, ConnectionLimiter connections,
                      AuthFailureLimiter authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted) {}

@@ -46,8 +46,8 @@ public final class SmtpServer implements AutoCloseable {
     private final ExecutorService blocking;
     private final List<Channel> channels = new ArrayList<>();
 
-    public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router, Spool spool,
-                      QueueManager queue, Clock clock) {
+    public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router,
+                      dev.postern.policy.PolicyChain policy, Spool spool, QueueManager queue, Clock clock) {
         this.config = config;
         boolean epoll = Epoll.isAvailable();
         var factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -61,7 +61,7 @@ public final class SmtpServer implements AutoCloseable {
             return t;
         });
         var limits = config.limits();
-        this.context = new ServerContext(config, ssl, authenticator, router, new RelayControl(router, config.relayNetworks()),
+        this.context = new ServerContext(config, ssl, authenticator, router, new RelayControl(router, config.relayNetworks()), policy,
                 spool, queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
                 new AuthFailureLimiter(10, TimeUnit.MINUTES.toMillis(10), clock), clock, new java.util.concurrent.atomic.AtomicLong());
         log.info("using {} transport", epoll ? "epoll" : "NIO");

@@ -131,11 +131,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 if (!name.equals(clientIp.getHostAddress())) clientName = name;
             });
         }
-        // RFC 5321 4.2 / 3.1: the greeting names this host
-        reply(Reply.of(220, null, server.config().hostname() + " ESMTP Postern"));
-        flush();
         touch();
         scheduleTimeout();
+        // RFC 5321 4.2 / 3.1: the greeting names this host; connect checks may refuse instead
+        commands.decide(dev.postern.policy.Phase.CONNECT, facts(), "CONNECT", () -> {
+            reply(Reply.of(220, null, server.config().hostname() + " ESMTP Postern"));
+            flush();
+        });
     }
 
     /** Frees this connection's slot; done as soon as we decide to close, so a client's next connection finds it. */
@@ -391,6 +393,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (!esmtp) return "SMTP";
         String p = (utf8 ? "UTF8SMTP" : "ESMTP") + (tls ? "S" : "") + (authUser != null ? "A" : "");
         return p;
+    }
+
+    /** What policy checks may know at this point of the session. */
+    dev.postern.policy.Facts facts() {
+        var s = sender;
+        return new dev.postern.policy.Facts(clientIp, clientName, helo, authUser != null,
+                s == null ? null : s.address(), s != null && s.isNull(), null);
     }
 
     Envelope envelope() {

@@ -69,18 +69,22 @@ class RelayEndToEndTest {
                         c.sendMail("alice@example.test", "user" + i + "@sink.test", "Subject: sink " + i + "\r\n\r\n..leading dot\r\nbody " + i);
                     }
                 }
+                // smtp-sink writes each file as the message arrives: wait until every message is there whole
                 long deadline = System.currentTimeMillis() + 20_000;
                 List<Path> files = List.of();
+                String all = "";
                 while (System.currentTimeMillis() < deadline) {
                     try (Stream<Path> s = Files.list(dump)) {
                         files = s.toList();
                     }
-                    if (files.size() >= 20) break;
+                    StringBuilder sb = new StringBuilder();
+                    for (Path f : files) sb.append(Files.readString(f));
+                    all = sb.toString();
+                    String snapshot = all;
+                    if (java.util.stream.IntStream.range(0, 20).allMatch(i -> snapshot.contains("body " + i + "\n"))) break;
                     Thread.sleep(50);
                 }
                 assertThat(files).hasSize(20);
-                String all = "";
-                for (Path f : files) all += Files.readString(f);
                 for (int i = 0; i < 20; i++) assertThat(all).contains("X-Rcpt-Args: <user" + i + "@sink.test>").contains("Subject: sink " + i + "\n");
                 assertThat(all).contains("\n.leading dot\n").contains("X-Mail-Args: <alice@example.test>");
                 a.awaitQueueIdle();

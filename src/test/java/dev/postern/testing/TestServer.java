@@ -100,6 +100,7 @@ public final class TestServer implements AutoCloseable {
         private Config.Delivery delivery = Config.Delivery.defaults("mx.example.test");
         private final Map<String, dev.postern.mail.Nexthop> transports = new LinkedHashMap<>();
         private Config.QueueSettings queueSettings = Config.QueueSettings.DEFAULT;
+        private Config.Policy policy = Config.Policy.DEFAULT;
         private Path dir;
         private boolean createUsers = true;
 
@@ -109,6 +110,7 @@ public final class TestServer implements AutoCloseable {
         public Builder delivery(Config.Delivery d) { delivery = d; return this; }
         public Builder transport(String domain, String nexthop) { transports.put(domain, dev.postern.mail.Nexthop.parse(nexthop, 25)); return this; }
         public Builder queueSettings(Config.QueueSettings t) { queueSettings = t; return this; }
+        public Builder policy(Config.Policy p) { policy = p; return this; }
         /** Reuses the data of an earlier (stopped) server: a restart. */
         public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
 
@@ -129,7 +131,7 @@ public final class TestServer implements AutoCloseable {
                             new Config.Listener("smtps", listenHost, 0, Kind.SMTPS)),
                     new Config.Tls(null, null),
                     new Limits(maxSize, maxRecipients, maxConnections, maxPerIp, commandTimeout, dataTimeout),
-                    aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin("127.0.0.1", 0));
+                    aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin("127.0.0.1", 0), policy);
             if (createUsers) {
                 UserStore store = new UserStore(c.usersFile());
                 for (String u : users) store.put(u, PASSWORD);

@@ -1,0 +1,50 @@
+package dev.postern.policy;
+
+import dev.postern.mail.Cidr;
+import dev.postern.route.Dns;
+import dev.postern.route.Router;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Builds checks by their configuration names. The names and what each needs are listed here only. */
+public final class CheckFactory {
+    /** Every check name, for configuration validation. */
+    public static final Set<String> NAMES = Set.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination",
+            "check_client_access", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname", "reject_non_fqdn_sender",
+            "reject_non_fqdn_recipient", "check_dnsbl", "reject");
+
+    private final Router router;
+    private final List<Cidr> mynetworks;
+    private final Map<Cidr, String> clientAccess;
+    private final Dns dns;
+    private final Map<String, Integer> dnsblZones;
+    private final int dnsblThreshold;
+
+    public CheckFactory(Router router, List<Cidr> mynetworks, Map<Cidr, String> clientAccess, Dns dns,
+                        Map<String, Integer> dnsblZones, int dnsblThreshold) {
+        this.router = router;
+        this.mynetworks = mynetworks;
+        this.clientAccess = clientAccess;
+        this.dns = dns;
+        this.dnsblZones = dnsblZones;
+        this.dnsblThreshold = dnsblThreshold;
+    }
+
+    public Check create(String name) {
+        return switch (name) {
+            case "permit_mynetworks" -> Checks.permitMynetworks(mynetworks);
+            case "permit_authenticated" -> Checks.permitAuthenticated();
+            case "reject_unauth_destination" -> Checks.rejectUnauthDestination(router);
+            case "check_client_access" -> Checks.clientAccess(clientAccess);
+            case "reject_invalid_helo_hostname" -> Checks.rejectInvalidHeloHostname();
+            case "reject_non_fqdn_helo_hostname" -> Checks.rejectNonFqdnHeloHostname();
+            case "reject_non_fqdn_sender" -> Checks.rejectNonFqdnSender();
+            case "reject_non_fqdn_recipient" -> Checks.rejectNonFqdnRecipient();
+            case "check_dnsbl" -> new DnsblCheck(dns, dnsblZones, dnsblThreshold);
+            case "reject" -> Checks.reject();
+            default -> throw new IllegalArgumentException("unknown check " + name);
+        };
+    }
+}

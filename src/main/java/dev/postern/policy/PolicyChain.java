@@ -1,0 +1,49 @@
+package dev.postern.policy;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The configured checks of each phase, run in order; the first verdict other than Continue wins, as in
+ * Postfix's restriction lists. A check named in warn_only only logs what it would have done.
+ */
+public final class PolicyChain {
+    private static final Logger log = LoggerFactory.getLogger("postern.policy");
+
+    private final Map<Phase, List<Check>> checks;
+    private final Set<String> warnOnly;
+
+    public PolicyChain(Map<Phase, List<Check>> checks, Set<String> warnOnly) {
+        this.checks = new EnumMap<>(checks);
+        this.warnOnly = Set.copyOf(warnOnly);
+    }
+
+    public boolean blocking(Phase phase) {
+        return checks.getOrDefault(phase, List.of()).stream().anyMatch(Check::blocking);
+    }
+
+    public Verdict evaluate(Phase phase, Facts facts) {
+        for (Check c : checks.getOrDefault(phase, List.of())) {
+            Verdict v = c.check(facts);
+            if (v instanceof Verdict.Continue) continue;
+            if (warnOnly.contains(c.name()) && !(v instanceof Verdict.Accept)) {
+                log.info("warn: {} from {}[{}]: would {}; check={}", phase, facts.clientName(), facts.client().getHostAddress(),
+                        describe(v), c.name());
+                continue;
+            }
+            return v;
+        }
+        return Verdict.CONTINUE;
+    }
+
+    private static String describe(Verdict v) {
+        if (v instanceof Verdict.Reject r) return "reject: " + r.reply();
+        if (v instanceof Verdict.Defer d) return "defer: " + d.reply();
+        return v.toString();
+    }
+}

@@ -1,0 +1,21 @@
+package dev.postern.policy;
+
+import dev.postern.mail.Reply;
+
+/** What one check decided. Only {@link Continue} lets the next check in the list run. */
+public sealed interface Verdict {
+
+    /** No opinion: ask the next check. */
+    record Continue() implements Verdict {}
+
+    /** Accept in this phase without asking the remaining checks (permit_*). */
+    record Accept(String check) implements Verdict {}
+
+    /** Refuse with a 5xx reply. */
+    record Reject(String check, Reply reply) implements Verdict {}
+
+    /** Refuse for now with a 4xx reply (greylisting, temporary DNS failures). */
+    record Defer(String check, Reply reply) implements Verdict {}
+
+    Verdict CONTINUE = new Continue();
+}

@@ -1,0 +1,117 @@
+package dev.postern.policy;
+
+import dev.postern.config.Config;
+import dev.postern.config.ConfigException;
+import dev.postern.config.ConfigLoader;
+import dev.postern.mail.Cidr;
+import dev.postern.route.Router;
+import dev.postern.testing.SmtpClient;
+import dev.postern.testing.TestDnsServer;
+import dev.postern.testing.TestServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+/** The [policy] checks, each in a transcript over a real socket. */
+class PolicyTest {
+
+    static Config.Policy policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> zones,
+                                int threshold, Map<Cidr, String> access) {
+        java.util.Map<String, List<String>> all = new java.util.HashMap<>(Config.Policy.DEFAULT.phases());
+        all.putAll(phases);
+        return new Config.Policy(all, warnOnly, zones, threshold, access);
+    }
+
+    @Test void heloSenderAndRecipientSyntaxChecks() throws Exception {
+        Config.Policy p = policy(Map.of(
+                "helo", List.of("reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname"),
+                "mail", List.of("reject_non_fqdn_sender"),
+                "rcpt", List.of("reject_non_fqdn_recipient", "permit_mynetworks", "reject_unauth_destination")),
+                Set.of(), Map.of(), 1, Map.of());
+        try (TestServer server = TestServer.builder().policy(p).start();
+             SmtpClient c = SmtpClient.connect(server.smtp())) {
+            c.expect("220");
+            c.command("EHLO bad_name!", "501 5.5.2");
+            c.command("EHLO localhostname", "504 5.5.2");
+            c.command("EHLO [127.0.0.1]", "250");
+            c.command("EHLO client.example", "250");
+            c.command("MAIL FROM:<a@nodot>", "504 5.1.7");
+            c.command("MAIL FROM:<>", "250 2.1.0");
+            c.command("RCPT TO:<alice@example>", "504 5.1.3");
+            c.command("RCPT TO:<alice@example.test>", "250 2.1.5");
+        }
+    }
+
+    @Test void clientAccessAtConnectAndWarnOnly() throws Exception {
+        Config.Policy reject = policy(Map.of("connect", List.of("check_client_access")), Set.of(), Map.of(), 1,
+                Map.of(Cidr.parse("127.0.0.0/8"), "reject"));
+        try (TestServer server = TestServer.builder().policy(reject).start();
+             SmtpClient c = SmtpClient.connect(server.smtp())) {
+            c.expect("554 5.7.1");
+            assertThat(c.closedByServer()).isTrue();
+        }
+        Config.Policy warn = new Config.Policy(reject.phases(), Set.of("check_client_access"), Map.of(), 1, reject.clientAccess());
+        try (TestServer server = TestServer.builder().policy(warn).start();
+             SmtpClient c = SmtpClient.connect(server.smtp())) {
+            c.expect("220"); // only logged
+        }
+    }
+
+    @Test void dnsblWeightsThresholdAndRefusedQueries() throws Exception {
+        try (TestDnsServer dns = new TestDnsServer().zone(
+                "1.0.0.127.zen.test. IN A 127.0.0.2",
+                "1.0.0.127.weak.test. IN A 127.0.0.10",
+                "1.0.0.127.refused.test. IN A 127.255.255.254")) {
+            Config.Delivery d = new Config.Delivery(null, null, null, List.of(dns.address()), 25, "mx.example.test", null,
+                    Config.TlsMode.MAY, 20, 100);
+            // refused answers never count; one weak list alone stays under the threshold
+            Config.Policy under = policy(Map.of("connect", List.of("check_dnsbl")), Set.of(),
+                    Map.of("refused.test", 5, "weak.test", 1), 2, Map.of());
+            try (TestServer server = TestServer.builder().delivery(d).policy(under).start();
+                 SmtpClient c = SmtpClient.connect(server.smtp())) {
+                c.expect("220");
+            }
+            Config.Policy over = policy(Map.of("rcpt", List.of("check_dnsbl", "permit_mynetworks", "reject_unauth_destination")),
+                    Set.of(), Map.of("zen.test", 2, "weak.test", 1), 3, Map.of());
+            try (TestServer server = TestServer.builder().delivery(d).policy(over).start();
+                 SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+                c.command("MAIL FROM:<x@remote.test>", "250");
+                String r = c.command("RCPT TO:<alice@example.test>", "554 5.7.1");
+                assertThat(r).contains("blocked using").contains("zen.test").contains("weak.test");
+            }
+        }
+    }
+
+    @Test void configurationMistakesNameKeyAndLine(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("p.toml");
+        Files.writeString(f, """
+                [policy]
+                helo = ["reject_invalid_helo_hostname", "reject_bogus"]
+                rcpt = ["permit_mynetworks"]
+                mail = ["reject_unauth_destination", "check_dnsbl"]
+                [policy.client_access]
+                "10.0.0.0/8" = "maybe"
+                """);
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(f, false));
+        assertThat(e.problems())
+                .anyMatch(p -> p.contains("p.toml:2: policy.helo: unknown check \"reject_bogus\""))
+                .anyMatch(p -> p.contains("p.toml:3: policy.rcpt: must contain reject_unauth_destination"))
+                .anyMatch(p -> p.contains("p.toml:4: policy.mail: reject_unauth_destination needs a recipient"))
+                .anyMatch(p -> p.contains("policy.dnsbl: check_dnsbl is used but no [policy.dnsbl] zones"))
+                .anyMatch(p -> p.contains("p.toml:6: policy.client_access.10.0.0.0/8: expected \"permit\", \"reject\" or \"defer\""));
+    }
+
+    @Test void everyConfigurableNameHasACheck() {
+        Router router = new Router(Set.of("example.test"), Map.of(), a -> false, "mx.example.test");
+        CheckFactory f = new CheckFactory(router, List.of(), Map.of(), null, Map.of("zen.test", 1), 1);
+        for (String name : Config.Policy.CHECKS) assertThat(f.create(name).name()).isEqualTo(name);
+    }
+}
