@@ -22,7 +22,9 @@ import dev.postern.deliver.SmtpDelivery;
 import dev.postern.policy.Check;
 import dev.postern.policy.CheckFactory;
 import dev.postern.policy.Phase;
+import dev.postern.policy.Greylist;
 import dev.postern.policy.PolicyChain;
+import dev.postern.policy.RateLimit;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -49,10 +51,12 @@ public final class Server implements AutoCloseable {
     private final SmtpDelivery outbound;
     private final AdminEndpoint admin;
     private final Spool spool;
+    private final Greylist greylist;
 
     private Server(QueueManager queue, SmtpServer smtp, java.util.concurrent.ScheduledExecutorService timer,
-                   SmtpDelivery outbound, AdminEndpoint admin, Spool spool) {
+                   SmtpDelivery outbound, AdminEndpoint admin, Spool spool, Greylist greylist) {
         this.spool = spool;
+        this.greylist = greylist;
         this.queue = queue;
         this.smtp = smtp;
         this.timer = timer;
@@ -69,6 +73,9 @@ public final class Server implements AutoCloseable {
                 : new FileSpool(config.queueDir(), clock);
         Config.Delivery d = config.delivery();
         DnsjavaDns dns = new DnsjavaDns(d.dnsServers(), Duration.ofSeconds(10));
+        Config.Policy pol = config.policy();
+        Greylist greylist = new Greylist(new Greylist.Settings(pol.greylistDelay(), pol.greylistRetryWindow(), pol.greylistWhitelist()),
+                clock, config.dataDir().resolve("greylist.db"));
         MxRouter mx = new MxRouter(dns, config.transports(), d.relayhost(),
                 d.smtpPort(), config.hostname(), myself(config), new SecureRandom());
         SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
@@ -83,7 +90,7 @@ public final class Server implements AutoCloseable {
                 d.destinationConcurrency(), d.maxConcurrency());
         int recovered = queue.recover();
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
-                policy(config, router, dns), spool, queue, clock);
+                policy(config, router, dns, greylist, clock), spool, queue, clock);
         try {
             smtp.start();
         } catch (IOException e) {
@@ -100,13 +107,14 @@ public final class Server implements AutoCloseable {
             return t;
         });
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+        timer.scheduleWithFixedDelay(greylist::save, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
         AdminEndpoint admin = AdminEndpoint.start(config, queue, () -> {
             java.util.Map<String, Long> all = new java.util.HashMap<>(smtp.stats());
             all.putAll(queue.stats());
             all.putAll(spool.stats());
             return all;
         });
-        return new Server(queue, smtp, timer, smtpOut, admin, spool);
+        return new Server(queue, smtp, timer, smtpOut, admin, spool, greylist);
     }
 
     public SmtpServer smtp() { return smtp; }
@@ -120,12 +128,14 @@ public final class Server implements AutoCloseable {
         queue.close();
         outbound.close();
         spool.close();
+        greylist.save();
     }
 
     /** The configured checks of each phase, built by name. */
-    static PolicyChain policy(Config config, Router router, DnsjavaDns dns) {
+    static PolicyChain policy(Config config, Router router, DnsjavaDns dns, Greylist greylist, Clock clock) {
         Config.Policy p = config.policy();
-        CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold());
+        CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold(),
+                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), clock));
         Map<Phase, List<Check>> phases = new EnumMap<>(Phase.class);
         p.phases().forEach((phase, names) -> phases.put(Phase.valueOf(phase.toUpperCase(java.util.Locale.ROOT)),
                 names.stream().map(f::create).toList()));

@@ -36,7 +36,8 @@ public final class ConfigLoader {
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy");
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
-            "dnsbl", "dnsbl_threshold", "client_access");
+            "dnsbl", "dnsbl_threshold", "client_access", "greylist_delay", "greylist_retry_window", "greylist_whitelist",
+            "connections_per_minute", "recipients_per_minute");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency");
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
@@ -165,7 +166,16 @@ public final class ConfigLoader {
                 } else access.put(c, action);
             }
         }
-        return new Config.Policy(phases, warn, zones, (int) positiveIn(n, "policy", "dnsbl_threshold", 1), access);
+        for (String phase : List.of("connect", "helo", "mail", "data")) {
+            if (phases.getOrDefault(phase, List.of()).contains("greylist")) problem("policy." + phase, "greylist needs a recipient: use it in policy.rcpt");
+        }
+        Config.Policy d = Config.Policy.DEFAULT;
+        return new Config.Policy(phases, warn, zones, (int) positiveIn(n, "policy", "dnsbl_threshold", 1), access,
+                durationIn(n, "policy", "greylist_delay", d.greylistDelay()),
+                durationIn(n, "policy", "greylist_retry_window", d.greylistRetryWindow()),
+                durationIn(n, "policy", "greylist_whitelist", d.greylistWhitelist()),
+                (int) positiveIn(n, "policy", "connections_per_minute", d.connectionsPerMinute()),
+                (int) positiveIn(n, "policy", "recipients_per_minute", d.recipientsPerMinute()));
     }
 
     private List<String> stringListIn(JsonNode n, String path, String field) {

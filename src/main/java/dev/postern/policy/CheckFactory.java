@@ -6,24 +6,22 @@ import dev.postern.route.Router;
 
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /** Builds checks by their configuration names. The names and what each needs are listed here only. */
 public final class CheckFactory {
-    /** Every check name, for configuration validation. */
-    public static final Set<String> NAMES = Set.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination",
-            "check_client_access", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname", "reject_non_fqdn_sender",
-            "reject_non_fqdn_recipient", "check_dnsbl", "reject");
-
     private final Router router;
     private final List<Cidr> mynetworks;
     private final Map<Cidr, String> clientAccess;
     private final Dns dns;
     private final Map<String, Integer> dnsblZones;
     private final int dnsblThreshold;
+    private final Greylist greylist;
+    private final RateLimit rateLimit;
 
     public CheckFactory(Router router, List<Cidr> mynetworks, Map<Cidr, String> clientAccess, Dns dns,
-                        Map<String, Integer> dnsblZones, int dnsblThreshold) {
+                        Map<String, Integer> dnsblZones, int dnsblThreshold, Greylist greylist, RateLimit rateLimit) {
+        this.greylist = greylist;
+        this.rateLimit = rateLimit;
         this.router = router;
         this.mynetworks = mynetworks;
         this.clientAccess = clientAccess;
@@ -44,6 +42,8 @@ public final class CheckFactory {
             case "reject_non_fqdn_recipient" -> Checks.rejectNonFqdnRecipient();
             case "check_dnsbl" -> new DnsblCheck(dns, dnsblZones, dnsblThreshold);
             case "reject" -> Checks.reject();
+            case "greylist" -> greylist;
+            case "rate_limit" -> rateLimit;
             default -> throw new IllegalArgumentException("unknown check " + name);
         };
     }

@@ -27,7 +27,8 @@ public final class PolicyChain {
         return checks.getOrDefault(phase, List.of()).stream().anyMatch(Check::blocking);
     }
 
-    public Verdict evaluate(Phase phase, Facts facts) {
+    public Verdict evaluate(Phase phase, Facts given) {
+        Facts facts = given.inPhase(phase);
         for (Check c : checks.getOrDefault(phase, List.of())) {
             Verdict v = c.check(facts);
             if (v instanceof Verdict.Continue) continue;

@@ -118,9 +118,7 @@ final class Commands {
             s.reply(Reply.of(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
             return;
         }
-        Facts f = s.facts();
-        decide(Phase.MAIL, new Facts(f.client(), f.clientName(), f.helo(), f.authenticated(), p.address(), p.address() == null, null),
-                "MAIL", () -> {
+        decide(Phase.MAIL, s.facts().withSender(p.address()), "MAIL", () -> {
                     s.sender = p.address() == null ? ReversePath.NULL : new ReversePath(p.address());
                     s.mailParams = p.params();
                     s.reply(Replies.SENDER_OK);
@@ -175,9 +173,7 @@ final class Commands {
             s.reply(Reply.of(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
             return;
         }
-        Facts f = s.facts();
-        decide(Phase.RCPT, new Facts(f.client(), f.clientName(), f.helo(), f.authenticated(), f.sender(), f.nullSender(), to),
-                "RCPT", () -> {
+        decide(Phase.RCPT, s.facts().withRecipient(to), "RCPT", () -> {
                     Reply unknown = s.server.relay().checkLocalRecipient(to);
                     if (unknown != null) {
                         logReject("RCPT", unknown, "local_recipients", to);

@@ -398,7 +398,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** What policy checks may know at this point of the session. */
     dev.postern.policy.Facts facts() {
         var s = sender;
-        return new dev.postern.policy.Facts(clientIp, clientName, helo, authUser != null,
+        return new dev.postern.policy.Facts(dev.postern.policy.Phase.CONNECT, clientIp, clientName, helo, authUser,
                 s == null ? null : s.address(), s != null && s.isNull(), null);
     }
 

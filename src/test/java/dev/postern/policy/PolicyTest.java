@@ -109,9 +109,10 @@ class PolicyTest {
                 .anyMatch(p -> p.contains("p.toml:6: policy.client_access.10.0.0.0/8: expected \"permit\", \"reject\" or \"defer\""));
     }
 
-    @Test void everyConfigurableNameHasACheck() {
+    @Test void everyConfigurableNameHasACheck() throws Exception {
         Router router = new Router(Set.of("example.test"), Map.of(), a -> false, "mx.example.test");
-        CheckFactory f = new CheckFactory(router, List.of(), Map.of(), null, Map.of("zen.test", 1), 1);
+        CheckFactory f = new CheckFactory(router, List.of(), Map.of(), null, Map.of("zen.test", 1), 1,
+                new Greylist(Greylist.Settings.DEFAULT, java.time.Clock.systemUTC(), null), new RateLimit(1, 1, java.time.Clock.systemUTC()));
         for (String name : Config.Policy.CHECKS) assertThat(f.create(name).name()).isEqualTo(name);
     }
 }

@@ -42,6 +42,14 @@ public final class SmtpClient implements AutoCloseable {
         return new SmtpClient(new Socket("127.0.0.1", port));
     }
 
+    /** Connects from a chosen loopback source address, e.g. 127.0.1.1, to look like another client network. */
+    public static SmtpClient connectFrom(String source, int port) throws IOException {
+        Socket s = new Socket();
+        s.bind(new java.net.InetSocketAddress(source, 0));
+        s.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+        return new SmtpClient(s);
+    }
+
     public static SmtpClient connectTls(int port) throws Exception {
         SSLSocket s = (SSLSocket) trustAll().getSocketFactory().createSocket("127.0.0.1", port);
         s.startHandshake();

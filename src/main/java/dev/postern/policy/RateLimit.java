@@ -1,0 +1,58 @@
+package dev.postern.policy;
+
+import dev.postern.mail.Reply;
+
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Events per client address (or per authenticated user) per minute, counted in fixed one-minute windows.
+ * At connect it limits connections (421 4.7.0, then the connection closes); at RCPT it limits recipients
+ * (450 4.7.1). Memory is bounded: at most 100,000 keys, the least recently seen dropped first.
+ */
+public final class RateLimit implements Check {
+    private static final int MAX_KEYS = 100_000;
+
+    private final int connectionsPerMinute;
+    private final int recipientsPerMinute;
+    private final Clock clock;
+    private final LinkedHashMap<String, long[]> windows = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override protected boolean removeEldestEntry(Map.Entry<String, long[]> e) { return size() > MAX_KEYS; }
+    };
+
+    public RateLimit(int connectionsPerMinute, int recipientsPerMinute, Clock clock) {
+        this.connectionsPerMinute = connectionsPerMinute;
+        this.recipientsPerMinute = recipientsPerMinute;
+        this.clock = clock;
+    }
+
+    @Override public String name() { return "rate_limit"; }
+
+    @Override public Verdict check(Facts f) {
+        if (f.phase() == Phase.CONNECT) {
+            // connect phase: one new connection from this address
+            if (connectionsPerMinute > 0 && count("c|" + f.client().getHostAddress()) > connectionsPerMinute) {
+                return new Verdict.Defer(name(), Reply.of(421, "4.7.0", "Too many connections from your address per minute, try again later"));
+            }
+            return Verdict.CONTINUE;
+        }
+        if (f.recipient() != null && recipientsPerMinute > 0) {
+            String who = f.authUser() != null ? "u|" + f.authUser() : "r|" + f.client().getHostAddress();
+            if (count(who) > recipientsPerMinute) {
+                return new Verdict.Defer(name(), Reply.of(450, "4.7.1", "Too many recipients per minute, try again later"));
+            }
+        }
+        return Verdict.CONTINUE;
+    }
+
+    private synchronized long count(String key) {
+        long minute = clock.millis() / 60_000;
+        long[] w = windows.get(key);
+        if (w == null || w[0] != minute) {
+            w = new long[] {minute, 0};
+            windows.put(key, w);
+        }
+        return ++w[1];
+    }
+}
