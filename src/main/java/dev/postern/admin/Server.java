@@ -135,7 +135,7 @@ public final class Server implements AutoCloseable {
     static PolicyChain policy(Config config, Router router, DnsjavaDns dns, Greylist greylist, Clock clock) {
         Config.Policy p = config.policy();
         CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold(),
-                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), clock));
+                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), clock), p.senderDbl());
         Map<Phase, List<Check>> phases = new EnumMap<>(Phase.class);
         p.phases().forEach((phase, names) -> phases.put(Phase.valueOf(phase.toUpperCase(java.util.Locale.ROOT)),
                 names.stream().map(f::create).toList()));

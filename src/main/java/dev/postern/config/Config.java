@@ -32,18 +32,19 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public record Policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> dnsblZones,
                          int dnsblThreshold, Map<Cidr, String> clientAccess, Duration greylistDelay,
                          Duration greylistRetryWindow, Duration greylistWhitelist, int connectionsPerMinute,
-                         int recipientsPerMinute) {
+                         int recipientsPerMinute, List<String> senderDbl) {
 
         public Policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> dnsblZones,
                       int dnsblThreshold, Map<Cidr, String> clientAccess) {
             this(phases, warnOnly, dnsblZones, dnsblThreshold, clientAccess, Duration.ofMinutes(5), Duration.ofDays(2),
-                    Duration.ofDays(36), 0, 0);
+                    Duration.ofDays(36), 0, 0, List.of());
         }
 
         public static final Set<String> PHASES = Set.of("connect", "helo", "mail", "rcpt", "data");
         public static final Set<String> CHECKS = Set.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination",
                 "check_client_access", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname", "reject_non_fqdn_sender",
-                "reject_non_fqdn_recipient", "check_dnsbl", "reject", "greylist", "rate_limit");
+                "reject_non_fqdn_recipient", "check_dnsbl", "reject", "greylist", "rate_limit", "reject_unknown_client_hostname",
+                "check_sender_dbl");
         /** Rates of 0 mean no limit. */
         public static final Policy DEFAULT = new Policy(
                 Map.of("rcpt", List.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination")),

@@ -37,7 +37,7 @@ public final class ConfigLoader {
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy");
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
             "dnsbl", "dnsbl_threshold", "client_access", "greylist_delay", "greylist_retry_window", "greylist_whitelist",
-            "connections_per_minute", "recipients_per_minute");
+            "connections_per_minute", "recipients_per_minute", "sender_dbl");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency");
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
@@ -175,7 +175,17 @@ public final class ConfigLoader {
                 durationIn(n, "policy", "greylist_retry_window", d.greylistRetryWindow()),
                 durationIn(n, "policy", "greylist_whitelist", d.greylistWhitelist()),
                 (int) positiveIn(n, "policy", "connections_per_minute", d.connectionsPerMinute()),
-                (int) positiveIn(n, "policy", "recipients_per_minute", d.recipientsPerMinute()));
+                (int) positiveIn(n, "policy", "recipients_per_minute", d.recipientsPerMinute()),
+                senderDbl(n, phases));
+    }
+
+    private List<String> senderDbl(JsonNode n, Map<String, List<String>> phases) {
+        List<String> zones = stringListIn(n, "policy.sender_dbl", "sender_dbl");
+        for (String z : zones) if (!Domains.isValid(z, false)) problem("policy.sender_dbl", "not a DNS zone name: " + z);
+        if (zones.isEmpty() && phases.values().stream().anyMatch(l -> l.contains("check_sender_dbl"))) {
+            problem("policy.sender_dbl", "check_sender_dbl is used but no sender_dbl zones are given");
+        }
+        return zones;
     }
 
     private List<String> stringListIn(JsonNode n, String path, String field) {

@@ -17,9 +17,12 @@ public final class CheckFactory {
     private final int dnsblThreshold;
     private final Greylist greylist;
     private final RateLimit rateLimit;
+    private final List<String> senderDbl;
 
     public CheckFactory(Router router, List<Cidr> mynetworks, Map<Cidr, String> clientAccess, Dns dns,
-                        Map<String, Integer> dnsblZones, int dnsblThreshold, Greylist greylist, RateLimit rateLimit) {
+                        Map<String, Integer> dnsblZones, int dnsblThreshold, Greylist greylist, RateLimit rateLimit,
+                        List<String> senderDbl) {
+        this.senderDbl = senderDbl;
         this.greylist = greylist;
         this.rateLimit = rateLimit;
         this.router = router;
@@ -43,6 +46,8 @@ public final class CheckFactory {
             case "check_dnsbl" -> new DnsblCheck(dns, dnsblZones, dnsblThreshold);
             case "reject" -> Checks.reject();
             case "greylist" -> greylist;
+            case "reject_unknown_client_hostname" -> DnsChecks.unknownClientHostname(dns);
+            case "check_sender_dbl" -> DnsChecks.senderDomainBlocklist(dns, senderDbl);
             case "rate_limit" -> rateLimit;
             default -> throw new IllegalArgumentException("unknown check " + name);
         };

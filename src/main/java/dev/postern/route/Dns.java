@@ -21,4 +21,7 @@ public interface Dns {
 
     /** A and AAAA records of a host, CNAMEs followed. */
     Answer<InetAddress> addresses(String host);
+
+    /** PTR names of an address (reverse DNS), without the trailing dot. */
+    Answer<String> ptr(InetAddress address);
 }

@@ -6,6 +6,8 @@ import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.Lookup;
 import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Name;
+import org.xbill.DNS.PTRRecord;
+import org.xbill.DNS.ReverseMap;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.SimpleResolver;
@@ -59,6 +61,14 @@ public final class DnsjavaDns implements Dns {
         if (v4.status() == Status.TEMPFAIL || v6.status() == Status.TEMPFAIL) return Answer.failed(Status.TEMPFAIL, v4.detail());
         if (v4.status() == Status.NXDOMAIN) return Answer.failed(Status.NXDOMAIN, v4.detail());
         return Answer.failed(Status.NODATA, "no A or AAAA records for " + host);
+    }
+
+    @Override public Answer<String> ptr(InetAddress address) {
+        Answer<Record> a = lookup(ReverseMap.fromAddress(address).toString(), Type.PTR);
+        if (a.status() != Status.OK) return Answer.failed(a.status(), a.detail());
+        List<String> out = new ArrayList<>();
+        for (Record r : a.values()) out.add(((PTRRecord) r).getTarget().toString(true).toLowerCase());
+        return Answer.of(out);
     }
 
     private Answer<Record> lookup(String name, int type) {

@@ -21,7 +21,7 @@ class GreylistAndRateTest {
         java.util.Map<String, List<String>> all = new java.util.HashMap<>(Config.Policy.DEFAULT.phases());
         all.putAll(phases);
         return new Config.Policy(all, Set.of(), Map.of(), 1, Map.of(), Duration.ofMinutes(5), Duration.ofDays(2),
-                Duration.ofDays(36), connectionsPerMinute, recipientsPerMinute);
+                Duration.ofDays(36), connectionsPerMinute, recipientsPerMinute, List.of());
     }
 
     static String rcpt(TestServer server, String from, String source, String to) throws Exception {

@@ -90,6 +90,41 @@ class PolicyTest {
         }
     }
 
+    @Test void forwardConfirmedReverseDnsAndSenderDomainBlocklist() throws Exception {
+        try (TestDnsServer dns = new TestDnsServer().zone(
+                "1.0.0.127.in-addr.arpa. IN PTR good.client.test.",
+                "good.client.test. IN A 127.0.0.1",
+                "1.2.0.127.in-addr.arpa. IN PTR liar.client.test.",
+                "liar.client.test. IN A 192.0.2.99",
+                "spammy.test.dbl.test. IN A 127.0.1.2")
+                .servfail("1.3.0.127.in-addr.arpa")) {
+            Config.Delivery d = new Config.Delivery(null, null, null, List.of(dns.address()), 25, "mx.example.test", null,
+                    Config.TlsMode.MAY, 20, 100);
+            Config.Policy p = new Config.Policy(new java.util.HashMap<>(Map.of(
+                    "connect", List.of("reject_unknown_client_hostname"),
+                    "mail", List.of("check_sender_dbl"),
+                    "rcpt", Config.Policy.DEFAULT.phases().get("rcpt"))), Set.of(), Map.of(), 1, Map.of(),
+                    java.time.Duration.ofMinutes(5), java.time.Duration.ofDays(2), java.time.Duration.ofDays(36), 0, 0, List.of("dbl.test"));
+            try (TestServer server = TestServer.builder().delivery(d).policy(p).start()) {
+                try (SmtpClient c = SmtpClient.connect(server.smtp())) {
+                    c.expect("220"); // 127.0.0.1 → good.client.test → 127.0.0.1
+                    c.command("EHLO client.example", "250");
+                    c.command("MAIL FROM:<someone@spammy.test>", "554 5.7.1");
+                    c.command("MAIL FROM:<someone@fine.test>", "250");
+                }
+                try (SmtpClient c = SmtpClient.connectFrom("127.0.1.1", server.smtp())) {
+                    c.expect("550 5.7.25"); // no PTR at all
+                }
+                try (SmtpClient c = SmtpClient.connectFrom("127.0.2.1", server.smtp())) {
+                    c.expect("550 5.7.25"); // the PTR name does not lead back
+                }
+                try (SmtpClient c = SmtpClient.connectFrom("127.0.3.1", server.smtp())) {
+                    c.expect("421 4.7.25"); // DNS failed: try later (a refusal at connect closes with 421)
+                }
+            }
+        }
+    }
+
     @Test void configurationMistakesNameKeyAndLine(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("p.toml");
         Files.writeString(f, """
@@ -112,7 +147,8 @@ class PolicyTest {
     @Test void everyConfigurableNameHasACheck() throws Exception {
         Router router = new Router(Set.of("example.test"), Map.of(), a -> false, "mx.example.test");
         CheckFactory f = new CheckFactory(router, List.of(), Map.of(), null, Map.of("zen.test", 1), 1,
-                new Greylist(Greylist.Settings.DEFAULT, java.time.Clock.systemUTC(), null), new RateLimit(1, 1, java.time.Clock.systemUTC()));
+                new Greylist(Greylist.Settings.DEFAULT, java.time.Clock.systemUTC(), null), new RateLimit(1, 1, java.time.Clock.systemUTC()),
+                List.of("dbl.test"));
         for (String name : Config.Policy.CHECKS) assertThat(f.create(name).name()).isEqualTo(name);
     }
 }
