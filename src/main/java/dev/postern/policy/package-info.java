@@ -1,5 +1,8 @@
 /**
- * Accept/reject decisions by SMTP phase. Today: relay control (RFC 5321 7.1, no open relay).
- * Checks return a reply to refuse with, or null to continue; they never touch the socket.
+ * Every accept/reject decision, by SMTP phase (connect, helo, mail, rcpt, data). Each check is a small
+ * named unit returning a {@link dev.postern.policy.Verdict}; the configured list of a phase runs in order
+ * and the first verdict other than Continue wins, as Postfix's restriction lists do. Checks never write
+ * replies or touch the socket; those that ask DNS say so, and the session runs them off the event loop.
+ * Relaying needs reject_unauth_destination in the rcpt list, which the configuration cannot leave out.
  */
 package dev.postern.policy;

@@ -119,10 +119,10 @@ final class Commands {
             return;
         }
         decide(Phase.MAIL, s.facts().withSender(p.address()), "MAIL", () -> {
-                    s.sender = p.address() == null ? ReversePath.NULL : new ReversePath(p.address());
-                    s.mailParams = p.params();
-                    s.reply(Replies.SENDER_OK);
-                });
+            s.sender = p.address() == null ? ReversePath.NULL : new ReversePath(p.address());
+            s.mailParams = p.params();
+            s.reply(Replies.SENDER_OK);
+        });
     }
 
     private Reply checkMailParams(Map<String, String> params) {
@@ -174,16 +174,16 @@ final class Commands {
             return;
         }
         decide(Phase.RCPT, s.facts().withRecipient(to), "RCPT", () -> {
-                    Reply unknown = s.server.relay().checkLocalRecipient(to);
-                    if (unknown != null) {
-                        logReject("RCPT", unknown, "local_recipients", to);
-                        s.reply(unknown);
-                        return;
-                    }
-                    String notify = p.params().get("NOTIFY");
-                    s.recipients.add(new Recipient(to, notify == null ? null : notify.toUpperCase(Locale.ROOT), p.params().get("ORCPT")));
-                    s.reply(Replies.RECIPIENT_OK);
-                });
+            Reply unknown = s.server.relay().checkLocalRecipient(to);
+            if (unknown != null) {
+                logReject("RCPT", unknown, "local_recipients", to);
+                s.reply(unknown);
+                return;
+            }
+            String notify = p.params().get("NOTIFY");
+            s.recipients.add(new Recipient(to, notify == null ? null : notify.toUpperCase(Locale.ROOT), p.params().get("ORCPT")));
+            s.reply(Replies.RECIPIENT_OK);
+        });
     }
 
     private Reply checkRcptParams(Map<String, String> params) {
