@@ -14,8 +14,10 @@ import java.util.function.Function;
 public final class Checks {
     private Checks() {}
 
-    /** A check from a name and a function; most checks are one expression. */
-    record Simple(String name, Function<Facts, Verdict> rule) implements Check {
+    /** A check from a name and a function; most checks are one expression. blocking: it asks DNS. */
+    record Simple(String name, Function<Facts, Verdict> rule, boolean blocking) implements Check {
+        Simple(String name, Function<Facts, Verdict> rule) { this(name, rule, false); }
+
         @Override public Verdict check(Facts f) { return rule.apply(f); }
     }
 

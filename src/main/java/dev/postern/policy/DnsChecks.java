@@ -17,7 +17,7 @@ public final class DnsChecks {
      * a missing or unconfirmed name rejects (550 5.7.25), as RFC 8601's and Postfix's practice goes.
      */
     public static Check unknownClientHostname(Dns dns) {
-        return new Blocking("reject_unknown_client_hostname", f -> {
+        return new Checks.Simple("reject_unknown_client_hostname", f -> {
             Dns.Answer<String> names = dns.ptr(f.client());
             if (names.status() == Dns.Status.TEMPFAIL) {
                 return new Verdict.Defer("reject_unknown_client_hostname", Reply.of(450, "4.7.25",
@@ -35,12 +35,12 @@ public final class DnsChecks {
             }
             return new Verdict.Reject("reject_unknown_client_hostname", Reply.of(550, "5.7.25",
                     "Client host rejected: cannot find your hostname, [" + f.client().getHostAddress() + "]"));
-        });
+        }, true);
     }
 
     /** check_sender_dbl: the sender's domain looked up in domain blocklists ("example.com.dbl.test" has an A record). */
     public static Check senderDomainBlocklist(Dns dns, List<String> zones) {
-        return new Blocking("check_sender_dbl", f -> {
+        return new Checks.Simple("check_sender_dbl", f -> {
             if (f.sender() == null) return Verdict.CONTINUE;
             List<String> hits = new ArrayList<>();
             for (String zone : zones) {
@@ -50,12 +50,6 @@ public final class DnsChecks {
             if (hits.isEmpty()) return Verdict.CONTINUE;
             return new Verdict.Reject("check_sender_dbl", Reply.of(554, "5.7.1", "<" + f.sender() + ">: Sender address rejected: domain "
                     + f.sender().domain() + " listed by " + String.join(", ", hits)));
-        });
-    }
-
-    private record Blocking(String name, java.util.function.Function<Facts, Verdict> rule) implements Check {
-        @Override public Verdict check(Facts f) { return rule.apply(f); }
-
-        @Override public boolean blocking() { return true; }
+        }, true);
     }
 }

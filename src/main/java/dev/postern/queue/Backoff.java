@@ -5,10 +5,10 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Retry spacing: doubling from min to max with ±10% jitter so deferred mail does not retry in lockstep.
- * Defaults follow Postfix: minimal_backoff_time 300s, maximal_backoff_time 4000s, maximal_queue_lifetime 5d.
+ * Defaults follow Postfix: minimal_backoff_time 300s, maximal_backoff_time 4000s.
  */
-public record Backoff(Duration min, Duration max, Duration lifetime) {
-    public static final Backoff DEFAULT = new Backoff(Duration.ofSeconds(300), Duration.ofSeconds(4000), Duration.ofDays(5));
+public record Backoff(Duration min, Duration max) {
+    public static final Backoff DEFAULT = new Backoff(Duration.ofSeconds(300), Duration.ofSeconds(4000));
 
     public Duration after(int attempts) {
         long base = min.toMillis() << Math.min(Math.max(attempts - 1, 0), 20);

@@ -44,7 +44,7 @@ public final class QueueManager implements AutoCloseable {
         public static final Times DEFAULT = new Times(Duration.ofSeconds(300), Duration.ofSeconds(4000),
                 Duration.ofDays(5), Duration.ofHours(4));
 
-        Backoff backoff() { return new Backoff(minBackoff, maxBackoff, maxLifetime); }
+        Backoff backoff() { return new Backoff(minBackoff, maxBackoff); }
     }
 
     private final Spool spool;
