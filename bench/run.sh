@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Postern beside Postfix, one run on this machine (see bench/README.md). Loopback only, bounded counts.
+# Postern beside Postfix, one run on this machine (see bench/README.md: it reconfigures the local Postfix).
 #   bench/run.sh            full run, 3 repetitions      REPS=1 bench/run.sh   quick look
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
