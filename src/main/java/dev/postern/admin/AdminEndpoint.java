@@ -35,6 +35,7 @@ import java.util.concurrent.Executors;
  * GET  /queue                 list          POST /queue/flush
  * GET  /queue/ID              show          POST /queue/ID/{retry,hold,release,delete,bounce}
  * GET  /metrics               counters in Prometheus text format (no token)
+ * POST /policy/reload         re-read the allow/block list files
  * </pre>
  */
 final class AdminEndpoint implements AutoCloseable {
@@ -54,13 +55,24 @@ final class AdminEndpoint implements AutoCloseable {
         this.metrics = metrics;
     }
 
-    static AdminEndpoint start(Config config, QueueManager queue, java.util.function.Supplier<Map<String, Long>> metrics) throws IOException {
+    static AdminEndpoint start(Config config, QueueManager queue, Runnable reloadTables,
+                               java.util.function.Supplier<Map<String, Long>> metrics) throws IOException {
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
         writePrivate(config.adminTokenFile(), token + "\n");
         HttpServer http = HttpServer.create(new InetSocketAddress(config.admin().host(), config.admin().port()), 16);
         AdminEndpoint a = new AdminEndpoint(http, queue, token.getBytes(StandardCharsets.US_ASCII), metrics);
         http.createContext("/queue", a::handle);
         http.createContext("/metrics", a::metrics);
+        http.createContext("/policy/reload", ex -> {
+            try (ex) {
+                if (!authorized(ex, a.token)) {
+                    respond(ex, 401, Map.of("error", "missing or wrong admin token"));
+                    return;
+                }
+                reloadTables.run();
+                respond(ex, 200, Map.of("result", "reloaded"));
+            }
+        });
         http.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "admin-http");
             t.setDaemon(true);
@@ -82,9 +94,7 @@ final class AdminEndpoint implements AutoCloseable {
 
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
-            String auth = ex.getRequestHeaders().getFirst("Authorization");
-            byte[] given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7).trim().getBytes(StandardCharsets.US_ASCII) : new byte[0];
-            if (!MessageDigest.isEqual(given, token)) {
+            if (!authorized(ex, token)) {
                 respond(ex, 401, Map.of("error", "missing or wrong admin token"));
                 return;
             }
@@ -123,6 +133,12 @@ final class AdminEndpoint implements AutoCloseable {
                 out.write(b);
             }
         }
+    }
+
+    private static boolean authorized(HttpExchange ex, byte[] token) {
+        String auth = ex.getRequestHeaders().getFirst("Authorization");
+        byte[] given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7).trim().getBytes(StandardCharsets.US_ASCII) : new byte[0];
+        return MessageDigest.isEqual(given, token);
     }
 
     private void action(HttpExchange ex, String id, String action) throws IOException {

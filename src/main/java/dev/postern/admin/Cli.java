@@ -52,6 +52,8 @@ public final class Cli implements Callable<Integer> {
                 return configErrors(e);
             }
             Server server = Server.start(c, Clock.systemUTC());
+            // SIGHUP re-reads the policy's allow/block lists, as administrators expect of a daemon
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> server.reloadTables());
             System.out.println("Postern is running" + (config == null ? " on its embedded default" : " with " + config));
             for (Config.Listener l : c.listeners()) {
                 System.out.printf("  %-10s %s (%s)%n", l.name(), l.bind(), l.kind().name().toLowerCase());

@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.postern.deliver.SmtpDelivery;
+import dev.postern.policy.AccessTable;
 import dev.postern.policy.Check;
 import dev.postern.policy.CheckFactory;
 import dev.postern.policy.Phase;
@@ -52,9 +53,11 @@ public final class Server implements AutoCloseable {
     private final AdminEndpoint admin;
     private final Spool spool;
     private final Greylist greylist;
+    private final Runnable reloadTables;
 
     private Server(QueueManager queue, SmtpServer smtp, java.util.concurrent.ScheduledExecutorService timer,
-                   SmtpDelivery outbound, AdminEndpoint admin, Spool spool, Greylist greylist) {
+                   SmtpDelivery outbound, AdminEndpoint admin, Spool spool, Greylist greylist, Runnable reloadTables) {
+        this.reloadTables = reloadTables;
         this.spool = spool;
         this.greylist = greylist;
         this.queue = queue;
@@ -74,6 +77,8 @@ public final class Server implements AutoCloseable {
         Config.Delivery d = config.delivery();
         DnsjavaDns dns = new DnsjavaDns(d.dnsServers(), Duration.ofSeconds(10));
         Config.Policy pol = config.policy();
+        Map<String, AccessTable> tables = new java.util.HashMap<>();
+        for (var e : pol.accessFiles().entrySet()) tables.put(e.getKey(), new AccessTable(e.getValue()));
         Greylist greylist = new Greylist(new Greylist.Settings(pol.greylistDelay(), pol.greylistRetryWindow(), pol.greylistWhitelist()),
                 clock, config.dataDir().resolve("greylist.db"));
         MxRouter mx = new MxRouter(dns, config.transports(), d.relayhost(),
@@ -90,7 +95,7 @@ public final class Server implements AutoCloseable {
                 d.destinationConcurrency(), d.maxConcurrency());
         int recovered = queue.recover();
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
-                policy(config, router, dns, greylist, clock), spool, queue, clock);
+                policy(config, router, dns, greylist, clock, tables), spool, queue, clock);
         try {
             smtp.start();
         } catch (IOException e) {
@@ -108,16 +113,21 @@ public final class Server implements AutoCloseable {
         });
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         timer.scheduleWithFixedDelay(greylist::save, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
-        AdminEndpoint admin = AdminEndpoint.start(config, queue, () -> {
+        Runnable reload = () -> tables.values().forEach(AccessTable::reload);
+        AdminEndpoint admin = AdminEndpoint.start(config, queue, reload, () -> {
             java.util.Map<String, Long> all = new java.util.HashMap<>(smtp.stats());
             all.putAll(queue.stats());
             all.putAll(spool.stats());
             return all;
         });
-        return new Server(queue, smtp, timer, smtpOut, admin, spool, greylist);
+        Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload);
+        return server;
     }
 
     public SmtpServer smtp() { return smtp; }
+
+    /** Re-reads the policy's allow/block list files (SIGHUP, or POST /policy/reload on the admin endpoint). */
+    public void reloadTables() { reloadTables.run(); }
 
     public QueueManager queue() { return queue; }
 
@@ -132,10 +142,11 @@ public final class Server implements AutoCloseable {
     }
 
     /** The configured checks of each phase, built by name. */
-    static PolicyChain policy(Config config, Router router, DnsjavaDns dns, Greylist greylist, Clock clock) {
+    static PolicyChain policy(Config config, Router router, DnsjavaDns dns, Greylist greylist, Clock clock,
+                              Map<String, AccessTable> tables) {
         Config.Policy p = config.policy();
         CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold(),
-                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), clock), p.senderDbl());
+                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), clock), p.senderDbl(), tables);
         Map<Phase, List<Check>> phases = new EnumMap<>(Phase.class);
         p.phases().forEach((phase, names) -> phases.put(Phase.valueOf(phase.toUpperCase(java.util.Locale.ROOT)),
                 names.stream().map(f::create).toList()));

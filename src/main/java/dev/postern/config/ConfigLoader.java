@@ -37,7 +37,8 @@ public final class ConfigLoader {
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy");
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
             "dnsbl", "dnsbl_threshold", "client_access", "greylist_delay", "greylist_retry_window", "greylist_whitelist",
-            "connections_per_minute", "recipients_per_minute", "sender_dbl");
+            "connections_per_minute", "recipients_per_minute", "sender_dbl", "sender_access", "recipient_access",
+            "client_hostname_access");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency");
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
@@ -176,7 +177,23 @@ public final class ConfigLoader {
                 durationIn(n, "policy", "greylist_whitelist", d.greylistWhitelist()),
                 (int) positiveIn(n, "policy", "connections_per_minute", d.connectionsPerMinute()),
                 (int) positiveIn(n, "policy", "recipients_per_minute", d.recipientsPerMinute()),
-                senderDbl(n, phases));
+                senderDbl(n, phases), accessFiles(n, phases));
+    }
+
+    /** The allow/block list files of the check_*_access checks; a check used without its file is a mistake. */
+    private Map<String, Path> accessFiles(JsonNode n, Map<String, List<String>> phases) {
+        Map<String, Path> out = new LinkedHashMap<>();
+        for (String table : Config.Policy.ACCESS_TABLES) {
+            Path p = n.has(table) ? path(n, "policy." + table, table, null) : null;
+            boolean used = phases.values().stream().anyMatch(l -> l.contains("check_" + table));
+            if (p == null) {
+                if (used) problem("policy." + table, "check_" + table + " is used but no " + table + " file is given");
+                continue;
+            }
+            if (!Files.isReadable(p)) problem("policy." + table, "cannot read " + p);
+            else out.put(table, p);
+        }
+        return out;
     }
 
     private List<String> senderDbl(JsonNode n, Map<String, List<String>> phases) {

@@ -18,11 +18,13 @@ public final class CheckFactory {
     private final Greylist greylist;
     private final RateLimit rateLimit;
     private final List<String> senderDbl;
+    private final Map<String, AccessTable> accessTables;
 
     public CheckFactory(Router router, List<Cidr> mynetworks, Map<Cidr, String> clientAccess, Dns dns,
                         Map<String, Integer> dnsblZones, int dnsblThreshold, Greylist greylist, RateLimit rateLimit,
-                        List<String> senderDbl) {
+                        List<String> senderDbl, Map<String, AccessTable> accessTables) {
         this.senderDbl = senderDbl;
+        this.accessTables = accessTables;
         this.greylist = greylist;
         this.rateLimit = rateLimit;
         this.router = router;
@@ -31,6 +33,12 @@ public final class CheckFactory {
         this.dns = dns;
         this.dnsblZones = dnsblZones;
         this.dnsblThreshold = dnsblThreshold;
+    }
+
+    private AccessTable table(String key) {
+        AccessTable t = accessTables.get(key);
+        if (t == null) throw new IllegalArgumentException("no " + key + " file configured");
+        return t;
     }
 
     public Check create(String name) {
@@ -48,6 +56,9 @@ public final class CheckFactory {
             case "greylist" -> greylist;
             case "reject_unknown_client_hostname" -> DnsChecks.unknownClientHostname(dns);
             case "check_sender_dbl" -> DnsChecks.senderDomainBlocklist(dns, senderDbl);
+            case "check_sender_access" -> Checks.senderAccess(table("sender_access"));
+            case "check_recipient_access" -> Checks.recipientAccess(table("recipient_access"));
+            case "check_client_hostname_access" -> Checks.clientHostnameAccess(table("client_hostname_access"));
             case "rate_limit" -> rateLimit;
             default -> throw new IllegalArgumentException("unknown check " + name);
         };

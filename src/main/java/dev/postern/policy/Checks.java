@@ -87,6 +87,29 @@ public final class Checks {
         return domain.contains(".") && !domain.endsWith(".");
     }
 
+    /** check_sender_access: the sender address in an access table (the null sender is looked up as "<>"). */
+    public static Check senderAccess(AccessTable table) {
+        return new Simple("check_sender_access", f -> {
+            if (f.nullSender()) return AccessTable.verdict("check_sender_access", table.lookup(List.of("<>")), "<>: Sender address rejected");
+            if (f.sender() == null) return Verdict.CONTINUE;
+            return AccessTable.verdict("check_sender_access", table.lookup(AccessTable.addressKeys(f.sender().localPart(), f.sender().domain())),
+                    "<" + f.sender() + ">: Sender address rejected");
+        });
+    }
+
+    public static Check recipientAccess(AccessTable table) {
+        return new Simple("check_recipient_access", f -> f.recipient() == null ? Verdict.CONTINUE
+                : AccessTable.verdict("check_recipient_access", table.lookup(AccessTable.addressKeys(f.recipient().localPart(), f.recipient().domain())),
+                        "<" + f.recipient() + ">: Recipient address rejected"));
+    }
+
+    /** The client's reverse name ("unknown" when it has none) in an access table. */
+    public static Check clientHostnameAccess(AccessTable table) {
+        return new Simple("check_client_hostname_access", f -> AccessTable.verdict("check_client_hostname_access",
+                table.lookup(AccessTable.hostKeys(f.clientName() == null ? "unknown" : f.clientName())),
+                "Client host " + f.clientName() + "[" + f.client().getHostAddress() + "] rejected"));
+    }
+
     /** A check that always rejects: the end of a strict list ("reject"). */
     public static Check reject() {
         return new Simple("reject", f -> new Verdict.Reject("reject", Reply.of(554, "5.7.1", "Access denied")));

@@ -125,6 +125,50 @@ class PolicyTest {
         }
     }
 
+    @Test void accessListsBySenderRecipientAndHostnameReloadWithoutRestart() throws Exception {
+        TestServer server = null;
+        Path dir = java.nio.file.Files.createTempDirectory("access");
+        try {
+            Path senders = Files.writeString(dir.resolve("senders"), "# blocked senders\nspammer@bad.test reject Go away\n.evil.test reject\n");
+            Path rcpts = Files.writeString(dir.resolve("rcpts"), "bob@example.test defer Mailbox moving\n");
+            Path hosts = Files.writeString(dir.resolve("hosts"), "unknown permit\n");
+            Config.Policy p = new Config.Policy(new java.util.HashMap<>(Map.of(
+                    "connect", List.of("check_client_hostname_access"),
+                    "mail", List.of("check_sender_access"),
+                    "rcpt", List.of("check_recipient_access", "permit_mynetworks", "reject_unauth_destination"))),
+                    Set.of(), Map.of(), 1, Map.of(), java.time.Duration.ofMinutes(5), java.time.Duration.ofDays(2),
+                    java.time.Duration.ofDays(36), 0, 0, List.of(),
+                    Map.of("sender_access", senders, "recipient_access", rcpts, "client_hostname_access", hosts));
+            server = TestServer.builder().policy(p).start();
+            try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+                c.command("MAIL FROM:<spammer@bad.test>", "554 5.7.1");
+                c.command("MAIL FROM:<anyone@mail.evil.test>", "554 5.7.1");
+                c.command("MAIL FROM:<friend@good.test>", "250");
+                c.command("RCPT TO:<bob@example.test>", "450 4.7.1");
+                c.command("RCPT TO:<alice@example.test>", "250");
+            }
+            // localhost clients are now refused by host name; the file is re-read on request
+            Files.writeString(hosts, "localhost reject Not from here\n");
+            String port = Files.readString(server.config.adminPortFile()).strip();
+            String token = Files.readString(server.config.adminTokenFile()).strip();
+            var r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + port + "/policy/reload")).header("Authorization", "Bearer " + token)
+                    .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            try (SmtpClient c = SmtpClient.connect(server.smtp())) {
+                assertThat(c.expect("554 5.7.1")).contains("Not from here");
+            }
+            // a broken file is refused; the table in force stays
+            Files.writeString(hosts, "localhost maybe\n");
+            server.server.reloadTables();
+            try (SmtpClient c = SmtpClient.connect(server.smtp())) {
+                c.expect("554 5.7.1");
+            }
+        } finally {
+            if (server != null) server.close();
+        }
+    }
+
     @Test void configurationMistakesNameKeyAndLine(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("p.toml");
         Files.writeString(f, """
@@ -144,11 +188,14 @@ class PolicyTest {
                 .anyMatch(p -> p.contains("p.toml:6: policy.client_access.10.0.0.0/8: expected \"permit\", \"reject\" or \"defer\""));
     }
 
-    @Test void everyConfigurableNameHasACheck() throws Exception {
+    @Test void everyConfigurableNameHasACheck(@TempDir Path dir) throws Exception {
         Router router = new Router(Set.of("example.test"), Map.of(), a -> false, "mx.example.test");
+        Path empty = Files.writeString(dir.resolve("empty"), "");
+        Map<String, AccessTable> tables = new java.util.HashMap<>();
+        for (String t : Config.Policy.ACCESS_TABLES) tables.put(t, new AccessTable(empty));
         CheckFactory f = new CheckFactory(router, List.of(), Map.of(), null, Map.of("zen.test", 1), 1,
                 new Greylist(Greylist.Settings.DEFAULT, java.time.Clock.systemUTC(), null), new RateLimit(1, 1, java.time.Clock.systemUTC()),
-                List.of("dbl.test"));
+                List.of("dbl.test"), tables);
         for (String name : Config.Policy.CHECKS) assertThat(f.create(name).name()).isEqualTo(name);
     }
 }
