@@ -69,7 +69,8 @@ class PolicyTest {
         try (TestDnsServer dns = new TestDnsServer().zone(
                 "1.0.0.127.zen.test. IN A 127.0.0.2",
                 "1.0.0.127.weak.test. IN A 127.0.0.10",
-                "1.0.0.127.refused.test. IN A 127.255.255.254")) {
+                "1.0.0.127.refused.test. IN A 127.255.255.254",
+                "1.0.0.127.wl.test. IN A 127.0.10.3")) {
             Config.Delivery d = new Config.Delivery(null, null, null, List.of(dns.address()), 25, "mx.example.test", null,
                     Config.TlsMode.MAY, 20, 100);
             // refused answers never count; one weak list alone stays under the threshold
@@ -86,6 +87,13 @@ class PolicyTest {
                 c.command("MAIL FROM:<x@remote.test>", "250");
                 String r = c.command("RCPT TO:<alice@example.test>", "554 5.7.1");
                 assertThat(r).contains("blocked using").contains("zen.test").contains("weak.test");
+            }
+            // a DNSWL is a list with a negative weight: listed there, the same client passes
+            Config.Policy allowed = policy(Map.of("connect", List.of("check_dnsbl")), Set.of(),
+                    Map.of("zen.test", 2, "weak.test", 1, "wl.test", -5), 3, Map.of());
+            try (TestServer server = TestServer.builder().delivery(d).policy(allowed).start();
+                 SmtpClient c = SmtpClient.connect(server.smtp())) {
+                c.expect("220");
             }
         }
     }
