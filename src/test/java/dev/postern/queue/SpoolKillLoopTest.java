@@ -93,7 +93,9 @@ class SpoolKillLoopTest {
                 Thread.sleep(ThreadLocalRandom.current().nextInt(30, 400));
                 p.destroyForcibly();
                 assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-                reader.join(10_000);
+                reader.join(60_000);
+                // the next round's accounting must see every line of this one: never compare while it still reads
+                assertThat(reader.isAlive()).as("the report reader did not finish").isFalse();
                 kills++;
             } finally {
                 p.destroyForcibly(); // also when an assertion above failed: no process outlives the test
