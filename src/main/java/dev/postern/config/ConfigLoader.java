@@ -508,17 +508,7 @@ public final class ConfigLoader {
     }
 
     private List<String> stringList(JsonNode n, String key, List<String> dflt) {
-        JsonNode v = n.get(key);
-        if (v == null) return dflt;
-        if (!v.isArray()) {
-            problem(key, "expected an array of strings, e.g. " + key + " = [\"...\"]");
-            return List.of();
-        }
-        List<String> out = new ArrayList<>();
-        for (JsonNode e : v) {
-            if (e.isTextual()) out.add(e.asText()); else problem(key, "expected a string, got " + e);
-        }
-        return out;
+        return n.has(key) ? stringListIn(n, key, key) : dflt;
     }
 
     private long positive(JsonNode n, String field, long dflt) { return positiveIn(n, "limits", field, dflt); }

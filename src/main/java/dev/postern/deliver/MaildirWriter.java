@@ -9,7 +9,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -94,8 +93,6 @@ public final class MaildirWriter {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE); // 2. visible to readers whole
         try (FileChannel dir = FileChannel.open(newDir, StandardOpenOption.READ)) {
             dir.force(true);                                 // 3. the rename survives a crash
-        } catch (NoSuchFileException e) {
-            throw e;
         }
         return target;
     }

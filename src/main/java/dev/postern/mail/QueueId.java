@@ -26,7 +26,4 @@ public final class QueueId {
         for (int i = digits - 1; i >= 0; i--) sb.append(DIGITS[(int) ((v >>> (5 * i)) & 31)]);
     }
 
-    public static boolean isValid(String s) {
-        return s != null && s.length() == 14 && s.chars().allMatch(c -> new String(DIGITS).indexOf(c) >= 0);
-    }
 }

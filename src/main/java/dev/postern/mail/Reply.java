@@ -21,10 +21,6 @@ public record Reply(int code, String enhanced, List<String> lines) {
         return new Reply(code, enhanced, List.of(text));
     }
 
-    public Reply appendText(String more) {
-        return withText(lines.get(lines.size() - 1) + more);
-    }
-
     public boolean isPositive() { return code < 400; }
     public boolean isTransient() { return code >= 400 && code < 500; }
     public boolean isPermanent() { return code >= 500; }

@@ -3,6 +3,7 @@ package dev.postern.policy;
 import dev.postern.mail.Address;
 import dev.postern.mail.Cidr;
 import dev.postern.mail.Domains;
+import dev.postern.mail.Replies;
 import dev.postern.mail.Reply;
 import dev.postern.route.Router;
 
@@ -34,7 +35,7 @@ public final class Checks {
     public static Check rejectUnauthDestination(Router router) {
         return new Simple("reject_unauth_destination", f -> f.recipient() == null || router.isLocalDomain(f.recipient().domain())
                 ? Verdict.CONTINUE
-                : new Verdict.Reject("reject_unauth_destination", Reply.of(554, "5.7.1", "<" + f.recipient() + ">: Relay access denied")));
+                : new Verdict.Reject("reject_unauth_destination", Replies.RELAY_DENIED.withText("<" + f.recipient() + ">: Relay access denied")));
     }
 
     /** Postfix's check_client_access with a CIDR table: "permit", "reject" or "defer" per network; first match wins. */

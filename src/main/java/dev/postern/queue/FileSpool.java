@@ -20,7 +20,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -63,7 +62,7 @@ public final class FileSpool implements Spool {
             this.tmp = incoming.resolve(id);
             try {
                 this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                put(EnvelopeCodec.encode(id, envelope).getBytes(StandardCharsets.UTF_8), false);
+                put(EnvelopeCodec.encode(id, envelope).getBytes(StandardCharsets.UTF_8));
             } catch (IOException e) {
                 abort();
                 throw SpoolFull.classify(e);
@@ -75,16 +74,20 @@ public final class FileSpool implements Spool {
         @Override public void write(byte[] b, int off, int len) throws IOException {
             size += len;
             try {
-                put(Arrays.copyOfRange(b, off, off + len), true);
+                put(b, off, len);
             } catch (IOException e) {
                 throw SpoolFull.classify(e);
             }
         }
 
-        private void put(byte[] b, boolean content) throws IOException {
-            int off = 0;
-            while (off < b.length) {
-                int n = Math.min(buffer.remaining(), b.length - off);
+        private void put(byte[] b) throws IOException {
+            put(b, 0, b.length);
+        }
+
+        private void put(byte[] b, int off, int len) throws IOException {
+            int end = off + len;
+            while (off < end) {
+                int n = Math.min(buffer.remaining(), end - off);
                 buffer.put(b, off, n);
                 off += n;
                 if (!buffer.hasRemaining()) flush();

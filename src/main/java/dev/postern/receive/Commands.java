@@ -218,18 +218,28 @@ final class Commands {
     }
 
     private void startData() {
+        beginMessage(() -> {
+            s.reply(Replies.START_DATA);
+            s.startData();
+        }, err -> s.reply(SmtpSession.diskErrorReply(err)));
+    }
+
+    /**
+     * Opens the spool file for the current transaction (off the event loop) and writes our Received header;
+     * then ready runs, or, after a disk error, the transaction is reset and failed runs with the error.
+     */
+    private void beginMessage(Runnable ready, java.util.function.Consumer<Exception> failed) {
         InboundMessage m = new InboundMessage(s.disk, s.server.config().limits().maxMessageSize());
         s.message = m;
         var envelope = s.envelope();
         s.offload(() -> m.begin(s.server.spool(), envelope, s::receivedHeader), (id, err) -> {
             if (err != null) {
                 SmtpSession.log.warn("cannot start spool file: {}", err.toString());
-                s.reply(SmtpSession.diskErrorReply(err));
                 s.resetTransaction();
+                failed.accept(err);
                 return;
             }
-            s.reply(Replies.START_DATA);
-            s.startData();
+            ready.run();
         });
     }
 
@@ -320,18 +330,9 @@ final class Commands {
         pendingChunkReply = null;
         if (!s.bdatUsed) {
             s.bdatUsed = true;
-            InboundMessage m = new InboundMessage(s.disk, s.server.config().limits().maxMessageSize());
-            s.message = m;
-            var envelope = s.envelope();
-            s.offload(() -> m.begin(s.server.spool(), envelope, s::receivedHeader), (id, err) -> {
-                if (err != null) {
-                    SmtpSession.log.warn("cannot start spool file: {}", err.toString());
-                    pendingChunkReply = SmtpSession.diskErrorReply(err);
-                    s.resetTransaction();
-                    s.startChunk(size, last, true);
-                    return;
-                }
-                s.startChunk(size, last, false);
+            beginMessage(() -> s.startChunk(size, last, false), err -> {
+                pendingChunkReply = SmtpSession.diskErrorReply(err);
+                s.startChunk(size, last, true); // the chunk is still read, then refused
             });
             return;
         }

@@ -63,8 +63,6 @@ final class InboundMessage {
 
     long unwritten() { return unwritten.get(); }
 
-    long size() { return size; }
-
     boolean oversized() { return oversized; }
 
     int receivedHeaders() { return scanner.receivedCount(); }
