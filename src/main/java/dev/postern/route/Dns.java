@@ -22,6 +22,9 @@ public interface Dns {
     /** A and AAAA records of a host, CNAMEs followed. */
     Answer<InetAddress> addresses(String host);
 
+    /** TXT records of a name, each record's strings joined (RFC 7208 3.3, RFC 6376 3.6.2.2), CNAMEs followed. */
+    Answer<String> txt(String name);
+
     /** PTR names of an address (reverse DNS), without the trailing dot. */
     Answer<String> ptr(InetAddress address);
 }

@@ -11,6 +11,7 @@ import org.xbill.DNS.ReverseMap;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
@@ -61,6 +62,19 @@ public final class DnsjavaDns implements Dns {
         if (v4.status() == Status.TEMPFAIL || v6.status() == Status.TEMPFAIL) return Answer.failed(Status.TEMPFAIL, v4.detail());
         if (v4.status() == Status.NXDOMAIN) return Answer.failed(Status.NXDOMAIN, v4.detail());
         return Answer.failed(Status.NODATA, "no A or AAAA records for " + host);
+    }
+
+    @Override public Answer<String> txt(String name) {
+        Answer<Record> a = lookup(name, Type.TXT);
+        if (a.status() != Status.OK) return Answer.failed(a.status(), a.detail());
+        List<String> out = new ArrayList<>();
+        for (Record r : a.values()) {
+            if (!(r instanceof TXTRecord t)) continue; // a CNAME in the chain
+            StringBuilder joined = new StringBuilder();
+            for (byte[] part : t.getStringsAsByteArrays()) joined.append(new String(part, java.nio.charset.StandardCharsets.UTF_8));
+            out.add(joined.toString());
+        }
+        return out.isEmpty() ? Answer.failed(Status.NODATA, "no TXT records for " + name) : Answer.of(out);
     }
 
     @Override public Answer<String> ptr(InetAddress address) {
