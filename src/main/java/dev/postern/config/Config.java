@@ -15,14 +15,43 @@ import java.util.Set;
 public record Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                      List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                      Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
-                     QueueSettings queue, Admin admin, Policy policy) {
+                     QueueSettings queue, Admin admin, Policy policy, Auth auth) {
+
+    public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
+                  List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
+                  Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
+                  QueueSettings queue, Admin admin, Policy policy) {
+        this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, Auth.defaults(hostname));
+    }
+
+    /**
+     * Email authentication of received mail (SPF, DKIM, DMARC, ARC) and DKIM signing of our own.
+     *
+     * @param verify          check SPF, DKIM and DMARC on mail from clients that are neither trusted nor authenticated
+     * @param dmarc           "enforce" (p=reject refused, p=quarantine per dmarcQuarantine) or "report" (results only)
+     * @param dmarcQuarantine "header" (accept, add X-Postern-Quarantine) or "hold" (keep in the queue for review)
+     * @param dkimKeyDir      signing keys as DOMAIN.SELECTOR.key (PKCS#8 PEM); null = data_dir/dkim
+     * @param receivedForgery "flag", "reject" or "off": Received fields claiming to come from this host
+     * @param arcSeal         add an ARC set (RFC 8617) to mail we verify, with the first key of arcSealDomain
+     */
+    public record Auth(String authservId, boolean verify, String dmarc, String dmarcQuarantine, boolean dkimSign,
+                       Path dkimKeyDir, String receivedForgery, boolean dmarcReports, boolean arcSeal, String arcSealDomain) {
+        public static Auth defaults(String hostname) {
+            return new Auth(hostname, true, "enforce", "header", true, null, "flag", true, false, null);
+        }
+
+        public Auth withVerify(boolean v) {
+            return new Auth(authservId, v, dmarc, dmarcQuarantine, dkimSign, dkimKeyDir, receivedForgery, dmarcReports, arcSeal, arcSealDomain);
+        }
+    }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                   List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                   Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
                   QueueSettings queue, Admin admin) {
         this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, Policy.DEFAULT);
+                transports, queue, admin, Policy.DEFAULT, Auth.defaults(hostname));
     }
 
     /**

@@ -34,7 +34,9 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
-            "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy");
+            "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth");
+    private static final Set<String> AUTH_KEYS = Set.of("authserv_id", "verify", "dmarc", "dmarc_quarantine", "dkim_sign",
+            "dkim_key_dir", "received_forgery", "dmarc_reports", "arc_seal", "arc_seal_domain");
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
             "dnsbl", "dnsbl_threshold", "client_access", "greylist_delay", "greylist_retry_window", "greylist_whitelist",
             "connections_per_minute", "recipients_per_minute", "sender_dbl", "sender_access", "recipient_access",
@@ -116,7 +118,46 @@ public final class ConfigLoader {
         Config.Delivery delivery = delivery(root, hostname);
         Map<String, Nexthop> transports = transports(root, delivery.smtpPort());
         return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log,
-                delivery, transports, queueSettings(root), admin(root), policy(root));
+                delivery, transports, queueSettings(root), admin(root), policy(root), auth(root, hostname, domains));
+    }
+
+    private Config.Auth auth(JsonNode root, String hostname, Set<String> domains) {
+        Config.Auth d = Config.Auth.defaults(hostname);
+        JsonNode n = root.get("auth");
+        if (n == null) return d;
+        unknownKeys(n, "auth", AUTH_KEYS);
+        String id = string(n, "auth.authserv_id", "authserv_id", hostname);
+        if (!Domains.isValid(id, false)) problem("auth.authserv_id", "expected a host name, got \"" + id + "\"");
+        String dmarc = oneOf(n, "dmarc", d.dmarc(), "enforce", "report");
+        String quarantine = oneOf(n, "dmarc_quarantine", d.dmarcQuarantine(), "header", "hold");
+        String forgery = oneOf(n, "received_forgery", d.receivedForgery(), "flag", "reject", "off");
+        Path keys = n.has("dkim_key_dir") ? path(n, "auth.dkim_key_dir", "dkim_key_dir", null) : null;
+        if (keys != null && !Files.isDirectory(keys)) problem("auth.dkim_key_dir", "not a directory: " + keys);
+        boolean seal = bool(n, "arc_seal", false);
+        String sealDomain = string(n, "auth.arc_seal_domain", "arc_seal_domain", null);
+        if (seal && sealDomain == null) problem("auth.arc_seal_domain", "arc_seal = true needs the domain whose DKIM key seals, e.g. arc_seal_domain = \"example.com\"");
+        if (sealDomain != null && !domains.contains(sealDomain.toLowerCase(Locale.ROOT))) problem("auth.arc_seal_domain", sealDomain + " is not one of this server's domains");
+        return new Config.Auth(id.toLowerCase(Locale.ROOT), bool(n, "verify", d.verify()), dmarc, quarantine, bool(n, "dkim_sign", d.dkimSign()),
+                keys, forgery, bool(n, "dmarc_reports", d.dmarcReports()), seal, sealDomain == null ? null : sealDomain.toLowerCase(Locale.ROOT));
+    }
+
+    private String oneOf(JsonNode n, String field, String dflt, String... allowed) {
+        String v = string(n, "auth." + field, field, dflt);
+        if (!List.of(allowed).contains(v)) {
+            problem("auth." + field, "expected one of \"" + String.join("\", \"", allowed) + "\", got \"" + v + "\"");
+            return dflt;
+        }
+        return v;
+    }
+
+    private boolean bool(JsonNode n, String field, boolean dflt) {
+        JsonNode v = n.get(field);
+        if (v == null) return dflt;
+        if (!v.isBoolean()) {
+            problem("auth." + field, "expected true or false, got " + v);
+            return dflt;
+        }
+        return v.asBoolean();
     }
 
     private Config.Policy policy(JsonNode root) {

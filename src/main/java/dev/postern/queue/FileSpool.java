@@ -55,6 +55,7 @@ public final class FileSpool implements Spool {
         private final FileChannel channel;
         private final ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
         private long size;
+        private byte[] prefix;
 
         FileIncoming(String id, Envelope envelope) throws IOException {
             this.id = id;
@@ -78,6 +79,12 @@ public final class FileSpool implements Spool {
             } catch (IOException e) {
                 throw SpoolFull.classify(e);
             }
+        }
+
+        @Override public void prepend(byte[] fields) {
+            if (prefix != null) throw new IllegalStateException("prepend called twice for " + id);
+            prefix = fields.clone();
+            size += prefix.length;
         }
 
         private void put(byte[] b) throws IOException {
@@ -106,6 +113,16 @@ public final class FileSpool implements Spool {
                 flush();
                 channel.force(true);          // 1. data and envelope reach the disk
                 channel.close();
+                if (prefix != null && prefix.length > 0) {
+                    // the prefix file lands before the message: a message never appears without it
+                    Path pre = incoming.resolve(id + ".prefix");
+                    try (FileChannel ch = FileChannel.open(pre, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                        ByteBuffer b = ByteBuffer.wrap(prefix);
+                        while (b.hasRemaining()) ch.write(b);
+                        ch.force(true);
+                    }
+                    Files.move(pre, active.resolve(id + ".prefix"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                }
                 Path target = active.resolve(id);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE); // 2. appear whole, or not at all
                 fsyncDirectory(active);       // 3. the new directory entry itself is durable
@@ -125,6 +142,8 @@ public final class FileSpool implements Spool {
             }
             try {
                 Files.deleteIfExists(tmp);
+                Files.deleteIfExists(incoming.resolve(id + ".prefix"));
+                Files.deleteIfExists(active.resolve(id + ".prefix"));
             } catch (IOException e) {
                 log.warn("{}: cannot remove partial message {}: {}", id, tmp, e.toString());
             }
@@ -144,6 +163,10 @@ public final class FileSpool implements Spool {
                 String name = p.getFileName().toString();
                 if (name.endsWith(".tmp")) {
                     Files.delete(p); // an unfinished state update; the previous state file stands
+                    continue;
+                }
+                if (name.endsWith(".prefix") && !Files.exists(active.resolve(name.substring(0, name.length() - 7)))) {
+                    Files.delete(p); // its message never arrived (a crash between the two renames)
                     continue;
                 }
                 if (name.contains(".")) continue;
@@ -168,8 +191,10 @@ public final class FileSpool implements Spool {
         Envelope env = EnvelopeCodec.decode(header);
         Path state = active.resolve(id + ".state");
         List<String> stateLines = Files.exists(state) ? Files.readAllLines(state, StandardCharsets.UTF_8) : List.of();
+        Path pre = active.resolve(id + ".prefix");
+        long prefixBytes = Files.exists(pre) ? Files.size(pre) : 0;
         return new QueuedMessage(id, env, EnvelopeCodec.decodeState(stateLines, env.recipients()),
-                Files.size(file) - headerBytes, EnvelopeCodec.decodeHeld(stateLines));
+                Files.size(file) - headerBytes + prefixBytes, EnvelopeCodec.decodeHeld(stateLines));
     }
 
     /** Reads envelope lines up to the blank line; returns how many bytes the header took. */
@@ -193,7 +218,9 @@ public final class FileSpool implements Spool {
     @Override public InputStream openContent(String id) throws IOException {
         InputStream in = new BufferedInputStream(Files.newInputStream(active.resolve(id)), 64 * 1024);
         readHeader(in, new ArrayList<>());
-        return in;
+        Path pre = active.resolve(id + ".prefix");
+        if (!Files.exists(pre)) return in;
+        return new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(Files.readAllBytes(pre)), in);
     }
 
     @Override public void saveState(QueuedMessage message) throws IOException {
@@ -216,6 +243,7 @@ public final class FileSpool implements Spool {
             // already gone
         }
         Files.deleteIfExists(active.resolve(id + ".state"));
+        Files.deleteIfExists(active.resolve(id + ".prefix"));
         fsyncDirectory(active);
     }
 

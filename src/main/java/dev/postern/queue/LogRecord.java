@@ -15,7 +15,8 @@ record LogRecord(Type type, String id, byte[] body, int bodyOffset, int bodyLeng
         CHUNK(1),    // message content, in arrival order
         COMMIT(2),   // the message is complete: u64 content length, then the envelope text
         STATE(3),    // per-recipient state text, replacing earlier ones
-        REMOVE(4);   // every recipient is final
+        REMOVE(4),   // every recipient is final
+        PREFIX(5);   // content that goes before all CHUNKs (fields added after the message was read)
 
         final byte code;
 

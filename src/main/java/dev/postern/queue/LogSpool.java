@@ -89,6 +89,7 @@ public final class LogSpool implements Spool {
         private byte[] pending = new byte[16 * 1024];
         private int used;
         private long size;
+        private byte[] prefix;
         private final long firstSegment;
 
         LogIncoming(String id, Envelope envelope) {
@@ -112,6 +113,12 @@ public final class LogSpool implements Spool {
                 off += n;
                 len -= n;
             }
+        }
+
+        @Override public void prepend(byte[] fields) {
+            if (prefix != null) throw new IllegalStateException("prepend called twice for " + id);
+            prefix = fields.clone();
+            size += prefix.length;
         }
 
         /** Content goes to the log as it arrives, without waiting for the disk; the commit waits for all of it. */
@@ -144,6 +151,12 @@ public final class LogSpool implements Spool {
             } catch (IOException e) {
                 abort();
                 return CompletableFuture.failedFuture(e);
+            }
+            CompletableFuture<List<LogWriter.Position>> prefixed = prefix == null || prefix.length == 0 ? null
+                    : writer.append(List.of(LogRecord.of(LogRecord.Type.PREFIX, id, prefix)), false);
+            if (prefixed != null) {
+                chunks.add(0, prefixed);
+                chunkLengths.add(0, prefix.length);
             }
             byte[] env = EnvelopeCodec.encode(id, envelope).getBytes(StandardCharsets.UTF_8);
             ByteBuffer body = ByteBuffer.allocate(8 + env.length).putLong(size).put(env);
@@ -324,6 +337,7 @@ public final class LogSpool implements Spool {
         Entry e = entries.get(id);
         switch (r.type()) {
             case CHUNK -> e.extents.add(new Extent(segment, recordStart + r.bodyStart(), r.bodyLength()));
+            case PREFIX -> e.extents.add(0, new Extent(segment, recordStart + r.bodyStart(), r.bodyLength()));
             case COMMIT -> {
                 ByteBuffer b = ByteBuffer.wrap(r.body());
                 e.size = b.getLong();

@@ -21,6 +21,12 @@ public interface Spool {
 
         void write(byte[] b, int off, int len) throws IOException;
 
+        /**
+         * Header fields to put before everything written (Authentication-Results, DKIM-Signature: known only once
+         * the whole message was read). Called at most once, before the commit; part of the same durable commit.
+         */
+        void prepend(byte[] fields) throws IOException;
+
         /** Makes the message durable; returns only after data and directory entry are on disk. */
         QueuedMessage commit() throws IOException;
 

@@ -86,6 +86,26 @@ abstract class SpoolContractTest {
         assertThat(content(again.spool(), b.id())).isEqualTo(large);
     }
 
+    @Test void prependedFieldsComeFirstAndSurviveRecovery() throws Exception {
+        Spool spool = reopen().spool();
+        byte[] body = body(300_000, 3);
+        Spool.Incoming in = spool.begin(envelope());
+        in.write(body, 0, body.length);
+        byte[] fields = "Authentication-Results: mx.example.test; spf=pass\r\n".getBytes(StandardCharsets.US_ASCII);
+        in.prepend(fields);
+        QueuedMessage m = in.commit();
+        byte[] expected = new byte[fields.length + body.length];
+        System.arraycopy(fields, 0, expected, 0, fields.length);
+        System.arraycopy(body, 0, expected, fields.length, body.length);
+        assertThat(m.size()).isEqualTo(expected.length);
+        assertThat(content(spool, m.id())).isEqualTo(expected);
+        Opened again = reopen();
+        assertThat(again.recovered()).singleElement().satisfies(r -> assertThat(r.size()).isEqualTo(expected.length));
+        assertThat(content(again.spool(), m.id())).isEqualTo(expected);
+        again.spool().remove(m.id());
+        assertThat(reopen().recovered()).isEmpty();
+    }
+
     @Test void uncommittedAndAbortedMessagesVanishOnRecovery() throws Exception {
         Spool spool = reopen().spool();
         Spool.Incoming partial = spool.begin(envelope());
