@@ -22,6 +22,14 @@ import dev.postern.deliver.SmtpDelivery;
 import dev.postern.policy.AccessTable;
 import dev.postern.policy.Check;
 import dev.postern.policy.CheckFactory;
+import dev.postern.policy.Dmarc;
+import dev.postern.policy.DmarcReports;
+import dev.postern.policy.Spf;
+import dev.postern.policy.SpfResults;
+import dev.postern.message.DkimKeyring;
+import dev.postern.message.DkimKeys;
+import dev.postern.receive.AuthServices;
+import dev.postern.route.Dns;
 import dev.postern.policy.Phase;
 import dev.postern.policy.Greylist;
 import dev.postern.policy.PolicyChain;
@@ -40,6 +48,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.function.Predicate;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 
 /** A running Postern: everything wired once, in the order the mail flows. */
@@ -94,8 +103,10 @@ public final class Server implements AutoCloseable {
                 new QueueManager.Times(qt.minBackoff(), qt.maxBackoff(), qt.maxLifetime(), qt.delayWarning()),
                 d.destinationConcurrency(), d.maxConcurrency());
         int recovered = queue.recover();
+        SpfResults spf = new SpfResults(new Spf(dns, config.hostname()), clock);
+        AuthServices auth = authServices(config, dns, spf, clock);
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
-                policy(config, router, dns, greylist, clock, tables), spool, queue, clock);
+                policy(config, router, dns, greylist, clock, tables, spf), spool, queue, clock, auth);
         try {
             smtp.start();
         } catch (IOException e) {
@@ -143,14 +154,30 @@ public final class Server implements AutoCloseable {
 
     /** The configured checks of each phase, built by name. */
     static PolicyChain policy(Config config, Router router, DnsjavaDns dns, Greylist greylist, Clock clock,
-                              Map<String, AccessTable> tables) {
+                              Map<String, AccessTable> tables, SpfResults spf) {
         Config.Policy p = config.policy();
         CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold(),
-                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), clock), p.senderDbl(), tables);
+                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), clock), p.senderDbl(), tables, spf);
         Map<Phase, List<Check>> phases = new EnumMap<>(Phase.class);
         p.phases().forEach((phase, names) -> phases.put(Phase.valueOf(phase.toUpperCase(java.util.Locale.ROOT)),
                 names.stream().map(f::create).toList()));
         return new PolicyChain(phases, p.warnOnly());
+    }
+
+    /** SPF, DKIM and DMARC for received mail, and the DKIM keys that sign ours. */
+    static AuthServices authServices(Config config, Dns dns, SpfResults spf, Clock clock) {
+        Config.Auth a = config.auth();
+        Path keyDir = a.dkimKeyDir() != null ? a.dkimKeyDir() : config.dataDir().resolve("dkim");
+        DkimKeys.Resolver keys = name -> {
+            Dns.Answer<String> r = dns.txt(name);
+            return switch (r.status()) {
+                case OK -> new DkimKeys.Lookup(DkimKeys.Lookup.Status.OK, r.values());
+                case TEMPFAIL -> new DkimKeys.Lookup(DkimKeys.Lookup.Status.TEMPFAIL, List.of());
+                default -> new DkimKeys.Lookup(DkimKeys.Lookup.Status.NOT_FOUND, List.of());
+            };
+        };
+        return new AuthServices(a, spf, new Dmarc(dns, () -> java.util.concurrent.ThreadLocalRandom.current().nextInt(100)), keys,
+                DkimKeyring.load(keyDir), new DmarcReports(config.dataDir().resolve("dmarc"), clock));
     }
 
     /** Whether an address and port is one of our own listeners: MX hosts that lead back here are loops. */

@@ -19,10 +19,18 @@ public final class CheckFactory {
     private final RateLimit rateLimit;
     private final List<String> senderDbl;
     private final Map<String, AccessTable> accessTables;
+    private final SpfResults spf;
 
     public CheckFactory(Router router, List<Cidr> mynetworks, Map<Cidr, String> clientAccess, Dns dns,
                         Map<String, Integer> dnsblZones, int dnsblThreshold, Greylist greylist, RateLimit rateLimit,
                         List<String> senderDbl, Map<String, AccessTable> accessTables) {
+        this(router, mynetworks, clientAccess, dns, dnsblZones, dnsblThreshold, greylist, rateLimit, senderDbl, accessTables, null);
+    }
+
+    public CheckFactory(Router router, List<Cidr> mynetworks, Map<Cidr, String> clientAccess, Dns dns,
+                        Map<String, Integer> dnsblZones, int dnsblThreshold, Greylist greylist, RateLimit rateLimit,
+                        List<String> senderDbl, Map<String, AccessTable> accessTables, SpfResults spf) {
+        this.spf = spf;
         this.senderDbl = senderDbl;
         this.accessTables = accessTables;
         this.greylist = greylist;
@@ -60,6 +68,10 @@ public final class CheckFactory {
             case "check_recipient_access" -> Checks.recipientAccess(table("recipient_access"));
             case "check_client_hostname_access" -> Checks.clientHostnameAccess(table("client_hostname_access"));
             case "rate_limit" -> rateLimit;
+            case "reject_spf_fail" -> {
+                if (spf == null) throw new IllegalArgumentException("reject_spf_fail needs SPF");
+                yield spf.rejectFail();
+            }
             default -> throw new IllegalArgumentException("unknown check " + name);
         };
     }

@@ -96,7 +96,18 @@ public final class QueueManager implements AutoCloseable {
     /** A freshly committed message: attempt it right away. */
     public void submit(QueuedMessage m) {
         messages.put(m.id(), m);
-        dispatch(m.id());
+        if (!m.held()) dispatch(m.id());
+    }
+
+    /**
+     * Puts a just-committed message on hold before it is acknowledged (DMARC quarantine): the hold is durable
+     * before the client hears 250. Blocks on the disk; returns the held message to {@link #submit}.
+     */
+    public QueuedMessage holdOnArrival(QueuedMessage m, String reason) throws IOException {
+        QueuedMessage held = m.withHeld(true);
+        spool.saveState(held);
+        log.info("{}: held on arrival: {}", m.id(), reason);
+        return held;
     }
 
     /** Starts every message whose next attempt is due by the clock. Called each second, and by tests. */

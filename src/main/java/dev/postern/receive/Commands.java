@@ -229,7 +229,7 @@ final class Commands {
      * then ready runs, or, after a disk error, the transaction is reset and failed runs with the error.
      */
     private void beginMessage(Runnable ready, java.util.function.Consumer<Exception> failed) {
-        InboundMessage m = new InboundMessage(s.disk, s.server.config().limits().maxMessageSize());
+        InboundMessage m = new InboundMessage(s.disk, s.server.config().limits().maxMessageSize(), authentication());
         s.message = m;
         var envelope = s.envelope();
         s.offload(() -> m.begin(s.server.spool(), envelope, s::receivedHeader), (id, err) -> {
@@ -243,8 +243,19 @@ final class Commands {
         });
     }
 
+    /** Authentication work for the message starting now, or null when none applies. */
+    private MessageAuthentication authentication() {
+        AuthServices a = s.server.auth();
+        if (a == null) return null;
+        boolean trusted = s.authUser != null || s.server.relay().isTrustedNetwork(s.clientIp);
+        var origin = new MessageAuthentication.Origin(s.clientIp, s.helo, s.sender.isNull() ? null : s.sender.address().toString(),
+                trusted, s.server.config().hostname(), s.server.config().domains());
+        return new MessageAuthentication(a, origin, s.server.clock());
+    }
+
     void endOfData() {
         InboundMessage m = s.message;
+        m.endOfContent();
         Reply refused = m.oversized() ? Replies.MESSAGE_TOO_BIG
                 : s.dataDecoder.sawBareNewline() ? Replies.SMUGGLING
                 : m.receivedHeaders() >= MAX_RECEIVED ? Replies.MAIL_LOOP : null;
@@ -260,12 +271,15 @@ final class Commands {
             return;
         }
         s.message = null; // the commit below owns it now
-        s.offloadAsync(m::commit, (queued, err) -> {
-            if (err != null) {
+        s.offloadAsync(() -> m.commit(s.server.queue()), (queued, err) -> {
+            if (err instanceof InboundMessage.Refused r) {
+                logReject("END-OF-MESSAGE", r.reply, "authentication", null);
+                s.reply(r.reply);
+            } else if (err != null) {
                 SmtpSession.log.warn("{}: not queued: {}", m.id(), err.toString());
                 s.reply(SmtpSession.diskErrorReply(err));
             } else {
-                s.accepted(queued);
+                s.accepted(queued, m.authSummary());
                 s.reply(Reply.of(250, "2.0.0", "Ok: queued as " + queued.id()));
             }
             s.resetTransaction();
@@ -358,6 +372,7 @@ final class Commands {
             s.reply(Reply.of(250, "2.0.0", s.bdatRemainingText()));
             return;
         }
+        m.endOfContent();
         finishMessage(m, m.oversized() ? Replies.MESSAGE_TOO_BIG
                 : m.receivedHeaders() >= MAX_RECEIVED ? Replies.MAIL_LOOP : null);
     }

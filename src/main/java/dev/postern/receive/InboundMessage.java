@@ -22,12 +22,25 @@ final class InboundMessage {
     private final AtomicLong unwritten = new AtomicLong();
     private volatile Spool.Incoming incoming;
     private volatile IOException error;
+    private final MessageAuthentication auth;
     private long size;
     private boolean oversized;
+    private volatile String authSummary = "";
 
-    InboundMessage(SerialExecutor disk, long maxSize) {
+    /** auth: null when no authentication work applies (then the content goes to disk untouched). */
+    InboundMessage(SerialExecutor disk, long maxSize, MessageAuthentication auth) {
         this.disk = disk;
         this.maxSize = maxSize;
+        this.auth = auth;
+    }
+
+    /** The end of the message was refused by authentication (DMARC reject, forged trace fields). */
+    static final class Refused extends Exception {
+        final dev.postern.mail.Reply reply;
+        Refused(dev.postern.mail.Reply reply) {
+            super(reply.toString(), null, false, false);
+            this.reply = reply;
+        }
     }
 
     /** Runs on the disk executor: creates the spool file and writes our trace header first. */
@@ -47,6 +60,32 @@ final class InboundMessage {
         // RFC 1870 6.1: past the limit we keep reading to the end but store nothing more
         if (size > maxSize) oversized = true;
         if (oversized || len == 0) return unwritten.get();
+        if (auth != null) {
+            if (!auth.headerComplete()) {
+                // the header section is held until it ends, so forged fields can be dropped before the disk
+                int taken = auth.feedHeader(b, off, len);
+                if (!auth.headerComplete()) return unwritten.get();
+                byte[] head = auth.endHeader();
+                store(head, 0, head.length);
+                off += taken;
+                len -= taken;
+            }
+            auth.body(b, off, len);
+        }
+        return len == 0 ? unwritten.get() : store(b, off, len);
+    }
+
+    /** At the end of the data: a message that never ended its header section still goes to disk. */
+    void endOfContent() {
+        if (auth != null && !auth.headerComplete() && !oversized) {
+            byte[] head = auth.endHeader();
+            store(head, 0, head.length);
+        }
+    }
+
+    String authSummary() { return authSummary; }
+
+    private long store(byte[] b, int off, int len) {
         byte[] copy = java.util.Arrays.copyOfRange(b, off, off + len);
         long pending = unwritten.addAndGet(len);
         disk.execute(() -> {
@@ -68,12 +107,34 @@ final class InboundMessage {
     int receivedHeaders() { return scanner.receivedCount(); }
 
     /** Runs on the disk executor after every write; completes once the message is durable, or with the error. */
-    java.util.concurrent.CompletableFuture<QueuedMessage> commit() {
+    java.util.concurrent.CompletableFuture<QueuedMessage> commit(dev.postern.queue.QueueManager queue) {
         if (error != null) {
             incoming.abort();
             return java.util.concurrent.CompletableFuture.failedFuture(error);
         }
-        return incoming.commitAsync();
+        if (auth == null) return incoming.commitAsync();
+        MessageAuthentication.Outcome o = auth.finish();
+        authSummary = o.summary();
+        if (o.refusal() != null) {
+            incoming.abort();
+            return java.util.concurrent.CompletableFuture.failedFuture(new Refused(o.refusal()));
+        }
+        try {
+            if (o.prefix().length > 0) incoming.prepend(o.prefix());
+        } catch (IOException e) {
+            incoming.abort();
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        var committed = incoming.commitAsync();
+        if (o.holdReason() == null) return committed;
+        // the hold is on disk before the 250, on this session's disk thread (not the log writer's)
+        return committed.thenApplyAsync(q -> {
+            try {
+                return queue.holdOnArrival(q, o.holdReason());
+            } catch (IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, disk);
     }
 
     void abort() {

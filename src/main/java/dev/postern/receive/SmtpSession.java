@@ -415,10 +415,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 protocolName(utf8), tlsDescription(), queueId, forRcpt, ZonedDateTime.now(server.clock()));
     }
 
-    void accepted(QueuedMessage m) {
+    void accepted(QueuedMessage m, String authSummary) {
         log.info("{}: client={}[{}]{}", m.id(), clientName, clientIp.getHostAddress(),
                 authUser == null ? "" : ", sasl_username=" + authUser);
         log.info("{}: from=<{}>, size={}, nrcpt={}", m.id(), m.envelope().sender(), m.size(), m.recipients().size());
+        if (!authSummary.isEmpty()) log.info("{}: auth: {}", m.id(), authSummary);
         server.accepted().incrementAndGet();
         server.queue().submit(m);
     }

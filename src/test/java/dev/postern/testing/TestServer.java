@@ -101,6 +101,8 @@ public final class TestServer implements AutoCloseable {
         private final Map<String, dev.postern.mail.Nexthop> transports = new LinkedHashMap<>();
         private Config.QueueSettings queueSettings = Config.QueueSettings.DEFAULT;
         private Config.Policy policy = Config.Policy.DEFAULT;
+        /** Verification is off unless a test turns it on: with no DNS server given it would ask the system resolver. */
+        private Config.Auth auth;
         private Path dir;
         private boolean createUsers = true;
 
@@ -111,6 +113,7 @@ public final class TestServer implements AutoCloseable {
         public Builder transport(String domain, String nexthop) { transports.put(domain, dev.postern.mail.Nexthop.parse(nexthop, 25)); return this; }
         public Builder queueSettings(Config.QueueSettings t) { queueSettings = t; return this; }
         public Builder policy(Config.Policy p) { policy = p; return this; }
+        public Builder auth(Config.Auth a) { auth = a; return this; }
         /** Reuses the data of an earlier (stopped) server: a restart. */
         public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
 
@@ -131,7 +134,8 @@ public final class TestServer implements AutoCloseable {
                             new Config.Listener("smtps", listenHost, 0, Kind.SMTPS)),
                     new Config.Tls(null, null),
                     new Limits(maxSize, maxRecipients, maxConnections, maxPerIp, commandTimeout, dataTimeout),
-                    aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin("127.0.0.1", 0), policy);
+                    aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin("127.0.0.1", 0), policy,
+                    auth != null ? auth : Config.Auth.defaults(hostname).withVerify(false));
             if (createUsers) {
                 UserStore store = new UserStore(c.usersFile());
                 for (String u : users) store.put(u, PASSWORD);

@@ -1,0 +1,162 @@
+package dev.postern.receive;
+
+import dev.postern.mail.Reply;
+import dev.postern.message.AuthenticationResults;
+import dev.postern.message.BodyHasher;
+import dev.postern.message.DkimSigner;
+import dev.postern.message.DkimVerifier;
+import dev.postern.message.FromDomains;
+import dev.postern.message.HeaderField;
+import dev.postern.message.HeaderSection;
+import dev.postern.policy.Dmarc;
+import dev.postern.policy.Spf;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The email authentication of one message while it streams in: holds its header section (dropping forged
+ * Authentication-Results), hashes the body for DKIM, and at the end works out SPF, DKIM, DMARC, the
+ * Authentication-Results field, our DKIM signature and any refusal. Mail from trusted networks and
+ * authenticated users is signed rather than verified.
+ */
+final class MessageAuthentication {
+    private static final Logger log = LoggerFactory.getLogger("postern.auth");
+
+    /** The session facts this message was sent with. */
+    record Origin(InetAddress client, String helo, String sender, boolean trusted, String hostname, Set<String> localDomains) {}
+
+    /** What to put before the message, and whether to refuse it or hold it. */
+    record Outcome(byte[] prefix, Reply refusal, String holdReason, String summary) {}
+
+    private final AuthServices services;
+    private final Origin origin;
+    private final Clock clock;
+    private final HeaderSection header = new HeaderSection();
+    private final Pattern byUs;
+    private DkimVerifier verifier;
+    private BodyHasher signHasher;
+    private List<DkimSigner.Key> signKeys = List.of();
+    private boolean forgedTrace;
+
+    MessageAuthentication(AuthServices services, Origin origin, Clock clock) {
+        this.services = services;
+        this.origin = origin;
+        this.clock = clock;
+        this.byUs = Pattern.compile("\\bby\\s+" + Pattern.quote(origin.hostname()) + "\\b", Pattern.CASE_INSENSITIVE);
+    }
+
+    boolean headerComplete() { return header.complete(); }
+
+    /** Takes header octets; returns how many of b were header (the rest is body). */
+    int feedHeader(byte[] b, int off, int len) { return header.feed(b, off, len); }
+
+    /** The header section ends: decide what to do, and return it as it goes to disk. */
+    byte[] endHeader() {
+        header.end();
+        List<HeaderField> fields = header.fields();
+        String ourId = services.settings().authservId();
+        if (origin.trusted()) {
+            List<String> from = FromDomains.of(fields);
+            if (services.settings().dkimSign() && from.size() == 1 && origin.localDomains().contains(from.get(0))) {
+                signKeys = services.signing().forDomain(from.get(0));
+                if (!signKeys.isEmpty()) signHasher = DkimSigner.bodyHasher();
+            }
+        } else {
+            if (services.settings().verify()) verifier = new DkimVerifier(fields);
+            if (!services.settings().receivedForgery().equals("off")) {
+                forgedTrace = fields.stream().anyMatch(f -> f.is("Received") && byUs.matcher(f.value()).find());
+            }
+        }
+        return header.without(f -> AuthenticationResults.claims(f, ourId));
+    }
+
+    void body(byte[] b, int off, int len) {
+        if (verifier != null) verifier.body(b, off, len);
+        if (signHasher != null) signHasher.update(b, off, len);
+    }
+
+    /** Runs off the event loop: DNS for keys, SPF and DMARC. */
+    Outcome finish() {
+        if (!header.complete()) endHeader();
+        List<HeaderField> fields = header.fields();
+        StringBuilder prefix = new StringBuilder();
+        if (signHasher != null) {
+            byte[] bh = signHasher.finish();
+            for (DkimSigner.Key k : signKeys) {
+                try {
+                    prefix.append(DkimSigner.sign(fields, bh, k, clock.instant().getEpochSecond()));
+                } catch (Exception e) {
+                    log.warn("cannot sign with DKIM key {}.{}: {}", k.domain(), k.selector(), e.toString());
+                }
+            }
+            return new Outcome(bytes(prefix), null, null, "dkim-signed=" + signKeys.size());
+        }
+        if (origin.trusted()) return new Outcome(new byte[0], null, null, "");
+        Reply refusal = null;
+        String hold = null;
+        if (forgedTrace) {
+            if (services.settings().receivedForgery().equals("reject")) {
+                refusal = Reply.of(550, "5.7.1", "Message refused: a Received field claims it passed through " + origin.hostname());
+            } else {
+                prefix.append("X-Postern-Warning: a Received field claims this message passed through ").append(origin.hostname()).append("\r\n");
+            }
+        }
+        if (verifier == null) return new Outcome(bytes(prefix), refusal, null, forgedTrace ? "forged-received" : "");
+        AuthenticationResults ar = new AuthenticationResults(services.settings().authservId());
+        Spf.Outcome spf = services.spf().mailFrom(origin.client(), origin.sender(), origin.helo());
+        boolean nullSender = origin.sender() == null;
+        ar.add("spf", spf.result().label(), spf.reason(), nullSender ? "smtp.helo" : "smtp.mailfrom",
+                nullSender ? origin.helo() : origin.sender());
+        List<DkimVerifier.Result> dkim = verifier.finish(services.keys(), clock.instant());
+        if (dkim.isEmpty()) ar.add("dkim", "none", null);
+        for (DkimVerifier.Result r : dkim) {
+            ar.add("dkim", r.result(), r.reason(), "header.d", r.domain(), "header.i", r.identity(), "header.s", r.selector(),
+                    "header.a", r.algorithm(), "header.b", r.signaturePrefix());
+        }
+        List<String> fromDomains = FromDomains.of(fields);
+        String summary = "spf=" + spf.result().label() + " dkim=" + (dkim.isEmpty() ? "none" : dkim.stream().map(DkimVerifier.Result::result).toList());
+        if (fromDomains.isEmpty() || fromDomains.stream().distinct().count() > 1) {
+            // RFC 7489 6.6.1: without exactly one From domain DMARC cannot be applied
+            ar.add("dmarc", fromDomains.isEmpty() ? "none" : "permerror", fromDomains.isEmpty() ? "no From domain" : "several From domains");
+        } else {
+            String spfDomain = spf.result() == Spf.Result.PASS ? spf.domain() : null;
+            List<String> passed = dkim.stream().filter(DkimVerifier.Result::passed).map(DkimVerifier.Result::domain).toList();
+            Dmarc.Evaluation e = services.dmarc().evaluate(fromDomains.get(0), spfDomain, passed);
+            String p = e.policy().name().toLowerCase(Locale.ROOT);
+            ar.add("dmarc", e.result().name().toLowerCase(Locale.ROOT), e.result() == Dmarc.Result.FAIL ? "p=" + p : null,
+                    "header.from", e.fromDomain(), "policy.dmarc", e.result() == Dmarc.Result.NONE ? null : p);
+            summary += " dmarc=" + e.result().name().toLowerCase(Locale.ROOT);
+            String disposition = "none";
+            boolean enforce = services.settings().dmarc().equals("enforce");
+            if (e.result() == Dmarc.Result.FAIL && enforce && e.disposition() == Dmarc.Disposition.REJECT && refusal == null) {
+                refusal = Reply.of(550, "5.7.1", "Message rejected per the DMARC policy of " + e.policyDomain());
+                disposition = "reject";
+            } else if (e.result() == Dmarc.Result.FAIL && enforce && e.disposition() != Dmarc.Disposition.NONE) {
+                disposition = "quarantine";
+                if (services.settings().dmarcQuarantine().equals("hold")) hold = "DMARC quarantine policy of " + e.policyDomain();
+                else prefix.append("X-Postern-Quarantine: DMARC policy of ").append(e.policyDomain()).append("\r\n");
+            }
+            if (services.settings().dmarcReports() && services.reports() != null) {
+                List<Map.Entry<String, String>> rows = new ArrayList<>();
+                for (DkimVerifier.Result r : dkim) rows.add(new AbstractMap.SimpleEntry<>(r.domain(), r.result()));
+                services.reports().record(origin.client().getHostAddress(), e, origin.sender(), spf, rows, disposition);
+            }
+        }
+        // RFC 8601 5: our field goes on top, above the trace fields
+        String header = ar.field() + prefix;
+        return new Outcome(header.getBytes(StandardCharsets.ISO_8859_1), refusal, hold, summary);
+    }
+
+    private static byte[] bytes(StringBuilder sb) { return sb.toString().getBytes(StandardCharsets.ISO_8859_1); }
+}
