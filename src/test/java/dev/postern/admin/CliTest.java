@@ -78,4 +78,33 @@ class CliTest {
         assertThat(run(null, "user", "remove", "alice@example.test", "--config", f).code()).isZero();
         assertThat(run(null, "user", "list", "--config", f).out()).isEmpty();
     }
+
+    @Test void dkimKeygenWritesAPrivateKeyAndPrintsItsRecord() throws Exception {
+        String f = config("").toString();
+        for (String algo : new String[]{"ed25519", "rsa"}) {
+            Run r = run(null, "dkim", "keygen", "example.test", "--selector", "k" + algo, "--algo", algo, "--config", f);
+            assertThat(r.code()).as(r.err()).isZero();
+            Path key = dir.resolve("data/dkim/example.test.k" + algo + ".key");
+            assertThat(java.nio.file.Files.getPosixFilePermissions(key)).containsExactlyInAnyOrder(
+                    java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+            assertThat(r.out()).startsWith("k" + algo + "._domainkey.example.test. IN TXT ");
+            // the printed record carries the public half of the written key
+            String record = r.out().substring(r.out().indexOf('"')).replaceAll("\"\\s*\"|[()\"\\s]", "")
+                    .replace("v=DKIM1;", "v=DKIM1; ").replace(";k=", "; k=").replace(";p=", "; p=");
+            var published = dev.postern.message.DkimKeys.parseRecord(record);
+            assertThat(published.key()).as(record).isNotNull();
+            assertThat(published.algorithm()).isEqualTo(algo);
+            var priv = dev.postern.message.DkimKeys.readPrivateKey(Files.readString(key));
+            var s = java.security.Signature.getInstance(algo.equals("rsa") ? "SHA256withRSA" : "Ed25519");
+            s.initSign(priv);
+            s.update(new byte[]{1, 2, 3});
+            byte[] sig = s.sign();
+            s.initVerify(published.key());
+            s.update(new byte[]{1, 2, 3});
+            assertThat(s.verify(sig)).isTrue();
+        }
+        Run again = run(null, "dkim", "keygen", "example.test", "--selector", "ked25519", "--config", f);
+        assertThat(again.code()).isEqualTo(2);
+        assertThat(again.err()).contains("exists (use --force to replace it)");
+    }
 }

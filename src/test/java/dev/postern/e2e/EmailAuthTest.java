@@ -1,0 +1,198 @@
+package dev.postern.e2e;
+
+import dev.postern.config.Config;
+import dev.postern.message.DkimKeys;
+import dev.postern.testing.SmtpClient;
+import dev.postern.testing.TestDnsServer;
+import dev.postern.testing.TestServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * SPF, DKIM and DMARC over a real socket, against a DNS server on loopback; DKIM interop both ways with
+ * an independent implementation (Debian's python3-dkim).
+ */
+class EmailAuthTest {
+    static TestDnsServer dns;
+    static KeyPair partnerRsa;
+    static KeyPair partnerEd;
+    static Path scripts;
+
+    @BeforeAll static void zones() throws Exception {
+        partnerRsa = KeyPairGenerator.getInstance("RSA").generateKeyPair();
+        partnerEd = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        dns = new TestDnsServer().zone(
+                "partner.test. IN TXT \"v=spf1 ip4:127.0.0.0/8 -all\"",
+                "rsa._domainkey.partner.test. IN TXT " + txt(DkimKeys.record(partnerRsa.getPublic())),
+                "ed._domainkey.partner.test. IN TXT " + txt(DkimKeys.record(partnerEd.getPublic())),
+                "_dmarc.partner.test. IN TXT \"v=DMARC1; p=reject\"",
+                "strict.test. IN TXT \"v=spf1 -all\"",
+                "_dmarc.strict.test. IN TXT \"v=DMARC1; p=reject; rua=mailto:d@strict.test\"",
+                "quar.test. IN TXT \"v=spf1 -all\"",
+                "_dmarc.quar.test. IN TXT \"v=DMARC1; p=quarantine\"");
+        scripts = Files.createTempDirectory("interop");
+        try (var in = EmailAuthTest.class.getResourceAsStream("/interop/dkim_tool.py")) {
+            Files.copy(in, scripts.resolve("dkim_tool.py"));
+        }
+    }
+
+    @AfterAll static void stop() { dns.close(); }
+
+    /** A TXT record in master-file syntax, split into 255-octet strings. */
+    static String txt(String record) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < record.length(); i += 255) out.append('"').append(record, i, Math.min(record.length(), i + 255)).append("\" ");
+        return out.toString().trim();
+    }
+
+    static Config.Delivery delivery() {
+        return new Config.Delivery(null, null, null, List.of(dns.address()), 25, "mx.example.test", null, Config.TlsMode.MAY, 20, 100);
+    }
+
+    static Config.Auth auth(String quarantine, String forgery) {
+        return new Config.Auth("mx.example.test", true, "enforce", quarantine, true, null, forgery, true, false, null);
+    }
+
+    static String python(byte[] stdin, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", scripts.resolve("dkim_tool.py").toString()));
+        cmd.addAll(Arrays.asList(args));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try (var out = p.getOutputStream()) {
+            out.write(stdin);
+        }
+        byte[] result = p.getInputStream().readAllBytes();
+        assertThat(p.waitFor()).as("python dkim_tool " + String.join(" ", args)).isZero();
+        return new String(result, StandardCharsets.ISO_8859_1);
+    }
+
+    /** Sends raw message text (CRLF line ends, no final dot); returns the reply to the end of data. */
+    static String send(int port, String from, String to, String message) throws Exception {
+        try (SmtpClient c = SmtpClient.ehlo(port)) {
+            c.command("MAIL FROM:<" + from + ">", "250");
+            c.command("RCPT TO:<" + to + ">", "250");
+            c.command("DATA", "354");
+            c.raw(message + ".\r\n");
+            return c.reply();
+        }
+    }
+
+    @Test void mailSignedByDkimpyPassesSpfDkimAndDmarcAndForgedResultsAreRemoved(@TempDir Path tmp) throws Exception {
+        Path rsaKey = Files.writeString(tmp.resolve("rsa.pem"), DkimKeys.pem(partnerRsa.getPrivate()));
+        byte[] pkcs8 = partnerEd.getPrivate().getEncoded();
+        Path edKey = Files.writeString(tmp.resolve("ed.key"), Base64.getEncoder().encodeToString(Arrays.copyOfRange(pkcs8, pkcs8.length - 32, pkcs8.length)));
+        String msg = "Authentication-Results: mx.example.test; dkim=pass header.d=bank.test\r\n"
+                + "Authentication-Results: other.example; spf=pass\r\n"
+                + "From: Pat <pat@partner.test>\r\nTo: alice@example.test\r\nSubject: interop\r\n"
+                + "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\nHello from dkimpy  \r\n\r\n";
+        String signed = python(msg.getBytes(StandardCharsets.ISO_8859_1), "sign", "rsa", "partner.test", rsaKey.toString(), "rsa-sha256");
+        signed = python(signed.getBytes(StandardCharsets.ISO_8859_1), "sign", "ed", "partner.test", edKey.toString(), "ed25519-sha256");
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "flag")).start()) {
+            assertThat(send(server.smtp(), "pat@partner.test", "alice@example.test", signed)).startsWith("250 2.0.0");
+            String got = Files.readString(server.awaitMail("alice@example.test", 1).get(0), StandardCharsets.ISO_8859_1);
+            String ar = got.substring(got.indexOf("Authentication-Results: mx.example.test;"), got.indexOf("Received:"));
+            assertThat(ar).contains("spf=pass smtp.mailfrom=pat@partner.test")
+                    .contains("dkim=pass header.d=partner.test header.i=@partner.test header.s=ed header.a=ed25519-sha256")
+                    .contains("dkim=pass header.d=partner.test header.i=@partner.test header.s=rsa header.a=rsa-sha256")
+                    .contains("dmarc=pass header.from=partner.test policy.dmarc=reject");
+            assertThat(got.split("Authentication-Results: mx.example.test", -1)).as("the forged field is gone").hasSize(2);
+            assertThat(got).doesNotContain("header.d=bank.test").contains("Authentication-Results: other.example; spf=pass");
+            // our field is on top, above our own Received
+            assertThat(got.indexOf("Authentication-Results: mx.example.test")).isLessThan(got.indexOf("Received: from"));
+        }
+    }
+
+    @Test void dmarcRejectRefusesAndRecordsReportData() throws Exception {
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "flag")).start()) {
+            String reply = send(server.smtp(), "news@strict.test", "alice@example.test",
+                    "From: news@strict.test\r\nTo: alice@example.test\r\nSubject: spoof\r\n\r\nx\r\n");
+            assertThat(reply).isEqualTo("550 5.7.1 Message rejected per the DMARC policy of strict.test");
+            assertThat(server.awaitMail("alice@example.test", 1)).as("nothing delivered").isEmpty();
+            Path reports = server.config.dataDir().resolve("dmarc");
+            String rows = Files.readString(TestServer.list(reports).get(0));
+            assertThat(rows).contains("\"header_from\":\"strict.test\"").contains("\"disposition\":\"reject\"")
+                    .contains("\"spf\":\"fail\"").contains("\"rua\":\"mailto:d@strict.test\"").contains("\"source_ip\":\"127.0.0.1\"");
+        }
+    }
+
+    @Test void dmarcQuarantineAddsAHeaderOrHoldsTheMessage() throws Exception {
+        String msg = "From: q@quar.test\r\nTo: alice@example.test\r\nSubject: q\r\n\r\nx\r\n";
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "flag")).start()) {
+            assertThat(send(server.smtp(), "q@quar.test", "alice@example.test", msg)).startsWith("250 2.0.0");
+            assertThat(Files.readString(server.awaitMail("alice@example.test", 1).get(0)))
+                    .contains("X-Postern-Quarantine: DMARC policy of quar.test").contains("dmarc=fail reason=\"p=quarantine\"");
+        }
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("hold", "flag")).start()) {
+            assertThat(send(server.smtp(), "q@quar.test", "alice@example.test", msg)).startsWith("250 2.0.0");
+            Thread.sleep(300);
+            assertThat(server.maildir("alice@example.test").resolve("new")).doesNotExist();
+            assertThat(server.server.queue().list()).singleElement().satisfies(m -> assertThat(m.held()).isTrue());
+        }
+    }
+
+    @Test void spfFailRejectedAtRcptWhenConfigured() throws Exception {
+        Config.Policy p = new Config.Policy(java.util.Map.of("rcpt", List.of("permit_mynetworks", "reject_unauth_destination", "reject_spf_fail")),
+                java.util.Set.of(), java.util.Map.of(), 1, java.util.Map.of());
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "flag")).policy(p).start();
+             SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+            c.command("MAIL FROM:<news@strict.test>", "250");
+            assertThat(c.command("RCPT TO:<alice@example.test>", "550"))
+                    .isEqualTo("550 5.7.23 SPF validation failed: strict.test does not allow 127.0.0.1 to send its mail");
+            c.command("RSET", "250");
+            c.command("MAIL FROM:<pat@partner.test>", "250");
+            c.command("RCPT TO:<alice@example.test>", "250");
+        }
+    }
+
+    @Test void receivedFieldsClaimingThisHostAreFlaggedOrRefused() throws Exception {
+        String msg = "Received: from evil.test by mx.example.test (Postern) with ESMTP id 1\r\n"
+                + "From: pat@partner.test\r\nSubject: trace\r\n\r\nx\r\n";
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "flag")).start()) {
+            assertThat(send(server.smtp(), "pat@partner.test", "alice@example.test", msg)).startsWith("250 2.0.0");
+            assertThat(Files.readString(server.awaitMail("alice@example.test", 1).get(0)))
+                    .contains("X-Postern-Warning: a Received field claims this message passed through mx.example.test");
+        }
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "reject")).start()) {
+            assertThat(send(server.smtp(), "pat@partner.test", "alice@example.test", msg))
+                    .isEqualTo("550 5.7.1 Message refused: a Received field claims it passed through mx.example.test");
+        }
+    }
+
+    @Test void submittedMailIsSignedAndVerifiesWithDkimpy(@TempDir Path keys) throws Exception {
+        KeyPair ed = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        KeyPair rsa = KeyPairGenerator.getInstance("RSA").generateKeyPair();
+        Files.writeString(keys.resolve("example.test.s1.key"), DkimKeys.pem(ed.getPrivate()));
+        Files.writeString(keys.resolve("example.test.r1.key"), DkimKeys.pem(rsa.getPrivate()));
+        dns.zone("s1._domainkey.example.test. IN TXT " + txt(DkimKeys.record(ed.getPublic())),
+                "r1._domainkey.example.test. IN TXT " + txt(DkimKeys.record(rsa.getPublic())));
+        Config.Auth a = new Config.Auth("mx.example.test", true, "enforce", "header", true, keys, "flag", true, false, null);
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(a).start();
+             SmtpClient c = SmtpClient.ehlo(server.submission())) {
+            c.startTls();
+            c.command("EHLO client.example", "250");
+            c.authPlain("alice@example.test", TestServer.PASSWORD, "235 2.7.0");
+            assertThat(c.sendMail("alice@example.test", "bob@example.test",
+                    "From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: signed\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\nhi  bob\r\n")).startsWith("250 2.0.0");
+            String got = Files.readString(server.awaitMail("bob@example.test", 1).get(0), StandardCharsets.ISO_8859_1);
+            assertThat(got).contains("a=ed25519-sha256").contains("a=rsa-sha256").contains("d=example.test; s=s1")
+                    .doesNotContain("Authentication-Results"); // our own users' mail is signed, not judged
+            // delivered with LF line ends (Maildir); put the wire form back for the verifier
+            String wire = got.replace("\n", "\r\n");
+            assertThat(python(wire.getBytes(StandardCharsets.ISO_8859_1), "verify", String.valueOf(dns.address().getPort())).lines().toList())
+                    .containsExactly("pass", "pass");
+        }
+    }
+}

@@ -1,0 +1,26 @@
+"""An independent DKIM implementation (Debian python3-dkim, i.e. dkimpy, the library behind dkimverify/dkimsign)
+for the DKIM interop tests. Keys are looked up on the test's loopback DNS server.
+  verify DNS_PORT < message          prints "pass" or "fail" for each DKIM-Signature, top first
+  sign SELECTOR DOMAIN KEYFILE ALGO < message   prints the signed message (ALGO rsa-sha256 or ed25519-sha256)"""
+import re
+import sys
+import dns.resolver
+import dkim
+
+cmd = sys.argv[1]
+msg = sys.stdin.buffer.read()
+if cmd == "verify":
+    r = dns.resolver.Resolver(configure=False)
+    r.nameservers = ["127.0.0.1"]
+    r.port = int(sys.argv[2])
+    dns.resolver.default_resolver = r
+    count = len(re.findall(rb"(?mi)^DKIM-Signature:", msg.split(b"\r\n\r\n", 1)[0]))
+    d = dkim.DKIM(msg)
+    for i in range(count):
+        print("pass" if d.verify(idx=i) else "fail", flush=True)
+elif cmd == "sign":
+    selector, domain, keyfile, algo = sys.argv[2:6]
+    key = open(keyfile, "rb").read()
+    sig = dkim.sign(msg, selector.encode(), domain.encode(), key, canonicalize=(b"relaxed", b"simple"),
+                    signature_algorithm=algo.encode(), include_headers=[b"from", b"to", b"subject", b"date"])
+    sys.stdout.buffer.write(sig + msg)
