@@ -27,6 +27,11 @@ public final class AuthenticationResults {
         return v.matches("[A-Za-z0-9._@+/=!#$%&'*^`{|}~-]+") ? v : "\"" + v.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }
 
+    /** "authserv-id; result; result" on one line, as an ARC-Authentication-Results field repeats it. */
+    public String body() {
+        return results.isEmpty() ? authservId + "; none" : authservId + "; " + String.join("; ", results);
+    }
+
     public String field() {
         StringBuilder f = new StringBuilder("Authentication-Results: ").append(authservId);
         if (results.isEmpty()) return f.append("; none\r\n").toString();

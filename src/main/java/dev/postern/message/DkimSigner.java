@@ -34,16 +34,21 @@ public final class DkimSigner {
 
     /** The DKIM-Signature field (folded, with CRLF) for a message with these headers and body hash. */
     public static String sign(List<HeaderField> headers, byte[] bodyHash, Key key, long timestamp) throws GeneralSecurityException {
+        String template = "DKIM-Signature: v=1; a=" + key.algorithm() + "; c=relaxed/relaxed; d=" + key.domain()
+                + "; s=" + key.selector() + "; t=" + timestamp + ";\r\n\th=" + hTag(headers)
+                + ";\r\n\tbh=" + Base64.getEncoder().encodeToString(bodyHash) + ";\r\n\tb=";
+        return complete(headers, template, key.privateKey(), true);
+    }
+
+    /** The h= value for these headers: each signed name as often as it occurs, over-signed names once more. */
+    static String hTag(List<HeaderField> headers) {
         List<String> h = new ArrayList<>();
         for (String name : SIGNED) {
             long n = headers.stream().filter(f -> f.lowerName().equals(name)).count();
             if (OVERSIGNED.contains(name) && (n > 0 || name.equals("from"))) n++;
             for (long i = 0; i < n; i++) h.add(name);
         }
-        String template = "DKIM-Signature: v=1; a=" + key.algorithm() + "; c=relaxed/relaxed; d=" + key.domain()
-                + "; s=" + key.selector() + "; t=" + timestamp + ";\r\n\th=" + fold(String.join(":", h), ':')
-                + ";\r\n\tbh=" + Base64.getEncoder().encodeToString(bodyHash) + ";\r\n\tb=";
-        return complete(headers, template, key.privateKey(), true);
+        return fold(String.join(":", h), ':');
     }
 
     /** Fills in b= for a signature field whose b= is empty and last (used directly by the RFC 8463 vector test). */
@@ -51,6 +56,11 @@ public final class DkimSigner {
         HeaderField field = HeaderField.parse(template + "\r\n");
         String hTag = TagList.parse(field.value()).get("h");
         byte[] data = DkimVerifier.signedData(headers, hTag, field, relaxed);
+        return template + fold(Base64.getEncoder().encodeToString(signature(privateKey, data)), (char) 0) + "\r\n";
+    }
+
+    /** RSA-SHA256, or Ed25519 over the SHA-256 hash (RFC 8463 3). */
+    static byte[] signature(PrivateKey privateKey, byte[] data) throws GeneralSecurityException {
         byte[] sig;
         if (privateKey.getAlgorithm().equals("RSA")) {
             Signature s = Signature.getInstance("SHA256withRSA");
@@ -63,11 +73,11 @@ public final class DkimSigner {
             s.update(MessageDigest.getInstance("SHA-256").digest(data));
             sig = s.sign();
         }
-        return template + fold(Base64.getEncoder().encodeToString(sig), (char) 0) + "\r\n";
+        return sig;
     }
 
     /** Breaks a long tag value into 64-character pieces on folded lines (white space there is ignored). */
-    private static String fold(String value, char after) {
+    static String fold(String value, char after) {
         StringBuilder out = new StringBuilder();
         int col = 0;
         for (int i = 0; i < value.length(); i++) {

@@ -45,6 +45,7 @@ final class MessageAuthentication {
     private final HeaderSection header = new HeaderSection();
     private final Pattern byUs;
     private DkimVerifier verifier;
+    private dev.postern.message.Arc arc;
     private BodyHasher signHasher;
     private List<DkimSigner.Key> signKeys = List.of();
     private boolean forgedTrace;
@@ -73,7 +74,10 @@ final class MessageAuthentication {
                 if (!signKeys.isEmpty()) signHasher = DkimSigner.bodyHasher();
             }
         } else {
-            if (services.settings().verify()) verifier = new DkimVerifier(fields);
+            if (services.settings().verify()) {
+                verifier = new DkimVerifier(fields);
+                arc = new dev.postern.message.Arc(fields);
+            }
             if (!services.settings().receivedForgery().equals("off")) {
                 forgedTrace = fields.stream().anyMatch(f -> f.is("Received") && byUs.matcher(f.value()).find());
             }
@@ -83,6 +87,7 @@ final class MessageAuthentication {
 
     void body(byte[] b, int off, int len) {
         if (verifier != null) verifier.body(b, off, len);
+        if (arc != null) arc.body(b, off, len);
         if (signHasher != null) signHasher.update(b, off, len);
     }
 
@@ -153,9 +158,30 @@ final class MessageAuthentication {
                 services.reports().record(origin.client().getHostAddress(), e, origin.sender(), spf, rows, disposition);
             }
         }
+        dev.postern.message.Arc.Validation chain = arc.validate(services.keys());
+        ar.add("arc", chain.status(), chain.reason(), "header.i", chain.instances() > 0 ? String.valueOf(chain.instances()) : null);
+        summary += " arc=" + chain.status();
+        String arcSet = refusal == null ? seal(chain, ar) : null;
         // RFC 8601 5: our field goes on top, above the trace fields
-        String header = ar.field() + prefix;
+        String header = ar.field() + (arcSet == null ? "" : arcSet) + prefix;
         return new Outcome(header.getBytes(StandardCharsets.ISO_8859_1), refusal, hold, summary);
+    }
+
+    /** RFC 8617 5.1: our ARC set, when sealing is on and the seal domain has an RSA key (ARC defines rsa-sha256 only). */
+    private String seal(dev.postern.message.Arc.Validation chain, AuthenticationResults ar) {
+        if (!services.settings().arcSeal()) return null;
+        DkimSigner.Key key = services.signing().forDomain(services.settings().arcSealDomain()).stream()
+                .filter(k -> k.algorithm().equals("rsa-sha256")).findFirst().orElse(null);
+        if (key == null) {
+            log.warn("arc_seal is on but {} has no RSA DKIM key in the key directory; not sealing", services.settings().arcSealDomain());
+            return null;
+        }
+        try {
+            return arc.seal(chain, ar.body(), key, clock.instant().getEpochSecond());
+        } catch (Exception e) {
+            log.warn("cannot add an ARC set: {}", e.toString());
+            return null;
+        }
     }
 
     private static byte[] bytes(StringBuilder sb) { return sb.toString().getBytes(StandardCharsets.ISO_8859_1); }

@@ -195,4 +195,38 @@ class EmailAuthTest {
                     .containsExactly("pass", "pass");
         }
     }
+
+    @Test void arcChainFromDkimpyValidatesAndOurSealValidatesWithDkimpy(@TempDir Path keys) throws Exception {
+        Path partnerKey = Files.writeString(keys.resolve("partner.pem"), DkimKeys.pem(partnerRsa.getPrivate()));
+        // a mailing list at partner.test checked the mail, recorded its results, and sealed it (ARC i=1)
+        String original = "Authentication-Results: lists.partner.test; spf=pass smtp.mailfrom=someone@elsewhere.test\r\n"
+                + "From: someone@elsewhere.test\r\nTo: list@partner.test\r\nSubject: [list] hello\r\n"
+                + "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\nlist mail\r\n";
+        String sealed = python(original.getBytes(StandardCharsets.ISO_8859_1), "arcsign", "rsa", "partner.test", partnerKey.toString(), "lists.partner.test");
+        assertThat(sealed).startsWith("ARC-Seal: i=1;");
+
+        KeyPair ours = KeyPairGenerator.getInstance("RSA").generateKeyPair();
+        Path keyDir = Files.createDirectories(keys.resolve("dkim"));
+        Files.writeString(keyDir.resolve("example.test.arc.key"), DkimKeys.pem(ours.getPrivate()));
+        dns.zone("arc._domainkey.example.test. IN TXT " + txt(DkimKeys.record(ours.getPublic())));
+        Config.Auth a = new Config.Auth("mx.example.test", true, "enforce", "header", true, keyDir, "flag", true, true, "example.test");
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(a).start()) {
+            assertThat(send(server.smtp(), "list-bounces@partner.test", "alice@example.test", sealed)).startsWith("250 2.0.0");
+            assertThat(send(server.smtp(), "list-bounces@partner.test", "alice@example.test",
+                    sealed.replace("list mail", "altered mail"))).startsWith("250 2.0.0");
+            assertThat(send(server.smtp(), "pat@partner.test", "alice@example.test",
+                    "From: pat@partner.test\r\nTo: alice@example.test\r\nSubject: direct\r\n\r\nno chain yet\r\n")).startsWith("250 2.0.0");
+            List<String> got = new ArrayList<>();
+            for (Path p : server.awaitMail("alice@example.test", 3)) got.add(Files.readString(p, StandardCharsets.ISO_8859_1));
+            String intact = got.stream().filter(m -> m.contains("\nlist mail")).findFirst().orElseThrow();
+            String altered = got.stream().filter(m -> m.contains("altered mail")).findFirst().orElseThrow();
+            String direct = got.stream().filter(m -> m.contains("no chain yet")).findFirst().orElseThrow();
+            assertThat(intact).contains("arc=pass header.i=1").contains("ARC-Seal: i=2; a=rsa-sha256; cv=pass; d=example.test; s=arc;");
+            assertThat(altered).contains("arc=fail reason=\"ARC-Message-Signature i=1: body hash did not verify\"").doesNotContain("ARC-Seal: i=2");
+            assertThat(direct).contains("arc=none").contains("ARC-Seal: i=1; a=rsa-sha256; cv=none;");
+            String port = String.valueOf(dns.address().getPort());
+            assertThat(python(intact.replace("\n", "\r\n").getBytes(StandardCharsets.ISO_8859_1), "arcverify", port)).startsWith("pass");
+            assertThat(python(direct.replace("\n", "\r\n").getBytes(StandardCharsets.ISO_8859_1), "arcverify", port)).startsWith("pass");
+        }
+    }
 }
