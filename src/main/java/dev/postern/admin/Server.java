@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 import dev.postern.deliver.SmtpDelivery;
 import dev.postern.policy.AccessTable;
 import dev.postern.policy.Check;
+import dev.postern.policy.AuthFailures;
 import dev.postern.policy.CheckFactory;
 import dev.postern.policy.Dmarc;
 import dev.postern.policy.DmarcReports;
@@ -105,8 +106,9 @@ public final class Server implements AutoCloseable {
         int recovered = queue.recover();
         SpfResults spf = new SpfResults(new Spf(dns, config.hostname()), clock);
         AuthServices auth = authServices(config, dns, spf, clock);
+        AuthFailures authFailures = new AuthFailures(pol.authFailureLimit(), pol.authFailureWindow().toMillis(), clock);
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
-                policy(config, router, dns, greylist, clock, tables, spf), spool, queue, clock, auth);
+                policy(config, router, dns, greylist, clock, tables, spf, authFailures), spool, queue, clock, auth, authFailures);
         try {
             smtp.start();
         } catch (IOException e) {
@@ -154,10 +156,11 @@ public final class Server implements AutoCloseable {
 
     /** The configured checks of each phase, built by name. */
     static PolicyChain policy(Config config, Router router, DnsjavaDns dns, Greylist greylist, Clock clock,
-                              Map<String, AccessTable> tables, SpfResults spf) {
+                              Map<String, AccessTable> tables, SpfResults spf, AuthFailures authFailures) {
         Config.Policy p = config.policy();
         CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold(),
-                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), clock), p.senderDbl(), tables, spf);
+                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), p.messagesPerMinute(), clock), p.senderDbl(), tables, spf,
+                authFailures);
         Map<Phase, List<Check>> phases = new EnumMap<>(Phase.class);
         p.phases().forEach((phase, names) -> phases.put(Phase.valueOf(phase.toUpperCase(java.util.Locale.ROOT)),
                 names.stream().map(f::create).toList()));

@@ -61,7 +61,16 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public record Policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> dnsblZones,
                          int dnsblThreshold, Map<Cidr, String> clientAccess, Duration greylistDelay,
                          Duration greylistRetryWindow, Duration greylistWhitelist, int connectionsPerMinute,
-                         int recipientsPerMinute, List<String> senderDbl, Map<String, Path> accessFiles) {
+                         int recipientsPerMinute, List<String> senderDbl, Map<String, Path> accessFiles,
+                         int messagesPerMinute, int authFailureLimit, Duration authFailureWindow) {
+
+        public Policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> dnsblZones,
+                      int dnsblThreshold, Map<Cidr, String> clientAccess, Duration greylistDelay, Duration greylistRetryWindow,
+                      Duration greylistWhitelist, int connectionsPerMinute, int recipientsPerMinute, List<String> senderDbl,
+                      Map<String, Path> accessFiles) {
+            this(phases, warnOnly, dnsblZones, dnsblThreshold, clientAccess, greylistDelay, greylistRetryWindow, greylistWhitelist,
+                    connectionsPerMinute, recipientsPerMinute, senderDbl, accessFiles, 0, 10, Duration.ofMinutes(10));
+        }
 
         public static final Set<String> ACCESS_TABLES = Set.of("sender_access", "recipient_access", "client_hostname_access");
 
@@ -83,7 +92,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                 "check_client_access", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname", "reject_non_fqdn_sender",
                 "reject_non_fqdn_recipient", "check_dnsbl", "reject", "greylist", "rate_limit", "reject_unknown_client_hostname",
                 "check_sender_dbl", "check_sender_access", "check_recipient_access", "check_client_hostname_access",
-                "reject_spf_fail");
+                "reject_spf_fail", "reject_auth_failures");
         /** Rates of 0 mean no limit. */
         public static final Policy DEFAULT = new Policy(
                 Map.of("rcpt", List.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination")),

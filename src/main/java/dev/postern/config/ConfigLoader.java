@@ -39,7 +39,8 @@ public final class ConfigLoader {
             "dkim_key_dir", "received_forgery", "dmarc_reports", "arc_seal", "arc_seal_domain");
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
             "dnsbl", "dnsbl_threshold", "client_access", "greylist_delay", "greylist_retry_window", "greylist_whitelist",
-            "connections_per_minute", "recipients_per_minute", "sender_dbl", "sender_access", "recipient_access",
+            "connections_per_minute", "recipients_per_minute", "messages_per_minute", "auth_failure_limit",
+            "auth_failure_window", "sender_dbl", "sender_access", "recipient_access",
             "client_hostname_access");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency");
@@ -221,7 +222,10 @@ public final class ConfigLoader {
                 durationIn(n, "policy", "greylist_whitelist", d.greylistWhitelist()),
                 (int) positiveIn(n, "policy", "connections_per_minute", d.connectionsPerMinute()),
                 (int) positiveIn(n, "policy", "recipients_per_minute", d.recipientsPerMinute()),
-                senderDbl(n, phases), accessFiles(n, phases));
+                senderDbl(n, phases), accessFiles(n, phases),
+                (int) positiveIn(n, "policy", "messages_per_minute", d.messagesPerMinute()),
+                (int) positiveIn(n, "policy", "auth_failure_limit", d.authFailureLimit()),
+                durationIn(n, "policy", "auth_failure_window", d.authFailureWindow()));
     }
 
     /** The allow/block list files of the check_*_access checks; a check used without its file is a mistake. */

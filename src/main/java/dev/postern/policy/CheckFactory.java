@@ -20,17 +20,19 @@ public final class CheckFactory {
     private final List<String> senderDbl;
     private final Map<String, AccessTable> accessTables;
     private final SpfResults spf;
+    private final AuthFailures authFailures;
 
     public CheckFactory(Router router, List<Cidr> mynetworks, Map<Cidr, String> clientAccess, Dns dns,
                         Map<String, Integer> dnsblZones, int dnsblThreshold, Greylist greylist, RateLimit rateLimit,
                         List<String> senderDbl, Map<String, AccessTable> accessTables) {
-        this(router, mynetworks, clientAccess, dns, dnsblZones, dnsblThreshold, greylist, rateLimit, senderDbl, accessTables, null);
+        this(router, mynetworks, clientAccess, dns, dnsblZones, dnsblThreshold, greylist, rateLimit, senderDbl, accessTables, null, null);
     }
 
     public CheckFactory(Router router, List<Cidr> mynetworks, Map<Cidr, String> clientAccess, Dns dns,
                         Map<String, Integer> dnsblZones, int dnsblThreshold, Greylist greylist, RateLimit rateLimit,
-                        List<String> senderDbl, Map<String, AccessTable> accessTables, SpfResults spf) {
+                        List<String> senderDbl, Map<String, AccessTable> accessTables, SpfResults spf, AuthFailures authFailures) {
         this.spf = spf;
+        this.authFailures = authFailures;
         this.senderDbl = senderDbl;
         this.accessTables = accessTables;
         this.greylist = greylist;
@@ -68,6 +70,10 @@ public final class CheckFactory {
             case "check_recipient_access" -> Checks.recipientAccess(table("recipient_access"));
             case "check_client_hostname_access" -> Checks.clientHostnameAccess(table("client_hostname_access"));
             case "rate_limit" -> rateLimit;
+            case "reject_auth_failures" -> {
+                if (authFailures == null) throw new IllegalArgumentException("reject_auth_failures needs the failure counter");
+                yield authFailures;
+            }
             case "reject_spf_fail" -> {
                 if (spf == null) throw new IllegalArgumentException("reject_spf_fail needs SPF");
                 yield spf.rejectFail();

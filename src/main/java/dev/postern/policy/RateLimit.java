@@ -9,19 +9,25 @@ import java.util.Map;
 /**
  * Events per client address (or per authenticated user) per minute, counted in fixed one-minute windows.
  * At connect it limits connections (421 4.7.0, then the connection closes); at RCPT it limits recipients
- * (450 4.7.1). Memory is bounded: at most 100,000 keys, the least recently seen dropped first.
+ * and at DATA messages (450 4.7.1). Memory is bounded: at most 100,000 keys, the least recently seen dropped first.
  */
 public final class RateLimit implements Check {
     private static final int MAX_KEYS = 100_000;
 
     private final int connectionsPerMinute;
     private final int recipientsPerMinute;
+    private final int messagesPerMinute;
     private final Clock clock;
     private final LinkedHashMap<String, long[]> windows = new LinkedHashMap<>(16, 0.75f, true) {
         @Override protected boolean removeEldestEntry(Map.Entry<String, long[]> e) { return size() > MAX_KEYS; }
     };
 
     public RateLimit(int connectionsPerMinute, int recipientsPerMinute, Clock clock) {
+        this(connectionsPerMinute, recipientsPerMinute, 0, clock);
+    }
+
+    public RateLimit(int connectionsPerMinute, int recipientsPerMinute, int messagesPerMinute, Clock clock) {
+        this.messagesPerMinute = messagesPerMinute;
         this.connectionsPerMinute = connectionsPerMinute;
         this.recipientsPerMinute = recipientsPerMinute;
         this.clock = clock;
@@ -34,6 +40,14 @@ public final class RateLimit implements Check {
             // connect phase: one new connection from this address
             if (connectionsPerMinute > 0 && count("c|" + f.client().getHostAddress()) > connectionsPerMinute) {
                 return new Verdict.Defer(name(), Reply.of(421, "4.7.0", "Too many connections from your address per minute, try again later"));
+            }
+            return Verdict.CONTINUE;
+        }
+        if (f.phase() == Phase.DATA) {
+            // data phase: one more message from this user or address
+            String who = f.authUser() != null ? "mu|" + f.authUser() : "m|" + f.client().getHostAddress();
+            if (messagesPerMinute > 0 && count(who) > messagesPerMinute) {
+                return new Verdict.Defer(name(), Reply.of(450, "4.7.1", "Too many messages per minute, try again later"));
             }
             return Verdict.CONTINUE;
         }

@@ -123,6 +123,11 @@ final class MessageAuthentication {
         boolean nullSender = origin.sender() == null;
         ar.add("spf", spf.result().label(), spf.reason(), nullSender ? "smtp.helo" : "smtp.mailfrom",
                 nullSender ? origin.helo() : origin.sender());
+        if (!nullSender && origin.helo() != null && origin.helo().contains(".") && !origin.helo().startsWith("[")) {
+            // RFC 7208 2.3: the HELO identity is checked too; its result is reported, MAIL FROM's decides
+            Spf.Outcome helo = services.spf().mailFrom(origin.client(), null, origin.helo());
+            ar.add("spf", helo.result().label(), helo.reason(), "smtp.helo", origin.helo());
+        }
         List<DkimVerifier.Result> dkim = verifier.finish(services.keys(), clock.instant());
         if (dkim.isEmpty()) ar.add("dkim", "none", null);
         for (DkimVerifier.Result r : dkim) {

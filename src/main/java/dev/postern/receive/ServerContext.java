@@ -15,5 +15,5 @@ import java.util.concurrent.ExecutorService;
 record ServerContext(Config config, SslContext ssl, Authenticator authenticator, Router router, RelayControl relay,
                      dev.postern.policy.PolicyChain policy,
                      Spool spool, QueueManager queue, ExecutorService workers, ConnectionLimiter connections,
-                     AuthFailureLimiter authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted,
+                     dev.postern.policy.AuthFailures authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted,
                      AuthServices auth) {}

@@ -48,7 +48,7 @@ public final class SmtpServer implements AutoCloseable {
 
     public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router,
                       dev.postern.policy.PolicyChain policy, Spool spool, QueueManager queue, Clock clock,
-                      AuthServices auth) {
+                      AuthServices auth, dev.postern.policy.AuthFailures authFailures) {
         this.config = config;
         boolean epoll = Epoll.isAvailable();
         var factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -64,7 +64,7 @@ public final class SmtpServer implements AutoCloseable {
         var limits = config.limits();
         this.context = new ServerContext(config, ssl, authenticator, router, new RelayControl(router, config.relayNetworks()), policy,
                 spool, queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
-                new AuthFailureLimiter(10, TimeUnit.MINUTES.toMillis(10), clock), clock, new java.util.concurrent.atomic.AtomicLong(), auth);
+                authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth);
         log.info("using {} transport", epoll ? "epoll" : "NIO");
     }
 

@@ -80,4 +80,39 @@ class GreylistAndRateTest {
             }
         }
     }
+
+    @Test void messagesPerMinuteAndFailedAuthPerAddress() throws Exception {
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-24T00:00:00Z"));
+        Config.Policy base = policy(Map.of("connect", List.of("reject_auth_failures"), "data", List.of("rate_limit")), 0, 0);
+        Config.Policy p = new Config.Policy(base.phases(), base.warnOnly(), base.dnsblZones(), base.dnsblThreshold(), base.clientAccess(),
+                base.greylistDelay(), base.greylistRetryWindow(), base.greylistWhitelist(), 0, 0, List.of(), Map.of(),
+                3, 2, Duration.ofMinutes(10));
+        try (TestServer server = TestServer.builder().clock(clock).policy(p).start()) {
+            try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+                for (int i = 0; i < 3; i++) assertThat(c.sendMail("a@remote.test", "alice@example.test", "Subject: " + i + "\r\n\r\nx")).startsWith("250 2.0.0");
+                c.command("MAIL FROM:<a@remote.test>", "250");
+                c.command("RCPT TO:<alice@example.test>", "250");
+                assertThat(c.command("DATA", "450")).isEqualTo("450 4.7.1 Too many messages per minute, try again later");
+            }
+            clock.advance(Duration.ofMinutes(1));
+            try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+                assertThat(c.sendMail("a@remote.test", "alice@example.test", "Subject: later\r\n\r\nx")).startsWith("250 2.0.0");
+            }
+            // two failed AUTHs from this address: the next connection is turned away until the window passes
+            try (SmtpClient c = SmtpClient.connectTls(server.smtps())) {
+                c.expect("220");
+                c.command("EHLO client.example", "250");
+                c.authPlain("alice@example.test", "wrong", "535");
+                c.authPlain("alice@example.test", "wrong again", "535");
+            }
+            try (SmtpClient c = SmtpClient.connect(server.smtp())) {
+                assertThat(c.reply()).isEqualTo("421 4.7.0 Too many failed authentication attempts from your address, try again later");
+                assertThat(c.closedByServer()).isTrue();
+            }
+            clock.advance(Duration.ofMinutes(11));
+            try (SmtpClient c = SmtpClient.connect(server.smtp())) {
+                assertThat(c.reply()).startsWith("220 ");
+            }
+        }
+    }
 }

@@ -203,7 +203,8 @@ class PolicyTest {
         for (String t : Config.Policy.ACCESS_TABLES) tables.put(t, new AccessTable(empty));
         CheckFactory f = new CheckFactory(router, List.of(), Map.of(), null, Map.of("zen.test", 1), 1,
                 new Greylist(Greylist.Settings.DEFAULT, java.time.Clock.systemUTC(), null), new RateLimit(1, 1, java.time.Clock.systemUTC()),
-                List.of("dbl.test"), tables, new SpfResults(new Spf(null, "mx.example.test"), java.time.Clock.systemUTC()));
+                List.of("dbl.test"), tables, new SpfResults(new Spf(null, "mx.example.test"), java.time.Clock.systemUTC()),
+                new AuthFailures(10, 600_000, java.time.Clock.systemUTC()));
         for (String name : Config.Policy.CHECKS) assertThat(f.create(name).name()).isEqualTo(name);
     }
 }

@@ -1,4 +1,6 @@
-package dev.postern.receive;
+package dev.postern.policy;
+
+import dev.postern.mail.Reply;
 
 import java.net.InetAddress;
 import java.time.Clock;
@@ -7,9 +9,10 @@ import java.util.Map;
 
 /**
  * Failed AUTH attempts per client address in a sliding window. A client over the limit gets 454 for
- * every AUTH until the window passes. Bounded: the oldest entries are dropped beyond 100,000 addresses.
+ * every AUTH until the window passes; as the check reject_auth_failures (connect phase) it is turned away
+ * at once with 421 4.7.0. Bounded: the oldest entries are dropped beyond 100,000 addresses.
  */
-final class AuthFailureLimiter {
+public final class AuthFailures implements Check {
     private static final int MAX_TRACKED = 100_000;
 
     private final int limit;
@@ -19,13 +22,20 @@ final class AuthFailureLimiter {
         @Override protected boolean removeEldestEntry(Map.Entry<InetAddress, long[]> e) { return size() > MAX_TRACKED; }
     };
 
-    AuthFailureLimiter(int limit, long windowMillis, Clock clock) {
+    public AuthFailures(int limit, long windowMillis, Clock clock) {
         this.limit = limit;
         this.windowMillis = windowMillis;
         this.clock = clock;
     }
 
-    synchronized boolean blocked(InetAddress ip) {
+    @Override public String name() { return "reject_auth_failures"; }
+
+    @Override public Verdict check(Facts f) {
+        if (!blocked(f.client())) return Verdict.CONTINUE;
+        return new Verdict.Defer(name(), Reply.of(421, "4.7.0", "Too many failed authentication attempts from your address, try again later"));
+    }
+
+    public synchronized boolean blocked(InetAddress ip) {
         long[] f = failures.get(ip);
         if (f == null) return false;
         if (clock.millis() - f[1] > windowMillis) {
@@ -35,7 +45,7 @@ final class AuthFailureLimiter {
         return f[0] >= limit;
     }
 
-    synchronized void recordFailure(InetAddress ip) {
+    public synchronized void recordFailure(InetAddress ip) {
         long now = clock.millis();
         long[] f = failures.get(ip);
         if (f == null || now - f[1] > windowMillis) failures.put(ip, new long[] {1, now});
