@@ -34,9 +34,11 @@ public final class Arc {
     private String structureError;
     private BodyHasher amsBody;
     private Map<String, String> amsTags;
-    private final BodyHasher sealBody = new BodyHasher(true, "SHA-256", -1);
+    private final BodyHasher sealBody;
 
-    public Arc(List<HeaderField> headers) {
+    /** willSeal: hash the body for our own ARC-Message-Signature too. */
+    public Arc(List<HeaderField> headers, boolean willSeal) {
+        this.sealBody = willSeal ? new BodyHasher(true, "SHA-256", -1) : null;
         this.messageHeaders = headers;
         for (HeaderField f : headers) {
             String n = f.lowerName();
@@ -86,14 +88,14 @@ public final class Arc {
 
     public void body(byte[] b, int off, int len) {
         if (amsBody != null) amsBody.update(b, off, len);
-        sealBody.update(b, off, len);
+        if (sealBody != null) sealBody.update(b, off, len);
     }
 
     private byte[] sealBodyHash;
 
     /** RFC 8617 5.2: validates the chain; keys are looked up, so call it off the event loop. */
     public Validation validate(DkimKeys.Resolver keys) {
-        sealBodyHash = sealBody.finish();
+        sealBodyHash = sealBody == null ? null : sealBody.finish();
         byte[] amsHash = amsBody == null ? null : amsBody.finish();
         if (sets.isEmpty()) return new Validation("none", structureError == null ? "" : structureError, 0);
         int n = sets.lastKey();
@@ -173,7 +175,7 @@ public final class Arc {
      * Returns null for a failed chain: we do not extend it.
      */
     public String seal(Validation v, String results, DkimSigner.Key key, long timestamp) throws GeneralSecurityException {
-        if (v.status().equals("fail")) return null;
+        if (v.status().equals("fail") || sealBodyHash == null) return null;
         int i = v.instances() + 1;
         String alg = key.algorithm();
         String aar = "ARC-Authentication-Results: i=" + i + "; " + results.strip() + "\r\n";

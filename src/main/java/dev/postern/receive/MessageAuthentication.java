@@ -76,7 +76,7 @@ final class MessageAuthentication {
         } else {
             if (services.settings().verify()) {
                 verifier = new DkimVerifier(fields);
-                arc = new dev.postern.message.Arc(fields);
+                arc = new dev.postern.message.Arc(fields, services.settings().arcSeal());
             }
             if (!services.settings().receivedForgery().equals("off")) {
                 forgedTrace = fields.stream().anyMatch(f -> f.is("Received") && byUs.matcher(f.value()).find());

@@ -2,6 +2,7 @@ package dev.postern.route;
 
 import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
+import org.xbill.DNS.Cache;
 import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.Lookup;
 import org.xbill.DNS.MXRecord;
@@ -23,10 +24,12 @@ import java.util.List;
 
 /**
  * DNS through dnsjava, against configured servers (e.g. 127.0.0.1:5353 in tests) or the system's.
- * No cache here: answers are used once per delivery attempt, and a test's zones may change between runs.
+ * Answers are cached for their TTL (dnsjava's cache, at most 10,000 names): a message can ask the same
+ * names at connect, RCPT and end of data, and every message from a busy sender asks the same ones.
  */
 public final class DnsjavaDns implements Dns {
     private final Resolver resolver;
+    private final Cache cache = new Cache();
 
     public DnsjavaDns(List<InetSocketAddress> servers, Duration timeout) {
         Resolver r;
@@ -39,6 +42,7 @@ public final class DnsjavaDns implements Dns {
         }
         r.setTimeout(timeout);
         this.resolver = r;
+        cache.setMaxEntries(10_000);
     }
 
     @Override public Answer<Mx> mx(String domain) {
@@ -93,7 +97,8 @@ public final class DnsjavaDns implements Dns {
             return Answer.failed(Status.NXDOMAIN, "bad name " + name);
         }
         l.setResolver(resolver);
-        l.setCache(null);
+        l.setCache(cache);
+        l.setHostsFileParser(null); // mail routing asks the DNS only, as Postfix's smtp_host_lookup = dns
         l.setSearchPath((Name[]) null);
         Record[] records = l.run(); // follows CNAME chains, at most 16 steps (dnsjava's bound)
         return switch (l.getResult()) {
