@@ -43,7 +43,13 @@ class EmailAuthTest {
                 "strict.test. IN TXT \"v=spf1 -all\"",
                 "_dmarc.strict.test. IN TXT \"v=DMARC1; p=reject; rua=mailto:d@strict.test\"",
                 "quar.test. IN TXT \"v=spf1 -all\"",
-                "_dmarc.quar.test. IN TXT \"v=DMARC1; p=quarantine\"");
+                "_dmarc.quar.test. IN TXT \"v=DMARC1; p=quarantine\"",
+                // an SPF tree: include (no match), a macro exists (matches one local part), then a redirect
+                "tree.test. IN TXT \"v=spf1 include:_spf.tree.test exists:%{l}.%{i}.allow.tree.test redirect=_red.tree.test\"",
+                "_spf.tree.test. IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"",
+                "vip.127.0.0.1.allow.tree.test. IN A 127.0.0.2",
+                "_red.tree.test. IN TXT \"v=spf1 -all\"",
+                "loop.tree.test. IN TXT \"v=spf1 include:loop.tree.test -all\"");
         scripts = Files.createTempDirectory("interop");
         try (var in = EmailAuthTest.class.getResourceAsStream("/interop/dkim_tool.py")) {
             Files.copy(in, scripts.resolve("dkim_tool.py"));
@@ -229,6 +235,23 @@ class EmailAuthTest {
             String port = String.valueOf(dns.address().getPort());
             assertThat(python(intact.replace("\n", "\r\n").getBytes(StandardCharsets.ISO_8859_1), "arcverify", port)).startsWith("pass");
             assertThat(python(direct.replace("\n", "\r\n").getBytes(StandardCharsets.ISO_8859_1), "arcverify", port)).startsWith("pass");
+        }
+    }
+
+    @Test void spfTreesOverTheSocket() throws Exception {
+        Config.Policy p = new Config.Policy(java.util.Map.of("rcpt", List.of("reject_unauth_destination", "reject_spf_fail")),
+                java.util.Set.of(), java.util.Map.of(), 1, java.util.Map.of());
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "flag")).policy(p).start()) {
+            try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+                c.command("MAIL FROM:<other@tree.test>", "250");
+                assertThat(c.command("RCPT TO:<alice@example.test>", "550")).isEqualTo("550 5.7.23 SPF validation failed: tree.test does not allow 127.0.0.1 to send its mail");
+            }
+            assertThat(send(server.smtp(), "vip@tree.test", "alice@example.test", "From: vip@tree.test\r\n\r\nx\r\n")).startsWith("250 2.0.0");
+            assertThat(send(server.smtp(), "x@loop.tree.test", "alice@example.test", "From: x@loop.tree.test\r\n\r\ny\r\n")).startsWith("250 2.0.0");
+            List<String> got = new ArrayList<>();
+            for (Path f : server.awaitMail("alice@example.test", 2)) got.add(Files.readString(f));
+            assertThat(got).anySatisfy(m -> assertThat(m).contains("spf=pass smtp.mailfrom=vip@tree.test"));
+            assertThat(got).anySatisfy(m -> assertThat(m).contains("spf=permerror reason=\"more than 10 DNS-querying terms\" smtp.mailfrom=x@loop.tree.test"));
         }
     }
 }
