@@ -34,6 +34,22 @@ public final class Cli implements Callable<Integer> {
         return file == null ? ConfigLoader.embeddedDefault(probePorts) : ConfigLoader.load(file, probePorts);
     }
 
+    /** What a command does once its configuration has loaded. */
+    interface Configured {
+        int run(Config c) throws Exception;
+    }
+
+    /** Loads --config (or the embedded default) and runs body, or prints every problem and returns 2. */
+    static int withConfig(Path file, Configured body) throws Exception {
+        Config c;
+        try {
+            c = loadConfig(file, false);
+        } catch (ConfigException e) {
+            return configErrors(e);
+        }
+        return body.run(c);
+    }
+
     static int configErrors(ConfigException e) {
         System.err.println("postern: configuration errors:");
         for (String p : e.problems()) System.err.println("  " + p);
@@ -97,13 +113,7 @@ public final class Cli implements Callable<Integer> {
             UserStore store(Config c) throws IOException { return new UserStore(c.usersFile()); }
 
             @Override public Integer call() throws Exception {
-                Config c;
-                try {
-                    c = loadConfig(config, false);
-                } catch (ConfigException e) {
-                    return configErrors(e);
-                }
-                return run(c, store(c));
+                return withConfig(config, c -> run(c, store(c)));
             }
 
             abstract int run(Config c, UserStore users) throws IOException;

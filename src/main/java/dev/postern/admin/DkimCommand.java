@@ -1,7 +1,6 @@
 package dev.postern.admin;
 
 import dev.postern.config.Config;
-import dev.postern.config.ConfigException;
 import dev.postern.mail.Domains;
 import dev.postern.message.DkimKeys;
 import picocli.CommandLine.Command;
@@ -33,12 +32,10 @@ final class DkimCommand {
         @Option(names = "--force", description = "replace an existing key") boolean force;
 
         @Override public Integer call() throws Exception {
-            Config c;
-            try {
-                c = Cli.loadConfig(config, false);
-            } catch (ConfigException e) {
-                return Cli.configErrors(e);
-            }
+            return Cli.withConfig(config, this::run);
+        }
+
+        private int run(Config c) throws Exception {
             String d = domain.toLowerCase(Locale.ROOT);
             if (!Domains.isValid(d, false)) return fail("not a domain name: " + domain);
             if (!c.isLocalDomain(d)) System.err.println("warning: " + d + " is not a local domain; mail is signed only for local domains");

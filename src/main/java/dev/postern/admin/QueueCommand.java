@@ -3,7 +3,6 @@ package dev.postern.admin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.postern.config.Config;
-import dev.postern.config.ConfigException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -29,12 +28,10 @@ final class QueueCommand implements Callable<Integer> {
     @Option(names = "--config", description = "TOML configuration file") java.nio.file.Path config;
 
     @Override public Integer call() throws Exception {
-        Config c;
-        try {
-            c = Cli.loadConfig(config, false);
-        } catch (ConfigException e) {
-            return Cli.configErrors(e);
-        }
+        return Cli.withConfig(config, this::run);
+    }
+
+    private int run(Config c) throws Exception {
         boolean needsId = !action.equals("list") && !action.equals("flush");
         if (!java.util.Set.of("list", "show", "flush", "retry", "hold", "release", "delete", "bounce").contains(action)) {
             System.err.println("postern: unknown queue action " + action);
