@@ -54,7 +54,8 @@ final class MessageAuthentication {
         this.services = services;
         this.origin = origin;
         this.clock = clock;
-        this.byUs = Pattern.compile("\\bby\\s+" + Pattern.quote(origin.hostname()) + "\\b", Pattern.CASE_INSENSITIVE);
+        // "by mx.example.test", not "by mx.example.test.elsewhere.net"
+        this.byUs = Pattern.compile("\\bby\\s+" + Pattern.quote(origin.hostname()) + "(?![\\w.-])", Pattern.CASE_INSENSITIVE);
     }
 
     boolean headerComplete() { return header.complete(); }
@@ -122,11 +123,11 @@ final class MessageAuthentication {
         Spf.Outcome spf = services.spf().mailFrom(origin.client(), origin.sender(), origin.helo());
         boolean nullSender = origin.sender() == null;
         ar.add("spf", spf.result().label(), spf.reason(), nullSender ? "smtp.helo" : "smtp.mailfrom",
-                nullSender ? origin.helo() : origin.sender());
+                octets(nullSender ? origin.helo() : origin.sender()));
         if (!nullSender && origin.helo() != null && origin.helo().contains(".") && !origin.helo().startsWith("[")) {
             // RFC 7208 2.3: the HELO identity is checked too; its result is reported, MAIL FROM's decides
             Spf.Outcome helo = services.spf().mailFrom(origin.client(), null, origin.helo());
-            ar.add("spf", helo.result().label(), helo.reason(), "smtp.helo", origin.helo());
+            ar.add("spf", helo.result().label(), helo.reason(), "smtp.helo", octets(origin.helo()));
         }
         List<DkimVerifier.Result> dkim = verifier.finish(services.keys(), clock.instant());
         if (dkim.isEmpty()) ar.add("dkim", "none", null);
@@ -187,6 +188,14 @@ final class MessageAuthentication {
             log.warn("cannot add an ARC set: {}", e.toString());
             return null;
         }
+    }
+
+    /**
+     * Header text here is handled as ISO-8859-1, one char per octet, so DKIM and ARC see the exact bytes;
+     * an SMTPUTF8 address goes in as its UTF-8 octets.
+     */
+    private static String octets(String s) {
+        return s == null ? null : new String(s.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
     }
 
     private static byte[] bytes(StringBuilder sb) { return sb.toString().getBytes(StandardCharsets.ISO_8859_1); }

@@ -65,6 +65,14 @@ class EmailAuthTest {
         return out.toString().trim();
     }
 
+    static String read(Path f) {
+        try {
+            return Files.readString(f, StandardCharsets.ISO_8859_1);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     static Config.Delivery delivery() {
         return new Config.Delivery(null, null, null, List.of(dns.address()), 25, "mx.example.test", null, Config.TlsMode.MAY, 20, 100);
     }
@@ -172,6 +180,12 @@ class EmailAuthTest {
             assertThat(send(server.smtp(), "pat@partner.test", "alice@example.test", msg)).startsWith("250 2.0.0");
             assertThat(Files.readString(server.awaitMail("alice@example.test", 1).get(0)))
                     .contains("X-Postern-Warning: a Received field claims this message passed through mx.example.test");
+            // a longer name that merely starts with ours is someone else
+            assertThat(send(server.smtp(), "pat@partner.test", "alice@example.test",
+                    msg.replace("by mx.example.test ", "by mx.example.test.elsewhere.net "))).startsWith("250 2.0.0");
+            List<Path> both = server.awaitMail("alice@example.test", 2);
+            assertThat(both).hasSize(2);
+            assertThat(both).filteredOn(f -> read(f).contains("X-Postern-Warning")).hasSize(1);
         }
         try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "reject")).start()) {
             assertThat(send(server.smtp(), "pat@partner.test", "alice@example.test", msg))
