@@ -113,7 +113,16 @@ final class InboundMessage {
             return java.util.concurrent.CompletableFuture.failedFuture(error);
         }
         if (auth == null) return incoming.commitAsync();
-        MessageAuthentication.Outcome o = auth.finish();
+        MessageAuthentication.Outcome o;
+        try {
+            o = auth.finish();
+        } catch (RuntimeException e) {
+            // as a milter failure in Postfix (milter_default_action = tempfail): never accept unchecked mail
+            SmtpSession.log.error("{}: message authentication failed: {}", incoming.id(), e.toString(), e);
+            incoming.abort();
+            return java.util.concurrent.CompletableFuture.failedFuture(new Refused(
+                    dev.postern.mail.Reply.of(451, "4.3.0", "Temporary failure in message authentication, try again later")));
+        }
         authSummary = o.summary();
         if (o.refusal() != null) {
             incoming.abort();

@@ -284,10 +284,20 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }, then);
     }
 
+    /** A bug that throws must still answer the client, never leave the session waiting for ever. */
+    private static <T> CompletableFuture<T> started(Supplier<CompletableFuture<T>> work) {
+        try {
+            return work.get();
+        } catch (RuntimeException e) {
+            log.error("internal error: {}", e.toString(), e);
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
     /** As {@link #offload}, for work that finishes later by itself (a group commit waiting for its fsync). */
     <T> void offloadAsync(Supplier<CompletableFuture<T>> work, BiConsumer<T, Exception> then) {
         busy = true;
-        disk.execute(() -> work.get().whenComplete((r, t) -> ctx.executor().execute(() -> {
+        disk.execute(() -> started(work).whenComplete((r, t) -> ctx.executor().execute(() -> {
             busy = false;
             if (mode == Mode.CLOSED) return;
             touch();

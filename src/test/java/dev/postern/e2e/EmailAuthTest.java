@@ -268,4 +268,37 @@ class EmailAuthTest {
             assertThat(got).anySatisfy(m -> assertThat(m).contains("spf=permerror reason=\"more than 10 DNS-querying terms\" smtp.mailfrom=x@loop.tree.test"));
         }
     }
+
+    @Test void malformedAuthenticationFieldsNeverStallOrLoseTheSession() throws Exception {
+        List<String> nasty = new ArrayList<>(List.of(
+                "DKIM-Signature: garbage",
+                "DKIM-Signature: v=1; a=rsa-sha256; b=;;;; bh===",
+                "DKIM-Signature: v=1; a=ed25519-sha256; d=partner.test; s=ed; h=from; bh=AAAA; b=AAAA; l=99999999999999999999999",
+                "DKIM-Signature: v=1; a=rsa-sha256; d=partner.test; s=rsa; h=from; bh=x; b=y; x=1; t=2",
+                "DKIM-Signature: v=1; a=rsa-sha256; d=.; s=..; h=; bh=; b=; i=@",
+                "ARC-Seal: i=999; cv=pass",
+                "ARC-Seal: i=abc",
+                "ARC-Authentication-Results: i=1",
+                "ARC-Message-Signature: i=1; a=rsa-sha256; d=partner.test; s=rsa; h=arc-seal; bh=AAAA; b=AAAA",
+                "Authentication-Results: mx.example.test",
+                "Authentication-Results: ;;;",
+                "From: <<<@@@>>>, \"unterminated",
+                "From:",
+                "From: (comment (nested) a@b.test"));
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < 30; i++) {
+            StringBuilder v = new StringBuilder();
+            String alphabet = "=;:@<>()\" \tabc=ivxsb0123";
+            for (int j = 0; j < random.nextInt(80); j++) v.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            String[] names = {"DKIM-Signature", "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results", "From", "Authentication-Results"};
+            nasty.add(names[random.nextInt(names.length)] + ": " + v);
+        }
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "flag")).start()) {
+            for (String field : nasty) {
+                String reply = send(server.smtp(), "pat@partner.test", "alice@example.test", field + "\r\nSubject: x\r\n\r\nbody\r\n");
+                assertThat(reply).as(field).startsWith("250 2.0.0");
+            }
+            assertThat(server.awaitMail("alice@example.test", nasty.size())).hasSize(nasty.size());
+        }
+    }
 }
