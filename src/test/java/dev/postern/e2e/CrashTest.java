@@ -55,6 +55,8 @@ class CrashTest {
                 store = "%s"
                 [aliases]
                 "team@example.test" = ["alice@example.test", "bob@example.test"]
+                [auth]
+                verify = false            # no DNS: tests send traffic to loopback only
                 """.formatted(port, store));
         UserStore users = new UserStore(dir.resolve("data/users"));
         users.put("alice@example.test", "x");
