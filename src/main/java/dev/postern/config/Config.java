@@ -17,12 +17,13 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                      Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
                      QueueSettings queue, Admin admin, Policy policy, Auth auth) {
 
+    /** The shorter forms, for wiring and tests, leave message verification off: its DNS queries must be asked for. */
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                   List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                   Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
                   QueueSettings queue, Admin admin, Policy policy) {
         this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, Auth.defaults(hostname));
+                transports, queue, admin, policy, Auth.defaults(hostname).withVerify(false));
     }
 
     /**
@@ -51,7 +52,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                   Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
                   QueueSettings queue, Admin admin) {
         this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, Policy.DEFAULT, Auth.defaults(hostname));
+                transports, queue, admin, Policy.DEFAULT, Auth.defaults(hostname).withVerify(false));
     }
 
     /**
@@ -104,7 +105,8 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                   List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                   Path usersFile, Path logFile) {
         this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile,
-                Delivery.defaults(hostname), Map.of(), QueueSettings.DEFAULT, new Admin("127.0.0.1", 0), Policy.DEFAULT);
+                Delivery.defaults(hostname), Map.of(), QueueSettings.DEFAULT, new Admin("127.0.0.1", 0), Policy.DEFAULT,
+                Auth.defaults(hostname).withVerify(false)); // no DNS for verification unless a configuration asks
     }
 
     public enum TlsMode { MAY, ENCRYPT }
