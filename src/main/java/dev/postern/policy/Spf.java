@@ -93,6 +93,7 @@ public final class Spf {
         final String helo;
         int dnsTerms;
         int voidLookups;
+        String explanation = "";
 
         Evaluation(InetAddress ip, String sender, String helo) {
             this.ip = ip;
@@ -102,7 +103,7 @@ public final class Spf {
 
         Outcome run(String domain, int depth) {
             try {
-                return new Outcome(evaluate(domain, depth), domain, "");
+                return new Outcome(evaluate(domain, depth), domain, explanation);
             } catch (Abort a) {
                 return new Outcome(a.result, domain, a.getMessage());
             }
@@ -127,13 +128,18 @@ public final class Spf {
             String record = fetchRecord(domain);
             if (record == null) return Result.NONE;
             List<Term> terms = parse(record);
-            String redirect = null;
+            String redirect = null, exp = null;
             for (Term t : terms) {
                 if (t.modifier() && t.name().equals("redirect")) redirect = t.value();
+                if (t.modifier() && t.name().equals("exp")) exp = t.value();
             }
             for (Term t : terms) {
                 if (t.modifier()) continue;
-                if (matches(t, domain, depth)) return qualified(t.qualifier());
+                if (matches(t, domain, depth)) {
+                    Result r = qualified(t.qualifier());
+                    if (r == Result.FAIL && exp != null) explanation = explain(exp, domain);
+                    return r;
+                }
             }
             // RFC 7208 6.1: redirect applies only when no mechanism matched (and "all" always matches)
             if (redirect != null) {
@@ -143,6 +149,23 @@ public final class Spf {
                 return evaluate(target, depth + 1);
             }
             return Result.NEUTRAL;
+        }
+
+        /**
+         * RFC 7208 6.2: the domain's own words on a fail, macro-expanded; any problem means no explanation.
+         * Kept to printable ASCII and 200 characters, since it may be quoted in our reply.
+         */
+        private String explain(String exp, String domain) {
+            try {
+                String target = expandDomain(exp, domain);
+                Dns.Answer<String> a = dns.txt(target);
+                if (a.values().size() != 1) return "";
+                String text = SpfMacro.expand(a.values().get(0), context(domain), true);
+                text = text.replaceAll("[^\\x20-\\x7e]", "");
+                return text.length() > 200 ? text.substring(0, 200) : text;
+            } catch (Abort | SpfMacro.SyntaxError e) {
+                return "";
+            }
         }
 
         private String fetchRecord(String domain) throws Abort {
@@ -244,7 +267,9 @@ public final class Spf {
                     countTerm();
                     String target = expandDomain(t.value().substring(1), domain);
                     // RFC 7208 5.2: include maps the inner result
+                    String outerExplanation = explanation; // an included record's exp never explains our result
                     Result inner = validDomain(target) ? evaluate(target, depth + 1) : Result.NONE;
+                    explanation = outerExplanation;
                     return switch (inner) {
                         case PASS -> true;
                         case FAIL, SOFTFAIL, NEUTRAL -> false;

@@ -48,7 +48,8 @@ public final class SpfResults {
             Spf.Outcome o = mailFrom(f.client(), f.sender() == null ? null : f.sender().toString(), f.helo());
             if (o.result() != Spf.Result.FAIL) return Verdict.CONTINUE;
             return new Verdict.Reject("reject_spf_fail", dev.postern.mail.Reply.of(550, "5.7.23",
-                    "SPF validation failed: " + o.domain() + " does not allow " + f.client().getHostAddress() + " to send its mail"));
+                    "SPF validation failed: " + o.domain() + " does not allow " + f.client().getHostAddress() + " to send its mail"
+                            + (o.reason().isEmpty() ? "" : " (" + o.reason() + ")")));
         }, true);
     }
 }

@@ -135,6 +135,13 @@ class SpfTest {
         assertThat(wrong).isEmpty();
     }
 
+    @Test void failExplainsWithTheDomainsExpText() throws Exception {
+        Spf.Outcome o = spf.checkMailFrom(InetAddress.getByName("192.0.2.1"), "a@exp.test", "h.test");
+        assertThat(o.result()).isEqualTo(Spf.Result.FAIL);
+        assertThat(o.reason()).isEqualTo("192.0.2.1 is not allowed to send for exp.test");
+        assertThat(spf.checkMailFrom(InetAddress.getByName("192.0.2.1"), "a@fail.test", "h.test").reason()).isEmpty();
+    }
+
     @Test void agreesWithPythonSpfOnEveryCase() throws Exception {
         Path script = Files.createTempFile("spf_check", ".py");
         try (var in = SpfTest.class.getResourceAsStream("/interop/spf_check.py")) {
