@@ -55,7 +55,7 @@ final class DkimCommand {
             Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             Files.writeString(tmp, DkimKeys.pem(kp.getPrivate()), StandardOpenOption.WRITE);
             Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            System.err.println("wrote " + file + " (the server reads keys at start)");
+            System.err.println("wrote " + file + " (a running server reads it on SIGHUP or POST /policy/reload)");
             System.out.println(selector + "._domainkey." + d + ". IN TXT " + quoted(DkimKeys.record(kp.getPublic())));
             return 0;
         }

@@ -126,7 +126,10 @@ public final class Server implements AutoCloseable {
         });
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         timer.scheduleWithFixedDelay(greylist::save, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
-        Runnable reload = () -> tables.values().forEach(AccessTable::reload);
+        Runnable reload = () -> {
+            tables.values().forEach(AccessTable::reload);
+            auth.signing().reload();
+        };
         AdminEndpoint admin = AdminEndpoint.start(config, queue, reload, () -> {
             java.util.Map<String, Long> all = new java.util.HashMap<>(smtp.stats());
             all.putAll(queue.stats());

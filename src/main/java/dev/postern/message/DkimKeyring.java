@@ -16,19 +16,28 @@ import java.util.Map;
 /**
  * Signing keys by domain, read from a directory of DOMAIN.SELECTOR.key files (PKCS#8 PEM), as
  * {@code postern dkim keygen} writes them. A domain with several keys (say RSA and Ed25519) is signed with each.
+ * Read at start and again on {@link #reload()} (SIGHUP, POST /policy/reload).
  */
 public final class DkimKeyring {
     private static final Logger log = LoggerFactory.getLogger("postern.dkim");
 
-    private final Map<String, List<DkimSigner.Key>> keys;
+    private final Path dir;
+    private volatile Map<String, List<DkimSigner.Key>> keys;
 
-    private DkimKeyring(Map<String, List<DkimSigner.Key>> keys) { this.keys = keys; }
+    private DkimKeyring(Path dir) {
+        this.dir = dir;
+        this.keys = read(dir);
+    }
 
-    public static DkimKeyring empty() { return new DkimKeyring(Map.of()); }
+    public static DkimKeyring empty() { return new DkimKeyring(null); }
 
-    public static DkimKeyring load(Path dir) {
+    public static DkimKeyring load(Path dir) { return new DkimKeyring(dir); }
+
+    public void reload() { keys = read(dir); }
+
+    private static Map<String, List<DkimSigner.Key>> read(Path dir) {
         Map<String, List<DkimSigner.Key>> out = new HashMap<>();
-        if (dir == null || !Files.isDirectory(dir)) return new DkimKeyring(out);
+        if (dir == null || !Files.isDirectory(dir)) return out;
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.key")) {
             for (Path f : files) {
                 String name = f.getFileName().toString();
@@ -52,7 +61,7 @@ public final class DkimKeyring {
             log.warn("cannot read DKIM keys in {}: {}", dir, e.toString());
         }
         out.values().forEach(l -> l.sort((a, b) -> a.selector().compareTo(b.selector())));
-        return new DkimKeyring(out);
+        return out;
     }
 
     public List<DkimSigner.Key> forDomain(String domain) {

@@ -301,4 +301,18 @@ class EmailAuthTest {
             assertThat(server.awaitMail("alice@example.test", nasty.size())).hasSize(nasty.size());
         }
     }
+
+    @Test void aKeyMadeWhileRunningSignsAfterReload(@TempDir Path keys) throws Exception {
+        Config.Auth a = new Config.Auth("mx.example.test", true, "enforce", "header", true, keys, "flag", true, false, null);
+        String msg = "From: alice@example.test\r\nTo: bob@example.test\r\nSubject: k\r\n\r\nx\r\n";
+        try (TestServer server = TestServer.builder().delivery(delivery()).relayNetworks("127.0.0.1/32").auth(a).start()) {
+            assertThat(send(server.smtp(), "alice@example.test", "bob@example.test", msg)).startsWith("250 2.0.0");
+            assertThat(read(server.awaitMail("bob@example.test", 1).get(0))).doesNotContain("DKIM-Signature");
+            KeyPair ed = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+            Files.writeString(keys.resolve("example.test.new.key"), DkimKeys.pem(ed.getPrivate()));
+            server.server.reloadTables(); // what SIGHUP and POST /policy/reload run
+            assertThat(send(server.smtp(), "alice@example.test", "bob@example.test", msg)).startsWith("250 2.0.0");
+            assertThat(server.awaitMail("bob@example.test", 2)).filteredOn(f -> read(f).contains("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.test; s=new;")).hasSize(1);
+        }
+    }
 }
