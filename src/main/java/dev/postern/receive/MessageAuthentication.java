@@ -94,7 +94,7 @@ final class MessageAuthentication {
 
     /** Runs off the event loop: DNS for keys, SPF and DMARC. */
     Outcome finish() {
-        if (!header.complete()) endHeader();
+        header.end(); // InboundMessage.endOfContent wrote the header section already; this only marks it read
         List<HeaderField> fields = header.fields();
         StringBuilder prefix = new StringBuilder();
         if (signHasher != null) {

@@ -26,10 +26,9 @@ class SpoolKillLoopTest {
     @TempDir Path dir;
 
     @ParameterizedTest(name = "{0} store, {1} s of kills")
-    // The files store ran here too until one run reported an acknowledged message missing after 27 kills (not
-    // reproduced in three more runs of ~30 kills; see the issue note). It stays covered by CrashTest and the
-    // contract suite; this loop runs the default store until that report is explained.
-    @CsvSource({"log, 30"})
+    // One run once reported a files-store message missing; it was the report reader of the previous round still
+    // running (then joined with a time limit, now asserted finished). ~570 kills since, none lost.
+    @CsvSource({"log, 30", "files, 20"})
     void randomKillsNeverLoseOrResurrect(String store, int seconds) throws Exception {
         Set<String> live = new HashSet<>();     // committed, not removed (as far as the reports say)
         Set<String> removed = new HashSet<>();  // removal returned: must never come back
