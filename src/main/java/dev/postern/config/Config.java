@@ -93,7 +93,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                 "check_client_access", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname", "reject_non_fqdn_sender",
                 "reject_non_fqdn_recipient", "check_dnsbl", "reject", "greylist", "rate_limit", "reject_unknown_client_hostname",
                 "check_sender_dbl", "check_sender_access", "check_recipient_access", "check_client_hostname_access",
-                "reject_spf_fail", "reject_auth_failures");
+                "reject_spf_fail", "reject_auth_failures", "reject_sender_login_mismatch");
         /** Rates of 0 mean no limit. */
         public static final Policy DEFAULT = new Policy(
                 Map.of("rcpt", List.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination")),

@@ -218,7 +218,9 @@ public final class ConfigLoader {
             if (phases.getOrDefault(phase, List.of()).contains("greylist")) problem("policy." + phase, "greylist needs a recipient: use it in policy.rcpt");
         }
         for (String phase : List.of("connect", "helo")) {
-            if (phases.getOrDefault(phase, List.of()).contains("reject_spf_fail")) problem("policy." + phase, "reject_spf_fail needs the sender: use it in policy.mail or policy.rcpt");
+            for (String c : List.of("reject_spf_fail", "reject_sender_login_mismatch")) {
+                if (phases.getOrDefault(phase, List.of()).contains(c)) problem("policy." + phase, c + " needs the sender: use it in policy.mail or policy.rcpt");
+            }
         }
         Config.Policy d = Config.Policy.DEFAULT;
         return new Config.Policy(phases, warn, zones, (int) positiveIn(n, "policy", "dnsbl_threshold", 1), access,

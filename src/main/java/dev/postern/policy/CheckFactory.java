@@ -63,6 +63,7 @@ public final class CheckFactory {
             case "reject_non_fqdn_recipient" -> Checks.rejectNonFqdnRecipient();
             case "check_dnsbl" -> new DnsblCheck(dns, dnsblZones, dnsblThreshold);
             case "reject" -> Checks.reject();
+            case "reject_sender_login_mismatch" -> Checks.rejectSenderLoginMismatch(router);
             case "greylist" -> greylist;
             case "reject_unknown_client_hostname" -> DnsChecks.unknownClientHostname(dns);
             case "check_sender_dbl" -> DnsChecks.senderDomainBlocklist(dns, senderDbl);

@@ -111,6 +111,27 @@ public final class Checks {
                 "Client host " + f.clientName() + "[" + f.client().getHostAddress() + "] rejected"));
     }
 
+    /**
+     * reject_sender_login_mismatch (Postfix semantics, the accounts and aliases as the login map): an
+     * authenticated user may send only as an address that delivers to their own mailbox; a client that did
+     * not log in may not use an address that belongs to an account here. The null sender is always allowed.
+     */
+    public static Check rejectSenderLoginMismatch(Router router) {
+        return new Simple("reject_sender_login_mismatch", f -> {
+            Address s = f.sender();
+            if (s == null) return Verdict.CONTINUE;
+            boolean local = router.isLocalDomain(s.domain());
+            var owners = local ? router.resolve(s).mailboxes() : java.util.Set.<String>of();
+            if (f.authenticated()) {
+                if (owners.contains(f.authUser().toLowerCase(java.util.Locale.ROOT))) return Verdict.CONTINUE;
+                return new Verdict.Reject("reject_sender_login_mismatch", Reply.of(553, "5.7.1",
+                        "<" + s + ">: Sender address rejected: not owned by user " + f.authUser()));
+            }
+            if (owners.isEmpty()) return Verdict.CONTINUE;
+            return new Verdict.Reject("reject_sender_login_mismatch", Reply.of(553, "5.7.1", "<" + s + ">: Sender address rejected: not logged in"));
+        });
+    }
+
     /** A check that always rejects: the end of a strict list ("reject"). */
     public static Check reject() {
         return new Simple("reject", f -> new Verdict.Reject("reject", Reply.of(554, "5.7.1", "Access denied")));

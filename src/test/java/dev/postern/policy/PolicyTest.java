@@ -50,6 +50,32 @@ class PolicyTest {
         }
     }
 
+    @Test void senderLoginMismatch() throws Exception {
+        Config.Policy p = policy(Map.of("mail", List.of("reject_sender_login_mismatch")), Set.of(), Map.of(), 1, Map.of());
+        try (TestServer server = TestServer.builder().policy(p).alias("sales@example.test", "alice@example.test").start()) {
+            try (SmtpClient c = SmtpClient.ehlo(server.submission())) {
+                c.startTls();
+                c.command("EHLO client.example", "250");
+                c.authPlain("alice@example.test", TestServer.PASSWORD, "235");
+                c.command("MAIL FROM:<alice@example.test>", "250");
+                c.command("RSET", "250");
+                c.command("MAIL FROM:<Sales@Example.test>", "250"); // an alias that delivers to alice
+                c.command("RSET", "250");
+                assertThat(c.command("MAIL FROM:<bob@example.test>", "553"))
+                        .isEqualTo("553 5.7.1 <bob@example.test>: Sender address rejected: not owned by user alice@example.test");
+                c.command("MAIL FROM:<alice@elsewhere.test>", "553 5.7.1");
+                c.command("MAIL FROM:<>", "250");
+            }
+            try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+                assertThat(c.command("MAIL FROM:<bob@example.test>", "553"))
+                        .isEqualTo("553 5.7.1 <bob@example.test>: Sender address rejected: not logged in");
+                c.command("MAIL FROM:<nobody@example.test>", "250"); // no account owns it
+                c.command("RSET", "250");
+                c.command("MAIL FROM:<someone@remote.test>", "250");
+            }
+        }
+    }
+
     @Test void clientAccessAtConnectAndWarnOnly() throws Exception {
         Config.Policy reject = policy(Map.of("connect", List.of("check_client_access")), Set.of(), Map.of(), 1,
                 Map.of(Cidr.parse("127.0.0.0/8"), "reject"));
