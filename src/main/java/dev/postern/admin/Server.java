@@ -108,7 +108,8 @@ public final class Server implements AutoCloseable {
         AuthServices auth = authServices(config, dns, spf, clock);
         AuthFailures authFailures = new AuthFailures(pol.authFailureLimit(), pol.authFailureWindow().toMillis(), clock);
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
-                policy(config, router, dns, greylist, clock, tables, spf, authFailures), spool, queue, clock, auth, authFailures);
+                policy(config, router, dns, greylist, clock, tables, spf, authFailures), spool, queue, clock, auth, authFailures,
+                ip -> dev.postern.policy.DnsChecks.verifiedName(dns, ip));
         try {
             smtp.start();
         } catch (IOException e) {

@@ -38,6 +38,17 @@ public final class DnsChecks {
         }, true);
     }
 
+    /**
+     * The client's forward-confirmed name, as Postfix shows it in logs and Received fields, or null
+     * ("unknown") when there is none or the DNS fails. Asks the configured servers, not the JVM's resolver.
+     */
+    public static String verifiedName(Dns dns, InetAddress client) {
+        for (String name : dns.ptr(client).values().stream().limit(10).toList()) {
+            if (dns.addresses(name).values().contains(client)) return name;
+        }
+        return null;
+    }
+
     /** check_sender_dbl: the sender's domain looked up in domain blocklists ("example.com.dbl.test" has an A record). */
     public static Check senderDomainBlocklist(Dns dns, List<String> zones) {
         return new Checks.Simple("check_sender_dbl", f -> {

@@ -8,6 +8,7 @@ import dev.postern.queue.Spool;
 import dev.postern.route.Router;
 import io.netty.handler.ssl.SslContext;
 
+import java.net.InetAddress;
 import java.time.Clock;
 import java.util.concurrent.ExecutorService;
 
@@ -16,4 +17,4 @@ record ServerContext(Config config, SslContext ssl, Authenticator authenticator,
                      dev.postern.policy.PolicyChain policy,
                      Spool spool, QueueManager queue, ExecutorService workers, ConnectionLimiter connections,
                      dev.postern.policy.AuthFailures authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted,
-                     AuthServices auth) {}
+                     AuthServices auth, java.util.function.Function<InetAddress, String> clientNames) {}

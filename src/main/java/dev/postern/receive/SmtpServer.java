@@ -48,7 +48,8 @@ public final class SmtpServer implements AutoCloseable {
 
     public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router,
                       dev.postern.policy.PolicyChain policy, Spool spool, QueueManager queue, Clock clock,
-                      AuthServices auth, dev.postern.policy.AuthFailures authFailures) {
+                      AuthServices auth, dev.postern.policy.AuthFailures authFailures,
+                      java.util.function.Function<java.net.InetAddress, String> clientNames) {
         this.config = config;
         boolean epoll = Epoll.isAvailable();
         var factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -64,7 +65,7 @@ public final class SmtpServer implements AutoCloseable {
         var limits = config.limits();
         this.context = new ServerContext(config, ssl, authenticator, router, new RelayControl(router, config.relayNetworks()), policy,
                 spool, queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
-                authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth);
+                authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames);
         log.info("using {} transport", epoll ? "epoll" : "NIO");
     }
 

@@ -61,7 +61,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     final Commands commands;
     ChannelHandlerContext ctx;
     InetAddress clientIp;
-    String clientName = "unknown";
+    volatile String clientName = "unknown"; // set by a worker thread once reverse DNS answers
     private ByteBuf input;
     private LineSplitter lines = new LineSplitter(MAX_AUTH_LINE);
     /** Scratch space shared by the sessions of one event-loop thread; nothing is kept in it between reads. */
@@ -127,8 +127,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             clientName = "localhost";
         } else {
             server.workers().execute(() -> {
-                String name = clientIp.getCanonicalHostName();
-                if (!name.equals(clientIp.getHostAddress())) clientName = name;
+                String name = server.clientNames().apply(clientIp);
+                if (name != null) clientName = name;
             });
         }
         touch();

@@ -50,6 +50,19 @@ class PolicyTest {
         }
     }
 
+    @Test void clientNamesAreForwardConfirmedThroughTheConfiguredDns() throws Exception {
+        try (TestDnsServer dns = new TestDnsServer().zone(
+                "5.2.0.192.in-addr.arpa. IN PTR mail.partner.test.",
+                "mail.partner.test. IN A 192.0.2.5",
+                "6.2.0.192.in-addr.arpa. IN PTR forged.partner.test.",
+                "forged.partner.test. IN A 192.0.2.99")) {
+            var d = new dev.postern.route.DnsjavaDns(List.of(dns.address()), java.time.Duration.ofSeconds(2));
+            assertThat(DnsChecks.verifiedName(d, java.net.InetAddress.getByName("192.0.2.5"))).isEqualTo("mail.partner.test");
+            assertThat(DnsChecks.verifiedName(d, java.net.InetAddress.getByName("192.0.2.6"))).isNull();
+            assertThat(DnsChecks.verifiedName(d, java.net.InetAddress.getByName("192.0.2.7"))).isNull();
+        }
+    }
+
     @Test void senderLoginMismatch() throws Exception {
         Config.Policy p = policy(Map.of("mail", List.of("reject_sender_login_mismatch")), Set.of(), Map.of(), 1, Map.of());
         try (TestServer server = TestServer.builder().policy(p).alias("sales@example.test", "alice@example.test").start()) {
