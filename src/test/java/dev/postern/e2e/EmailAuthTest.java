@@ -315,4 +315,18 @@ class EmailAuthTest {
             assertThat(server.awaitMail("bob@example.test", 2)).filteredOn(f -> read(f).contains("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.test; s=new;")).hasSize(1);
         }
     }
+
+    @Test void oversizedOrEndlessHeaderSectionsArriveIntact() throws Exception {
+        StringBuilder big = new StringBuilder("From: pat@partner.test\r\n");
+        for (int i = 0; i < 4000; i++) big.append("X-Pad-").append(i).append(": ").append("p".repeat(70)).append("\r\n"); // ~330 KiB
+        String huge = big + "\r\nthe body\r\n";
+        String noBody = "From: pat@partner.test\r\nSubject: only headers\r\n";
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "flag")).start()) {
+            assertThat(send(server.smtp(), "pat@partner.test", "alice@example.test", huge)).startsWith("250 2.0.0");
+            assertThat(send(server.smtp(), "pat@partner.test", "bob@example.test", noBody)).startsWith("250 2.0.0");
+            String got = read(server.awaitMail("alice@example.test", 1).get(0)).replace("\n", "\r\n");
+            assertThat(got).endsWith(huge).contains("dkim=none");
+            assertThat(read(server.awaitMail("bob@example.test", 1).get(0)).replace("\n", "\r\n")).endsWith(noBody);
+        }
+    }
 }
