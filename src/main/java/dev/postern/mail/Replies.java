@@ -19,6 +19,8 @@ public final class Replies {
     public static final Reply IDLE_TIMEOUT = Reply.of(421, "4.4.2", "Timeout exceeded, closing connection");
     public static final Reply TOO_MANY_CONNECTIONS = Reply.of(421, "4.7.0", "Too many connections, try again later");
     public static final Reply TOO_MANY_CONNECTIONS_FROM_IP = Reply.of(421, "4.7.0", "Too many connections from your address, try again later");
+    public static final Reply TOO_MANY_ERRORS = Reply.of(421, "4.7.0", "Error: too many errors, closing connection");
+    public static final Reply TOO_MUCH_JUNK = Reply.of(421, "4.7.0", "Error: too many NOOP, RSET, VRFY or HELP commands, closing connection");
     public static final Reply TOO_MANY_AUTH_FAILURES = Reply.of(421, "4.7.0", "Too many authentication failures, closing connection");
     public static final Reply AUTH_RATE_LIMITED = Reply.of(454, "4.7.0", "Too many failed authentication attempts from your address, try again later");
     public static final Reply LOCAL_ERROR = Reply.of(451, "4.3.0", "Local error in processing, message not accepted");

@@ -36,6 +36,8 @@ final class Commands {
 
     Commands(SmtpSession s) { this.s = s; }
 
+    private static final java.util.Set<String> JUNK = java.util.Set.of("NOOP", "RSET", "VRFY", "EXPN", "HELP");
+
     void line(LineSplitter.Line line) {
         if (line.tooLong()) {
             s.reply(Replies.LINE_TOO_LONG);
@@ -48,6 +50,10 @@ final class Commands {
         CommandLine c = CommandLine.parse(line.text());
         if (line.length() > SmtpSession.MAX_COMMAND_LINE && !c.verb().equals("AUTH")) {
             s.reply(Replies.LINE_TOO_LONG); // RFC 5321 4.5.3.1.4
+            return;
+        }
+        if (JUNK.contains(c.verb()) && ++s.junkCommands > SmtpSession.MAX_JUNK_COMMANDS) {
+            s.closeWith(Replies.TOO_MUCH_JUNK);
             return;
         }
         switch (c.verb()) {

@@ -48,6 +48,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /** RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF. */
     static final int MAX_COMMAND_LINE = 512;
+    /** Like Postfix's smtpd_hard_error_limit: error replies in one session before we hang up (dictionary attacks). */
+    static final int MAX_ERRORS = 20;
+    /** Like Postfix's smtpd_junk_command_limit: NOOP, RSET, VRFY, EXPN and HELP in one session. */
+    static final int MAX_JUNK_COMMANDS = 100;
     /** RFC 4954 4: AUTH lines may be longer; 12288 octets is the limit the RFC suggests. */
     static final int MAX_AUTH_LINE = 12288;
     private static final long HIGH_WATER = 1 << 20;
@@ -81,6 +85,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     String authUser;
     boolean tls;
     int authFailures;
+    int errors;
+    int junkCommands;
     SaslServer sasl;
 
     // transaction state (reset by RSET, EHLO, end of message)
@@ -317,6 +323,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (ctx == null) return;
         ctx.write(Unpooled.copiedBuffer(r.format(true), StandardCharsets.UTF_8));
         wroteSomething = true;
+        if (r.code() >= 400 && r.code() != 421 && mode != Mode.CLOSED && ++errors >= MAX_ERRORS) {
+            log.info("too many errors from {}[{}]", clientName, clientIp.getHostAddress());
+            closeWith(Replies.TOO_MANY_ERRORS);
+        }
     }
 
     /** RFC 2920: replies to pipelined commands may be batched; we flush when input runs dry or we wait. */

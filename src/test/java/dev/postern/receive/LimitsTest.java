@@ -13,6 +13,30 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Time-outs (RFC 5321 4.5.3.2) and connection limits, with small values so the test is quick. */
 class LimitsTest {
 
+    @Test void dictionaryAttackIsCutOffAfterTwentyErrors() throws Exception {
+        try (TestServer server = TestServer.builder().start();
+             SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+            c.command("MAIL FROM:<probe@remote.test>", "250");
+            for (int i = 1; i < SmtpSession.MAX_ERRORS; i++) c.command("RCPT TO:<guess" + i + "@example.test>", "550 5.1.1");
+            c.command("RCPT TO:<alice@example.test>", "250"); // successes do not reset the count
+            c.command("RCPT TO:<guess20@example.test>", "550 5.1.1");
+            assertThat(c.reply()).isEqualTo("421 4.7.0 Error: too many errors, closing connection");
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    @Test void junkCommandsAreCutOffAfterAHundred() throws Exception {
+        try (TestServer server = TestServer.builder().start();
+             SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+            StringBuilder batch = new StringBuilder();
+            for (int i = 0; i < SmtpSession.MAX_JUNK_COMMANDS; i++) batch.append(i % 2 == 0 ? "NOOP\r\n" : "RSET\r\n");
+            c.raw(batch.toString()); // pipelined
+            for (int i = 0; i < SmtpSession.MAX_JUNK_COMMANDS; i++) c.expect("250");
+            assertThat(c.command("NOOP", "421")).isEqualTo("421 4.7.0 Error: too many NOOP, RSET, VRFY or HELP commands, closing connection");
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
     @Test void idleClientIsDroppedWith421() throws Exception {
         try (TestServer server = TestServer.builder().timeouts(Duration.ofMillis(500), Duration.ofMillis(500)).start();
              SmtpClient c = SmtpClient.ehlo(server.smtp())) {
