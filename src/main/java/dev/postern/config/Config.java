@@ -63,7 +63,16 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                          int dnsblThreshold, Map<Cidr, String> clientAccess, Duration greylistDelay,
                          Duration greylistRetryWindow, Duration greylistWhitelist, int connectionsPerMinute,
                          int recipientsPerMinute, List<String> senderDbl, Map<String, Path> accessFiles,
-                         int messagesPerMinute, int authFailureLimit, Duration authFailureWindow) {
+                         int messagesPerMinute, int authFailureLimit, Duration authFailureWindow, Duration greetPause) {
+
+        public Policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> dnsblZones,
+                      int dnsblThreshold, Map<Cidr, String> clientAccess, Duration greylistDelay, Duration greylistRetryWindow,
+                      Duration greylistWhitelist, int connectionsPerMinute, int recipientsPerMinute, List<String> senderDbl,
+                      Map<String, Path> accessFiles, int messagesPerMinute, int authFailureLimit, Duration authFailureWindow) {
+            this(phases, warnOnly, dnsblZones, dnsblThreshold, clientAccess, greylistDelay, greylistRetryWindow, greylistWhitelist,
+                    connectionsPerMinute, recipientsPerMinute, senderDbl, accessFiles, messagesPerMinute, authFailureLimit,
+                    authFailureWindow, Duration.ZERO);
+        }
 
         public Policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> dnsblZones,
                       int dnsblThreshold, Map<Cidr, String> clientAccess, Duration greylistDelay, Duration greylistRetryWindow,

@@ -40,7 +40,7 @@ public final class ConfigLoader {
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
             "dnsbl", "dnsbl_threshold", "client_access", "greylist_delay", "greylist_retry_window", "greylist_whitelist",
             "connections_per_minute", "recipients_per_minute", "messages_per_minute", "auth_failure_limit",
-            "auth_failure_window", "sender_dbl", "sender_access", "recipient_access",
+            "auth_failure_window", "greet_pause", "sender_dbl", "sender_access", "recipient_access",
             "client_hostname_access");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency");
@@ -232,7 +232,20 @@ public final class ConfigLoader {
                 senderDbl(n, phases), accessFiles(n, phases),
                 (int) positiveIn(n, "policy", "messages_per_minute", d.messagesPerMinute()),
                 (int) positiveIn(n, "policy", "auth_failure_limit", d.authFailureLimit()),
-                durationIn(n, "policy", "auth_failure_window", d.authFailureWindow()));
+                durationIn(n, "policy", "auth_failure_window", d.authFailureWindow()),
+                greetPause(n));
+    }
+
+    /** postscreen's pregreet test: 0 (the default) greets at once. */
+    private Duration greetPause(JsonNode n) {
+        if (!n.has("greet_pause")) return Duration.ZERO;
+        JsonNode v = n.get("greet_pause");
+        Duration d = parseDuration(v.isIntegralNumber() || v.isTextual() ? v.asText() : "");
+        if (d == null || d.compareTo(Duration.ofSeconds(30)) > 0) {
+            problem("policy.greet_pause", "expected a duration up to 30s, e.g. \"3s\", got " + v);
+            return Duration.ZERO;
+        }
+        return d;
     }
 
     /** The allow/block list files of the check_*_access checks; a check used without its file is a mistake. */

@@ -139,11 +139,34 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         touch();
         scheduleTimeout();
+        long pause = server.config().policy().greetPause().toMillis();
+        if (pause > 0 && listener.kind() == Kind.SMTP && !server.relay().isTrustedNetwork(clientIp)) {
+            // postscreen's pregreet test: RFC 5321 3.1 has the client wait for our greeting; bots often do not
+            busy = true;
+            ctx.executor().schedule(this::endGreetPause, pause, TimeUnit.MILLISECONDS);
+            return;
+        }
+        greet();
+    }
+
+    private void endGreetPause() {
+        busy = false;
+        if (mode == Mode.CLOSED) return;
+        if (input.isReadable()) {
+            log.info("reject: CONNECT from {}[{}]: talked before the greeting", clientName, clientIp.getHostAddress());
+            closeWith(Reply.of(554, "5.5.1", "Protocol error: you talked before my greeting"));
+            return;
+        }
+        greet();
+    }
+
+    private void greet() {
         // RFC 5321 4.2 / 3.1: the greeting names this host; connect checks may refuse instead
         commands.decide(dev.postern.policy.Phase.CONNECT, facts(), "CONNECT", () -> {
             reply(Reply.of(220, null, server.config().hostname() + " ESMTP Postern"));
             flush();
         });
+        process();
     }
 
     /** Frees this connection's slot; done as soon as we decide to close, so a client's next connection finds it. */

@@ -63,6 +63,31 @@ class PolicyTest {
         }
     }
 
+    @Test void clientsTalkingBeforeTheGreetingAreTurnedAway() throws Exception {
+        Config.Policy d = Config.Policy.DEFAULT;
+        Config.Policy p = new Config.Policy(d.phases(), d.warnOnly(), d.dnsblZones(), d.dnsblThreshold(), d.clientAccess(),
+                d.greylistDelay(), d.greylistRetryWindow(), d.greylistWhitelist(), 0, 0, List.of(), Map.of(), 0, 10,
+                java.time.Duration.ofMinutes(10), java.time.Duration.ofMillis(400));
+        try (TestServer server = TestServer.builder().policy(p).start()) {
+            try (SmtpClient bot = SmtpClient.connect(server.smtp())) {
+                bot.raw("EHLO bot.example\r\n"); // before any greeting
+                assertThat(bot.reply()).isEqualTo("554 5.5.1 Protocol error: you talked before my greeting");
+                assertThat(bot.closedByServer()).isTrue();
+            }
+            long t0 = System.nanoTime();
+            try (SmtpClient polite = SmtpClient.connect(server.smtp())) {
+                polite.expect("220");
+                assertThat((System.nanoTime() - t0) / 1_000_000).as("greeted after the pause").isGreaterThanOrEqualTo(350);
+                polite.command("EHLO client.example", "250");
+            }
+            try (SmtpClient submitter = SmtpClient.connect(server.submission())) {
+                submitter.raw("EHLO client.example\r\n"); // submission is not paused: clients there are ours
+                submitter.expect("220");
+                submitter.expect("250");
+            }
+        }
+    }
+
     @Test void senderLoginMismatch() throws Exception {
         Config.Policy p = policy(Map.of("mail", List.of("reject_sender_login_mismatch")), Set.of(), Map.of(), 1, Map.of());
         try (TestServer server = TestServer.builder().policy(p).alias("sales@example.test", "alice@example.test").start()) {
