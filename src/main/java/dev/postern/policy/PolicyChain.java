@@ -17,6 +17,8 @@ public final class PolicyChain {
 
     private final Map<Phase, List<Check>> checks;
     private final Set<String> warnOnly;
+    /** Refusals by check and kind, for /metrics. */
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> refusals = new java.util.concurrent.ConcurrentHashMap<>();
 
     public PolicyChain(Map<Phase, List<Check>> checks, Set<String> warnOnly) {
         this.checks = new EnumMap<>(checks);
@@ -32,6 +34,7 @@ public final class PolicyChain {
         for (Check c : checks.getOrDefault(phase, List.of())) {
             Verdict v = c.check(facts);
             if (v instanceof Verdict.Continue) continue;
+            if (!(v instanceof Verdict.Accept)) count(c.name(), warnOnly.contains(c.name()) ? "warn" : v instanceof Verdict.Reject ? "reject" : "defer");
             if (warnOnly.contains(c.name()) && !(v instanceof Verdict.Accept)) {
                 log.info("warn: {} from {}[{}]: would {}; check={}", phase, facts.clientName(), facts.client().getHostAddress(),
                         describe(v), c.name());
@@ -40,6 +43,18 @@ public final class PolicyChain {
             return v;
         }
         return Verdict.CONTINUE;
+    }
+
+    private void count(String check, String action) {
+        refusals.computeIfAbsent("postern_policy_refusals_total{check=\"" + check + "\",action=\"" + action + "\"}",
+                k -> new java.util.concurrent.atomic.LongAdder()).increment();
+    }
+
+    /** Counters for the metrics endpoint: refusals (and warn_only would-be refusals) per check. */
+    public Map<String, Long> stats() {
+        Map<String, Long> out = new java.util.HashMap<>();
+        refusals.forEach((k, v) -> out.put(k, v.sum()));
+        return out;
     }
 
     private static String describe(Verdict v) {

@@ -106,6 +106,7 @@ final class MessageAuthentication {
                     log.warn("cannot sign with DKIM key {}.{}: {}", k.domain(), k.selector(), e.toString());
                 }
             }
+            services.count("dkim-sign", "signed");
             return new Outcome(bytes(prefix), null, null, "dkim-signed=" + signKeys.size());
         }
         if (origin.trusted()) return new Outcome(new byte[0], null, null, "");
@@ -129,7 +130,10 @@ final class MessageAuthentication {
             Spf.Outcome helo = services.spf().mailFrom(origin.client(), null, origin.helo());
             ar.add("spf", helo.result().label(), helo.reason(), "smtp.helo", octets(origin.helo()));
         }
+        services.count("spf", spf.result().label());
         List<DkimVerifier.Result> dkim = verifier.finish(services.keys(), clock.instant());
+        if (dkim.isEmpty()) services.count("dkim", "none");
+        for (DkimVerifier.Result r : dkim) services.count("dkim", r.result());
         if (dkim.isEmpty()) ar.add("dkim", "none", null);
         for (DkimVerifier.Result r : dkim) {
             ar.add("dkim", r.result(), r.reason(), "header.d", r.domain(), "header.i", r.identity(), "header.s", r.selector(),
@@ -148,6 +152,7 @@ final class MessageAuthentication {
             ar.add("dmarc", e.result().name().toLowerCase(Locale.ROOT), e.result() == Dmarc.Result.FAIL ? "p=" + p : null,
                     "header.from", e.fromDomain(), "policy.dmarc", e.result() == Dmarc.Result.NONE ? null : p);
             summary += " dmarc=" + e.result().name().toLowerCase(Locale.ROOT);
+            services.count("dmarc", e.result().name().toLowerCase(Locale.ROOT));
             String disposition = "none";
             boolean enforce = services.settings().dmarc().equals("enforce");
             if (e.result() == Dmarc.Result.FAIL && enforce && e.disposition() == Dmarc.Disposition.REJECT && refusal == null) {
@@ -167,6 +172,7 @@ final class MessageAuthentication {
         dev.postern.message.Arc.Validation chain = arc.validate(services.keys());
         ar.add("arc", chain.status(), chain.reason(), "header.i", chain.instances() > 0 ? String.valueOf(chain.instances()) : null);
         summary += " arc=" + chain.status();
+        services.count("arc", chain.status());
         String arcSet = refusal == null ? seal(chain, ar) : null;
         // RFC 8601 5: our field goes on top, above the trace fields
         String header = ar.field() + (arcSet == null ? "" : arcSet) + prefix;

@@ -100,8 +100,11 @@ public final class SmtpServer implements AutoCloseable {
 
     /** Counters for the metrics endpoint. */
     public java.util.Map<String, Long> stats() {
-        return java.util.Map.of("postern_smtp_connections_open", (long) context.connections().open(),
-                "postern_smtp_messages_accepted_total", context.accepted().get());
+        java.util.Map<String, Long> out = new java.util.HashMap<>(context.policy().stats());
+        if (context.auth() != null) out.putAll(context.auth().stats());
+        out.put("postern_smtp_connections_open", (long) context.connections().open());
+        out.put("postern_smtp_messages_accepted_total", context.accepted().get());
+        return out;
     }
 
     /** The port a listener actually bound (useful when configured with port 0 in tests). */

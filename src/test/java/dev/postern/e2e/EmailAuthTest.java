@@ -141,6 +141,12 @@ class EmailAuthTest {
             String rows = Files.readString(TestServer.list(reports).get(0));
             assertThat(rows).contains("\"header_from\":\"strict.test\"").contains("\"disposition\":\"reject\"")
                     .contains("\"spf\":\"fail\"").contains("\"rua\":\"mailto:d@strict.test\"").contains("\"source_ip\":\"127.0.0.1\"");
+            String port = Files.readString(server.config.adminPortFile()).strip();
+            String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(metrics).contains("postern_auth_results_total{method=\"dmarc\",result=\"fail\"} 1\n")
+                    .contains("postern_auth_results_total{method=\"spf\",result=\"fail\"} 1\n")
+                    .contains("postern_auth_results_total{method=\"dkim\",result=\"none\"} 1\n");
         }
     }
 
@@ -167,6 +173,10 @@ class EmailAuthTest {
             c.command("MAIL FROM:<news@strict.test>", "250");
             assertThat(c.command("RCPT TO:<alice@example.test>", "550"))
                     .isEqualTo("550 5.7.23 SPF validation failed: strict.test does not allow 127.0.0.1 to send its mail");
+            String port = Files.readString(server.config.adminPortFile()).strip();
+            assertThat(java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body())
+                    .contains("postern_policy_refusals_total{check=\"reject_spf_fail\",action=\"reject\"} 1\n");
             c.command("RSET", "250");
             c.command("MAIL FROM:<pat@partner.test>", "250");
             c.command("RCPT TO:<alice@example.test>", "250");
