@@ -52,7 +52,7 @@ public final class DkimKeys {
         try {
             byte[] der = Base64.getDecoder().decode(p);
             PublicKey key = switch (k) {
-                case "rsa" -> KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(der));
+                case "rsa" -> rsaPublicKey(der);
                 case "ed25519" -> {
                     if (der.length != 32) throw new GeneralSecurityException("Ed25519 key is not 32 octets");
                     byte[] spki = Arrays.copyOf(ED25519_SPKI_PREFIX, 44);
@@ -64,6 +64,24 @@ public final class DkimKeys {
             return new Published(key, k, null, testing, strict, hashes);
         } catch (IllegalArgumentException | GeneralSecurityException e) {
             return error("unusable key: " + e.getMessage());
+        }
+    }
+
+    /**
+     * RFC 6376 3.6.1 says SubjectPublicKeyInfo, but some publish the bare PKCS#1 RSAPublicKey; verifiers such as
+     * dkimpy and OpenDKIM accept both, so do we.
+     */
+    private static PublicKey rsaPublicKey(byte[] der) throws GeneralSecurityException {
+        try {
+            return KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(der));
+        } catch (GeneralSecurityException spkiFailed) {
+            try {
+                var pkcs1 = org.bouncycastle.asn1.pkcs.RSAPublicKey.getInstance(der);
+                return KeyFactory.getInstance("RSA").generatePublic(
+                        new java.security.spec.RSAPublicKeySpec(pkcs1.getModulus(), pkcs1.getPublicExponent()));
+            } catch (IllegalArgumentException | IllegalStateException notPkcs1) {
+                throw spkiFailed;
+            }
         }
     }
 

@@ -167,6 +167,15 @@ class DkimTest {
         }
     }
 
+    @Test void rsaKeysPublishedAsPkcs1AreAcceptedToo() throws Exception {
+        KeyPair kp = KeyPairGenerator.getInstance("RSA").generateKeyPair();
+        var spki = org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(kp.getPublic().getEncoded());
+        String pkcs1 = Base64.getEncoder().encodeToString(spki.parsePublicKey().getEncoded());
+        DkimKeys.Published k = DkimKeys.parseRecord("v=DKIM1; k=rsa; p=" + pkcs1);
+        assertThat(k.key()).isEqualTo(kp.getPublic());
+        assertThat(DkimKeys.parseRecord("v=DKIM1; k=rsa; p=AAAA").error()).startsWith("unusable key");
+    }
+
     @Test void rsaSha1IsReportedAsWeak() throws Exception {
         KeyPair kp = KeyPairGenerator.getInstance("RSA").generateKeyPair();
         dns.put("old._domainkey.example.test", DkimKeys.record(kp.getPublic()));
