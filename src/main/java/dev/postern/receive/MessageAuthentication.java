@@ -95,88 +95,117 @@ final class MessageAuthentication {
     /** Runs off the event loop: DNS for keys, SPF and DMARC. */
     Outcome finish() {
         header.end(); // InboundMessage.endOfContent wrote the header section already; this only marks it read
-        List<HeaderField> fields = header.fields();
-        StringBuilder prefix = new StringBuilder();
-        if (signHasher != null) {
-            byte[] bh = signHasher.finish();
-            for (DkimSigner.Key k : signKeys) {
-                try {
-                    prefix.append(DkimSigner.sign(fields, bh, k, clock.instant().getEpochSecond()));
-                } catch (Exception e) {
-                    log.warn("cannot sign with DKIM key {}.{}: {}", k.domain(), k.selector(), e.toString());
-                }
-            }
-            services.count("dkim-sign", "signed");
-            return new Outcome(bytes(prefix), null, null, "dkim-signed=" + signKeys.size());
-        }
+        if (signHasher != null) return signOutgoing();
         if (origin.trusted()) return new Outcome(new byte[0], null, null, "");
-        Reply refusal = null;
-        String hold = null;
+        Verdicts v = new Verdicts();
         if (forgedTrace) {
+            v.summary = "forged-received";
             if (services.settings().receivedForgery().equals("reject")) {
-                refusal = Reply.of(550, "5.7.1", "Message refused: a Received field claims it passed through " + origin.hostname());
+                v.refusal = Reply.of(550, "5.7.1", "Message refused: a Received field claims it passed through " + origin.hostname());
             } else {
-                prefix.append("X-Postern-Warning: a Received field claims this message passed through ").append(origin.hostname()).append("\r\n");
+                v.extra.append("X-Postern-Warning: a Received field claims this message passed through ").append(origin.hostname()).append("\r\n");
             }
         }
-        if (verifier == null) return new Outcome(bytes(prefix), refusal, null, forgedTrace ? "forged-received" : "");
-        AuthenticationResults ar = new AuthenticationResults(services.settings().authservId());
+        if (verifier == null) return new Outcome(bytes(v.extra), v.refusal, null, v.summary);
+        Spf.Outcome spf = spf(v);
+        List<DkimVerifier.Result> dkim = dkim(v);
+        dmarc(v, spf, dkim);
+        dev.postern.message.Arc.Validation chain = arc.validate(services.keys());
+        v.ar.add("arc", chain.status(), chain.reason(), "header.i", chain.instances() > 0 ? String.valueOf(chain.instances()) : null);
+        v.summary += " arc=" + chain.status();
+        services.count("arc", chain.status());
+        String arcSet = v.refusal == null ? seal(chain, v.ar) : null;
+        // RFC 8601 5: our field goes on top, above the trace fields
+        String header = v.ar.field() + (arcSet == null ? "" : arcSet) + v.extra;
+        return new Outcome(header.getBytes(StandardCharsets.ISO_8859_1), v.refusal, v.hold, v.summary.strip());
+    }
+
+    /** What the checks of one message have found so far. */
+    private final class Verdicts {
+        final AuthenticationResults ar = new AuthenticationResults(services.settings().authservId());
+        final StringBuilder extra = new StringBuilder(); // header fields below ours
+        Reply refusal;
+        String hold;
+        String summary = "";
+    }
+
+    /** Our users' mail: one DKIM-Signature per key of the From domain. */
+    private Outcome signOutgoing() {
+        byte[] bh = signHasher.finish();
+        StringBuilder sigs = new StringBuilder();
+        for (DkimSigner.Key k : signKeys) {
+            try {
+                sigs.append(DkimSigner.sign(header.fields(), bh, k, clock.instant().getEpochSecond()));
+            } catch (Exception e) {
+                log.warn("cannot sign with DKIM key {}.{}: {}", k.domain(), k.selector(), e.toString());
+            }
+        }
+        services.count("dkim-sign", "signed");
+        return new Outcome(bytes(sigs), null, null, "dkim-signed=" + signKeys.size());
+    }
+
+    /** RFC 7208: MAIL FROM decides (the HELO identity for the null sender); HELO is reported too (2.3). */
+    private Spf.Outcome spf(Verdicts v) {
         Spf.Outcome spf = services.spf().mailFrom(origin.client(), origin.sender(), origin.helo());
         boolean nullSender = origin.sender() == null;
-        ar.add("spf", spf.result().label(), spf.reason(), nullSender ? "smtp.helo" : "smtp.mailfrom",
+        v.ar.add("spf", spf.result().label(), spf.reason(), nullSender ? "smtp.helo" : "smtp.mailfrom",
                 octets(nullSender ? origin.helo() : origin.sender()));
         if (!nullSender && origin.helo() != null && origin.helo().contains(".") && !origin.helo().startsWith("[")) {
-            // RFC 7208 2.3: the HELO identity is checked too; its result is reported, MAIL FROM's decides
             Spf.Outcome helo = services.spf().mailFrom(origin.client(), null, origin.helo());
-            ar.add("spf", helo.result().label(), helo.reason(), "smtp.helo", octets(origin.helo()));
+            v.ar.add("spf", helo.result().label(), helo.reason(), "smtp.helo", octets(origin.helo()));
         }
         services.count("spf", spf.result().label());
+        v.summary += " spf=" + spf.result().label();
+        return spf;
+    }
+
+    private List<DkimVerifier.Result> dkim(Verdicts v) {
         List<DkimVerifier.Result> dkim = verifier.finish(services.keys(), clock.instant());
-        if (dkim.isEmpty()) services.count("dkim", "none");
-        for (DkimVerifier.Result r : dkim) services.count("dkim", r.result());
-        if (dkim.isEmpty()) ar.add("dkim", "none", null);
+        if (dkim.isEmpty()) {
+            services.count("dkim", "none");
+            v.ar.add("dkim", "none", null);
+        }
         for (DkimVerifier.Result r : dkim) {
-            ar.add("dkim", r.result(), r.reason(), "header.d", r.domain(), "header.i", r.identity(), "header.s", r.selector(),
+            services.count("dkim", r.result());
+            v.ar.add("dkim", r.result(), r.reason(), "header.d", r.domain(), "header.i", r.identity(), "header.s", r.selector(),
                     "header.a", r.algorithm(), "header.b", r.signaturePrefix());
         }
-        List<String> fromDomains = FromDomains.of(fields);
-        String summary = "spf=" + spf.result().label() + " dkim=" + (dkim.isEmpty() ? "none" : dkim.stream().map(DkimVerifier.Result::result).toList());
+        v.summary += " dkim=" + (dkim.isEmpty() ? "none" : dkim.stream().map(DkimVerifier.Result::result).toList());
+        return dkim;
+    }
+
+    /** RFC 7489: alignment, then what the domain's policy asks and we are configured to do. */
+    private void dmarc(Verdicts v, Spf.Outcome spf, List<DkimVerifier.Result> dkim) {
+        List<String> fromDomains = FromDomains.of(header.fields());
         if (fromDomains.isEmpty() || fromDomains.stream().distinct().count() > 1) {
             // RFC 7489 6.6.1: without exactly one From domain DMARC cannot be applied
-            ar.add("dmarc", fromDomains.isEmpty() ? "none" : "permerror", fromDomains.isEmpty() ? "no From domain" : "several From domains");
-        } else {
-            String spfDomain = spf.result() == Spf.Result.PASS ? spf.domain() : null;
-            List<String> passed = dkim.stream().filter(DkimVerifier.Result::passed).map(DkimVerifier.Result::domain).toList();
-            Dmarc.Evaluation e = services.dmarc().evaluate(fromDomains.get(0), spfDomain, passed);
-            String p = e.policy().name().toLowerCase(Locale.ROOT);
-            ar.add("dmarc", e.result().name().toLowerCase(Locale.ROOT), e.result() == Dmarc.Result.FAIL ? "p=" + p : null,
-                    "header.from", e.fromDomain(), "policy.dmarc", e.result() == Dmarc.Result.NONE ? null : p);
-            summary += " dmarc=" + e.result().name().toLowerCase(Locale.ROOT);
-            services.count("dmarc", e.result().name().toLowerCase(Locale.ROOT));
-            String disposition = "none";
-            boolean enforce = services.settings().dmarc().equals("enforce");
-            if (e.result() == Dmarc.Result.FAIL && enforce && e.disposition() == Dmarc.Disposition.REJECT && refusal == null) {
-                refusal = Reply.of(550, "5.7.1", "Message rejected per the DMARC policy of " + e.policyDomain());
-                disposition = "reject";
-            } else if (e.result() == Dmarc.Result.FAIL && enforce && e.disposition() != Dmarc.Disposition.NONE) {
-                disposition = "quarantine";
-                if (services.settings().dmarcQuarantine().equals("hold")) hold = "DMARC quarantine policy of " + e.policyDomain();
-                else prefix.append("X-Postern-Quarantine: DMARC policy of ").append(e.policyDomain()).append("\r\n");
-            }
-            if (services.settings().dmarcReports() && services.reports() != null) {
-                List<Map.Entry<String, String>> rows = new ArrayList<>();
-                for (DkimVerifier.Result r : dkim) rows.add(new AbstractMap.SimpleEntry<>(r.domain(), r.result()));
-                services.reports().record(origin.client().getHostAddress(), e, origin.sender(), spf, rows, disposition);
-            }
+            v.ar.add("dmarc", fromDomains.isEmpty() ? "none" : "permerror", fromDomains.isEmpty() ? "no From domain" : "several From domains");
+            return;
         }
-        dev.postern.message.Arc.Validation chain = arc.validate(services.keys());
-        ar.add("arc", chain.status(), chain.reason(), "header.i", chain.instances() > 0 ? String.valueOf(chain.instances()) : null);
-        summary += " arc=" + chain.status();
-        services.count("arc", chain.status());
-        String arcSet = refusal == null ? seal(chain, ar) : null;
-        // RFC 8601 5: our field goes on top, above the trace fields
-        String header = ar.field() + (arcSet == null ? "" : arcSet) + prefix;
-        return new Outcome(header.getBytes(StandardCharsets.ISO_8859_1), refusal, hold, summary);
+        String spfDomain = spf.result() == Spf.Result.PASS ? spf.domain() : null;
+        List<String> passed = dkim.stream().filter(DkimVerifier.Result::passed).map(DkimVerifier.Result::domain).toList();
+        Dmarc.Evaluation e = services.dmarc().evaluate(fromDomains.get(0), spfDomain, passed);
+        String result = e.result().name().toLowerCase(Locale.ROOT);
+        String p = e.policy().name().toLowerCase(Locale.ROOT);
+        v.ar.add("dmarc", result, e.result() == Dmarc.Result.FAIL ? "p=" + p : null,
+                "header.from", e.fromDomain(), "policy.dmarc", e.result() == Dmarc.Result.NONE ? null : p);
+        v.summary += " dmarc=" + result;
+        services.count("dmarc", result);
+        String disposition = "none";
+        boolean enforce = services.settings().dmarc().equals("enforce") && e.result() == Dmarc.Result.FAIL;
+        if (enforce && e.disposition() == Dmarc.Disposition.REJECT && v.refusal == null) {
+            v.refusal = Reply.of(550, "5.7.1", "Message rejected per the DMARC policy of " + e.policyDomain());
+            disposition = "reject";
+        } else if (enforce && e.disposition() != Dmarc.Disposition.NONE) {
+            disposition = "quarantine";
+            if (services.settings().dmarcQuarantine().equals("hold")) v.hold = "DMARC quarantine policy of " + e.policyDomain();
+            else v.extra.append("X-Postern-Quarantine: DMARC policy of ").append(e.policyDomain()).append("\r\n");
+        }
+        if (services.settings().dmarcReports() && services.reports() != null) {
+            List<Map.Entry<String, String>> rows = new ArrayList<>();
+            for (DkimVerifier.Result r : dkim) rows.add(new AbstractMap.SimpleEntry<>(r.domain(), r.result()));
+            services.reports().record(origin.client().getHostAddress(), e, origin.sender(), spf, rows, disposition);
+        }
     }
 
     /** RFC 8617 5.1: our ARC set, when sealing is on and the seal domain has an RSA key (ARC defines rsa-sha256 only). */
