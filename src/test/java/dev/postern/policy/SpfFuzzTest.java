@@ -1,0 +1,50 @@
+package dev.postern.policy;
+
+import dev.postern.route.Dns;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Random SPF records (seeded, bounded) never make check_host() throw or loop: every answer is one of the
+ * seven results. The DNS here is an in-memory table so thousands of records run in a second.
+ */
+class SpfFuzzTest {
+    static final String[] PIECES = {"v=spf1", " ", " ", "+", "-", "~", "?", "all", "a", "mx", "ptr", "ip4:", "ip6:", "include:",
+            "exists:", "redirect=", "exp=", "x.test", "y.test", "192.0.2.1", "/24", "//64", "::1", "%{i}", "%{ir}", "%{l1r-}", "%{d4}",
+            "%{h}", "%{p}", "%{z}", "%%", "%_", "%-", ":", "=", "/", ".", "%", "{", "}", "0", "999", "foo=bar", "\t"};
+
+    @Test void randomRecordsAlwaysGiveAResult() throws Exception {
+        Random random = new Random(7);
+        InetAddress client = InetAddress.getByName("192.0.2.1");
+        java.util.Set<Spf.Result> seen = java.util.EnumSet.noneOf(Spf.Result.class);
+        for (int i = 0; i < 3000; i++) {
+            String x = record(random), y = record(random);
+            Dns dns = new Dns() {
+                @Override public Answer<Mx> mx(String d) { return Answer.of(List.of(new Mx(10, "x.test"))); }
+                @Override public Answer<InetAddress> addresses(String h) {
+                    return h.startsWith("x.") || h.equals("x.test") ? Answer.of(List.of(client)) : Answer.failed(Status.NXDOMAIN, h);
+                }
+                @Override public Answer<String> ptr(InetAddress a) { return Answer.of(List.of("x.test")); }
+                @Override public Answer<String> txt(String n) {
+                    return n.equals("x.test") ? Answer.of(List.of(x)) : n.equals("y.test") ? Answer.of(List.of(y)) : Answer.failed(Status.NXDOMAIN, n);
+                }
+            };
+            Spf.Outcome o = new Spf(dns, "mx.test").checkMailFrom(client, "user-name@x.test", "h.test");
+            assertThat(o.result()).as(x + " / " + y).isNotNull();
+            seen.add(o.result());
+        }
+        assertThat(seen).as("the records reach most outcomes").hasSizeGreaterThanOrEqualTo(5);
+    }
+
+    private static String record(Random r) {
+        StringBuilder sb = new StringBuilder(r.nextInt(10) == 0 ? "" : "v=spf1 ");
+        int n = r.nextInt(12);
+        for (int i = 0; i < n; i++) sb.append(PIECES[r.nextInt(PIECES.length)]);
+        return sb.toString();
+    }
+}
