@@ -41,10 +41,18 @@ class SpfFuzzTest {
         assertThat(seen).as("the records reach most outcomes").hasSizeGreaterThanOrEqualTo(5);
     }
 
+    /** Mostly well-formed terms with random pieces mixed in, so evaluation gets past the syntax check often. */
     private static String record(Random r) {
-        StringBuilder sb = new StringBuilder(r.nextInt(10) == 0 ? "" : "v=spf1 ");
-        int n = r.nextInt(12);
-        for (int i = 0; i < n; i++) sb.append(PIECES[r.nextInt(PIECES.length)]);
+        String[] qualifiers = {"", "", "+", "-", "~", "?"};
+        String[] terms = {"all", "a", "mx", "ptr", "ip4:192.0.2.0/24", "ip4:198.51.100.1", "ip6:2001:db8::/32", "include:x.test",
+                "include:y.test", "exists:%{i}.x.test", "a:%{d}", "mx:y.test/24", "redirect=y.test", "exp=x.test", "foo=bar"};
+        StringBuilder sb = new StringBuilder(r.nextInt(10) == 0 ? "" : "v=spf1");
+        int n = r.nextInt(6);
+        for (int i = 0; i < n; i++) {
+            sb.append(' ');
+            if (r.nextInt(5) == 0) sb.append(PIECES[r.nextInt(PIECES.length)]).append(PIECES[r.nextInt(PIECES.length)]);
+            else sb.append(qualifiers[r.nextInt(qualifiers.length)]).append(terms[r.nextInt(terms.length)]);
+        }
         return sb.toString();
     }
 }
