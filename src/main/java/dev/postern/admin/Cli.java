@@ -23,7 +23,7 @@ import java.util.concurrent.CountDownLatch;
 /** {@code postern [serve|check-config|user ...]}. With no sub-command, serve on the embedded default. */
 @Command(name = "postern", mixinStandardHelpOptions = true, version = "Postern 0.1",
         description = "Postern mail transfer agent",
-        subcommands = {Cli.Serve.class, Cli.CheckConfig.class, Cli.User.class, QueueCommand.class, DkimCommand.class})
+        subcommands = {Cli.Serve.class, Cli.CheckConfig.class, Cli.User.class, QueueCommand.class, DkimCommand.class, DmarcCommand.class})
 public final class Cli implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {

@@ -42,6 +42,8 @@ public final class DmarcReports {
         field(j, "p", e.record().getOrDefault("p", "")).append(',');
         field(j, "sp", e.record().getOrDefault("sp", "")).append(',');
         field(j, "pct", e.record().getOrDefault("pct", "100")).append(',');
+        field(j, "adkim", e.record().getOrDefault("adkim", "r")).append(',');
+        field(j, "aspf", e.record().getOrDefault("aspf", "r")).append(',');
         field(j, "rua", e.record().getOrDefault("rua", "")).append(',');
         field(j, "dmarc", e.result().name().toLowerCase()).append(',');
         field(j, "disposition", disposition).append(',');

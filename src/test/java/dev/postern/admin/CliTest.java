@@ -107,4 +107,40 @@ class CliTest {
         assertThat(again.code()).isEqualTo(2);
         assertThat(again.err()).contains("exists (use --force to replace it)");
     }
+
+    @Test void dmarcReportTurnsRecordedRowsIntoAggregateReports() throws Exception {
+        String f = config("").toString();
+        var clock = java.time.Clock.fixed(java.time.Instant.parse("2026-11-23T12:00:00Z"), java.time.ZoneOffset.UTC);
+        var reports = new dev.postern.policy.DmarcReports(dir.resolve("data/dmarc"), clock);
+        var rec = java.util.Map.of("p", "reject", "rua", "mailto:agg@partner.test");
+        var pass = new dev.postern.policy.Dmarc.Evaluation(dev.postern.policy.Dmarc.Result.PASS, "partner.test", "partner.test",
+                dev.postern.policy.Dmarc.Disposition.REJECT, dev.postern.policy.Dmarc.Disposition.NONE, true, true, rec, "");
+        var fail = new dev.postern.policy.Dmarc.Evaluation(dev.postern.policy.Dmarc.Result.FAIL, "partner.test", "partner.test",
+                dev.postern.policy.Dmarc.Disposition.REJECT, dev.postern.policy.Dmarc.Disposition.REJECT, false, false, rec, "");
+        var spfPass = new dev.postern.policy.Spf.Outcome(dev.postern.policy.Spf.Result.PASS, "partner.test", "");
+        var spfFail = new dev.postern.policy.Spf.Outcome(dev.postern.policy.Spf.Result.FAIL, "partner.test", "");
+        for (int i = 0; i < 3; i++) reports.record("192.0.2.1", pass, "a@partner.test", spfPass, java.util.List.of(java.util.Map.entry("partner.test", "pass")), "none");
+        reports.record("198.51.100.9", fail, "spoof@partner.test", spfFail, java.util.List.of(), "reject");
+
+        Run r = run(null, "dmarc", "report", "--day", "2026-11-23", "--config", f);
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("4 messages").contains("mailto:agg@partner.test");
+        Path gz;
+        try (var files = Files.list(dir.resolve("data/dmarc/reports"))) {
+            gz = files.findFirst().orElseThrow();
+        }
+        long begin = java.time.LocalDate.parse("2026-11-23").atStartOfDay(java.time.ZoneOffset.UTC).toEpochSecond();
+        assertThat(gz.getFileName().toString()).endsWith("!partner.test!" + begin + "!" + (begin + 86399) + ".xml.gz");
+        String xml;
+        try (var in = new java.util.zip.GZIPInputStream(Files.newInputStream(gz))) {
+            xml = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        var doc = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(new java.io.ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
+        var records = doc.getElementsByTagName("record");
+        assertThat(records.getLength()).isEqualTo(2); // the three identical passes are one row
+        assertThat(xml).contains("<source_ip>192.0.2.1</source_ip>").contains("<count>3</count>")
+                .contains("<disposition>reject</disposition>").contains("<p>reject</p>").contains("<envelope_from>partner.test</envelope_from>");
+        assertThat(run(null, "dmarc", "report", "--day", "2026-11-20", "--config", f).code()).isEqualTo(1);
+    }
 }

@@ -1,0 +1,52 @@
+package dev.postern.admin;
+
+import dev.postern.config.Config;
+import dev.postern.policy.DmarcAggregate;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.zip.GZIPOutputStream;
+
+/** {@code postern dmarc report}: one day's recorded DMARC results as RFC 7489 aggregate reports (gzip'd XML). */
+@Command(name = "dmarc", description = "DMARC aggregate reports", subcommands = {DmarcCommand.Report.class})
+final class DmarcCommand {
+
+    @Command(name = "report", description = "Write one day's aggregate reports, one file per policy domain")
+    static final class Report implements Callable<Integer> {
+        @Option(names = "--config", description = "TOML configuration file") Path config;
+        @Option(names = "--day", description = "UTC day, YYYY-MM-DD (default: yesterday)") LocalDate day;
+        @Option(names = "--out", description = "directory for the reports (default: <data_dir>/dmarc/reports)") Path out;
+
+        @Override public Integer call() throws Exception {
+            return Cli.withConfig(config, this::run);
+        }
+
+        private int run(Config c) throws Exception {
+            LocalDate d = day != null ? day : LocalDate.now(ZoneOffset.UTC).minusDays(1);
+            Path rows = c.dataDir().resolve("dmarc").resolve(d + ".jsonl");
+            if (!Files.exists(rows)) {
+                System.err.println("no DMARC data recorded for " + d + " (" + rows + ")");
+                return 1;
+            }
+            Path dir = Files.createDirectories(out != null ? out : c.dataDir().resolve("dmarc").resolve("reports"));
+            String contact = "postmaster@" + c.domains().iterator().next();
+            List<DmarcAggregate.Report> reports = DmarcAggregate.build(Files.readAllLines(rows, StandardCharsets.UTF_8), c.hostname(), contact, d);
+            for (DmarcAggregate.Report r : reports) {
+                Path file = dir.resolve(r.fileName() + ".gz");
+                try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(file))) {
+                    o.write(r.xml().getBytes(StandardCharsets.UTF_8));
+                }
+                System.out.println(file + "\t" + r.messages() + " messages\t" + (r.rua().isEmpty() ? "(no rua published)" : String.join(" ", r.rua())));
+            }
+            return 0;
+        }
+    }
+}
