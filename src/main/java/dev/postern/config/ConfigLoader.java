@@ -209,8 +209,8 @@ public final class ConfigLoader {
                 Cidr c = Cidr.parse(e.getKey());
                 String action = e.getValue().asText();
                 if (c == null) problem("policy.client_access." + e.getKey(), "not a network in CIDR notation");
-                else if (!Set.of("permit", "reject", "defer").contains(action)) {
-                    problem("policy.client_access." + e.getKey(), "expected \"permit\", \"reject\" or \"defer\", got " + e.getValue());
+                else if (!Set.of("permit", "reject", "defer", "drop").contains(action)) {
+                    problem("policy.client_access." + e.getKey(), "expected \"permit\", \"reject\", \"defer\" or \"drop\", got " + e.getValue());
                 } else access.put(c, action);
             }
         }

@@ -32,7 +32,7 @@ public final class AuthFailures implements Check {
 
     @Override public Verdict check(Facts f) {
         if (!blocked(f.client())) return Verdict.CONTINUE;
-        return new Verdict.Defer(name(), Reply.of(421, "4.7.0", "Too many failed authentication attempts from your address, try again later"));
+        return new Verdict.Disconnect(name(), Reply.of(421, "4.7.0", "Too many failed authentication attempts from your address, try again later"));
     }
 
     public synchronized boolean blocked(InetAddress ip) {

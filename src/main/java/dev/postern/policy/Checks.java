@@ -38,7 +38,10 @@ public final class Checks {
                 : new Verdict.Reject("reject_unauth_destination", Replies.RELAY_DENIED.withText("<" + f.recipient() + ">: Relay access denied")));
     }
 
-    /** Postfix's check_client_access with a CIDR table: "permit", "reject" or "defer" per network; first match wins. */
+    /**
+     * Postfix's check_client_access with a CIDR table: "permit", "reject", "defer" or "drop" (postscreen's: 521 and
+     * close, RFC 7504) per network; first match wins.
+     */
     public static Check clientAccess(Map<Cidr, String> table) {
         return new Simple("check_client_access", f -> {
             for (var e : table.entrySet()) {
@@ -46,6 +49,8 @@ public final class Checks {
                 return switch (e.getValue()) {
                     case "permit" -> new Verdict.Accept("check_client_access");
                     case "defer" -> new Verdict.Defer("check_client_access", Reply.of(450, "4.7.1", "Client host rejected: try again later"));
+                    case "drop" -> new Verdict.Disconnect("check_client_access", Reply.of(521, "5.7.1",
+                            "Client host [" + f.client().getHostAddress() + "] rejected: this server does not accept mail from you"));
                     default -> new Verdict.Reject("check_client_access", Reply.of(554, "5.7.1",
                             "Client host [" + f.client().getHostAddress() + "] rejected: Access denied"));
                 };

@@ -39,7 +39,7 @@ public final class RateLimit implements Check {
         if (f.phase() == Phase.CONNECT) {
             // connect phase: one new connection from this address
             if (connectionsPerMinute > 0 && count("c|" + f.client().getHostAddress()) > connectionsPerMinute) {
-                return new Verdict.Defer(name(), Reply.of(421, "4.7.0", "Too many connections from your address per minute, try again later"));
+                return new Verdict.Disconnect(name(), Reply.of(421, "4.7.0", "Too many connections from your address per minute, try again later"));
             }
             return Verdict.CONTINUE;
         }

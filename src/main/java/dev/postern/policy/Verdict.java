@@ -17,5 +17,8 @@ public sealed interface Verdict {
     /** Refuse for now with a 4xx reply (greylisting, temporary DNS failures). */
     record Defer(String check, Reply reply) implements Verdict {}
 
+    /** Answer with the reply and close the connection, whatever the phase (postscreen's "drop"). */
+    record Disconnect(String check, Reply reply) implements Verdict {}
+
     Verdict CONTINUE = new Continue();
 }

@@ -315,13 +315,18 @@ final class Commands {
     }
 
     private void apply(Verdict v, String command, Facts facts, Runnable pass) {
-        Reply refusal = v instanceof Verdict.Reject r ? r.reply() : v instanceof Verdict.Defer d ? d.reply() : null;
+        Reply refusal = v instanceof Verdict.Reject r ? r.reply() : v instanceof Verdict.Defer d ? d.reply()
+                : v instanceof Verdict.Disconnect x ? x.reply() : null;
         if (refusal == null) {
             pass.run();
             return;
         }
-        String check = v instanceof Verdict.Reject r ? r.check() : ((Verdict.Defer) v).check();
+        String check = v instanceof Verdict.Reject r ? r.check() : v instanceof Verdict.Defer d ? d.check() : ((Verdict.Disconnect) v).check();
         logReject(command, refusal, check, facts.recipient());
+        if (v instanceof Verdict.Disconnect) {
+            s.closeWith(refusal);
+            return;
+        }
         if (command.equals("CONNECT")) s.closeWith(refusal.isPermanent() ? refusal : Reply.of(421, refusal.enhanced(), refusal.lines().get(0)));
         else s.reply(refusal);
     }

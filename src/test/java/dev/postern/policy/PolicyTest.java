@@ -88,6 +88,18 @@ class PolicyTest {
         }
     }
 
+    @Test void dropDisconnectsInAnyPhase() throws Exception {
+        Config.Policy p = policy(Map.of("rcpt", List.of("check_client_access", "reject_unauth_destination")), Set.of(), Map.of(), 1,
+                Map.of(Cidr.parse("127.0.0.0/8"), "drop"));
+        try (TestServer server = TestServer.builder().policy(p).start();
+             SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+            c.command("MAIL FROM:<x@remote.test>", "250");
+            assertThat(c.command("RCPT TO:<alice@example.test>", "521"))
+                    .isEqualTo("521 5.7.1 Client host [127.0.0.1] rejected: this server does not accept mail from you");
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
     @Test void senderLoginMismatch() throws Exception {
         Config.Policy p = policy(Map.of("mail", List.of("reject_sender_login_mismatch")), Set.of(), Map.of(), 1, Map.of());
         try (TestServer server = TestServer.builder().policy(p).alias("sales@example.test", "alice@example.test").start()) {
@@ -257,7 +269,7 @@ class PolicyTest {
                 .anyMatch(p -> p.contains("p.toml:3: policy.rcpt: must contain reject_unauth_destination"))
                 .anyMatch(p -> p.contains("p.toml:4: policy.mail: reject_unauth_destination needs a recipient"))
                 .anyMatch(p -> p.contains("policy.dnsbl: check_dnsbl is used but no [policy.dnsbl] zones"))
-                .anyMatch(p -> p.contains("p.toml:6: policy.client_access.10.0.0.0/8: expected \"permit\", \"reject\" or \"defer\""));
+                .anyMatch(p -> p.contains("p.toml:6: policy.client_access.10.0.0.0/8: expected \"permit\", \"reject\", \"defer\" or \"drop\""));
     }
 
     @Test void everyConfigurableNameHasACheck(@TempDir Path dir) throws Exception {
