@@ -1,7 +1,8 @@
 """An independent DKIM implementation (Debian python3-dkim, i.e. dkimpy, the library behind dkimverify/dkimsign)
 for the DKIM interop tests. Keys are looked up on the test's loopback DNS server.
   verify DNS_PORT < message          prints "pass" or "fail" for each DKIM-Signature, top first
-  sign SELECTOR DOMAIN KEYFILE ALGO < message   prints the signed message (ALGO rsa-sha256 or ed25519-sha256)
+  sign SELECTOR DOMAIN KEYFILE ALGO [HEADER/BODY] < message   prints the signed message (ALGO rsa-sha256 or
+      ed25519-sha256; canonicalization relaxed/simple unless given)
   arcsign SELECTOR DOMAIN KEYFILE SRV_ID < message   prints the message with a new ARC set (it needs an
       Authentication-Results field of SRV_ID)
   arcverify DNS_PORT < message       prints the chain validation status: pass, fail or none"""
@@ -33,7 +34,8 @@ elif cmd == "verify":
         print("pass" if d.verify(idx=i) else "fail", flush=True)
 elif cmd == "sign":
     selector, domain, keyfile, algo = sys.argv[2:6]
+    header_c, body_c = (sys.argv[6] if len(sys.argv) > 6 else "relaxed/simple").split("/")
     key = open(keyfile, "rb").read()
-    sig = dkim.sign(msg, selector.encode(), domain.encode(), key, canonicalize=(b"relaxed", b"simple"),
+    sig = dkim.sign(msg, selector.encode(), domain.encode(), key, canonicalize=(header_c.encode(), body_c.encode()),
                     signature_algorithm=algo.encode(), include_headers=[b"from", b"to", b"subject", b"date"])
     sys.stdout.buffer.write(sig + msg)

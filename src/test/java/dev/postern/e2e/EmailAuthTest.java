@@ -113,7 +113,7 @@ class EmailAuthTest {
                 + "From: Pat <pat@partner.test>\r\nTo: alice@example.test\r\nSubject: interop\r\n"
                 + "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\r\nHello from dkimpy  \r\n\r\n";
         String signed = python(msg.getBytes(StandardCharsets.ISO_8859_1), "sign", "rsa", "partner.test", rsaKey.toString(), "rsa-sha256");
-        signed = python(signed.getBytes(StandardCharsets.ISO_8859_1), "sign", "ed", "partner.test", edKey.toString(), "ed25519-sha256");
+        signed = python(signed.getBytes(StandardCharsets.ISO_8859_1), "sign", "ed", "partner.test", edKey.toString(), "ed25519-sha256", "simple/simple");
         try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "flag")).start()) {
             assertThat(send(server.smtp(), "pat@partner.test", "alice@example.test", signed)).startsWith("250 2.0.0");
             String got = Files.readString(server.awaitMail("alice@example.test", 1).get(0), StandardCharsets.ISO_8859_1);
