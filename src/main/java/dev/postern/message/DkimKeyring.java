@@ -64,6 +64,8 @@ public final class DkimKeyring {
         return out;
     }
 
+    public boolean isEmpty() { return keys.isEmpty(); }
+
     public List<DkimSigner.Key> forDomain(String domain) {
         return keys.getOrDefault(domain.toLowerCase(Locale.ROOT), List.of());
     }

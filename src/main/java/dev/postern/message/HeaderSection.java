@@ -65,19 +65,37 @@ public final class HeaderSection {
         return fields;
     }
 
-    /** The header section without the fields {@code drop} matches, ready for the disk. */
-    public byte[] without(Predicate<HeaderField> drop) {
+    /**
+     * The header section without the fields called {@code name} that {@code drop} matches, ready for the disk.
+     * When the name does not occur at all (the usual case) nothing is parsed.
+     */
+    public byte[] without(String name, Predicate<HeaderField> drop) {
         if (overflow) return raw();
+        if (fields == null && !mentions(name.toLowerCase(java.util.Locale.ROOT))) return raw();
         List<HeaderField> all = fields();
-        if (all.stream().noneMatch(drop)) return raw();
+        Predicate<HeaderField> match = f -> f.is(name) && drop.test(f);
+        if (all.stream().noneMatch(match)) return raw();
         StringBuilder out = new StringBuilder(buffer.size());
         int consumed = 0;
         for (HeaderField f : all) {
             consumed += f.raw().length();
-            if (!drop.test(f)) out.append(f.raw());
+            if (!match.test(f)) out.append(f.raw());
         }
         out.append(buffer.toString(StandardCharsets.ISO_8859_1).substring(consumed)); // the empty line
         return out.toString().getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    /** Whether the held octets contain this lower-case ASCII text, in any case: a cheap scan before parsing. */
+    private boolean mentions(String lower) {
+        byte[] b = buffer.toByteArray();
+        outer:
+        for (int i = 0; i + lower.length() <= b.length; i++) {
+            for (int j = 0; j < lower.length(); j++) {
+                if (Character.toLowerCase((char) (b[i + j] & 0xff)) != lower.charAt(j)) continue outer;
+            }
+            return true;
+        }
+        return false;
     }
 
     /** Splits a header section into fields; continuation lines (starting with space or tab) join the field above. */

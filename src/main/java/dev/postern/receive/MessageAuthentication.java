@@ -44,6 +44,8 @@ final class MessageAuthentication {
     private final Clock clock;
     private final HeaderSection header = new HeaderSection();
     private final Pattern byUs;
+    /** "by <our name>" in a Received field, compiled once per host name rather than per message. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, Pattern> BY_US = new java.util.concurrent.ConcurrentHashMap<>();
     private DkimVerifier verifier;
     private dev.postern.message.Arc arc;
     private BodyHasher signHasher;
@@ -55,7 +57,7 @@ final class MessageAuthentication {
         this.origin = origin;
         this.clock = clock;
         // "by mx.example.test", not "by mx.example.test.elsewhere.net"
-        this.byUs = Pattern.compile("\\bby\\s+" + Pattern.quote(origin.hostname()) + "(?![\\w.-])", Pattern.CASE_INSENSITIVE);
+        this.byUs = BY_US.computeIfAbsent(origin.hostname(), h -> Pattern.compile("\\bby\\s+" + Pattern.quote(h) + "(?![\\w.-])", Pattern.CASE_INSENSITIVE));
     }
 
     boolean headerComplete() { return header.complete(); }
@@ -66,13 +68,18 @@ final class MessageAuthentication {
     /** The header section ends: decide what to do, and return it as it goes to disk. */
     byte[] endHeader() {
         header.end();
-        List<HeaderField> fields = header.fields();
         String ourId = services.settings().authservId();
+        if (origin.trusted() && (!services.settings().dkimSign() || services.signing().isEmpty())) {
+            return header.without("Authentication-Results", f -> AuthenticationResults.claims(f, ourId)); // nothing else to read
+        }
+        List<HeaderField> fields = header.fields();
         if (origin.trusted()) {
-            List<String> from = FromDomains.of(fields);
-            if (services.settings().dkimSign() && from.size() == 1 && origin.localDomains().contains(from.get(0))) {
-                signKeys = services.signing().forDomain(from.get(0));
-                if (!signKeys.isEmpty()) signHasher = DkimSigner.bodyHasher();
+            if (services.settings().dkimSign() && !services.signing().isEmpty()) {
+                List<String> from = FromDomains.of(fields);
+                if (from.size() == 1 && origin.localDomains().contains(from.get(0))) {
+                    signKeys = services.signing().forDomain(from.get(0));
+                    if (!signKeys.isEmpty()) signHasher = DkimSigner.bodyHasher();
+                }
             }
         } else {
             if (services.settings().verify()) {
@@ -83,7 +90,7 @@ final class MessageAuthentication {
                 forgedTrace = fields.stream().anyMatch(f -> f.is("Received") && byUs.matcher(f.value()).find());
             }
         }
-        return header.without(f -> AuthenticationResults.claims(f, ourId));
+        return header.without("Authentication-Results", f -> AuthenticationResults.claims(f, ourId));
     }
 
     void body(byte[] b, int off, int len) {

@@ -40,7 +40,7 @@ class ParserFuzzTest {
             verified += v.finish(keys, Instant.EPOCH).size();
             assertThat(arc.validate(keys).status()).isIn("none", "pass", "fail");
             FromDomains.of(fields);
-            h.without(f -> AuthenticationResults.claims(f, "mx.test"));
+            h.without("Authentication-Results", f -> AuthenticationResults.claims(f, "mx.test"));
             for (HeaderField f : fields) TagList.parse(f.value());
         }
         assertThat(verified).as("some inputs carried signatures to check").isPositive();
