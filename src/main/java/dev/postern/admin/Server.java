@@ -27,6 +27,7 @@ import dev.postern.policy.Dmarc;
 import dev.postern.policy.DmarcReports;
 import dev.postern.policy.Spf;
 import dev.postern.policy.SpfResults;
+import dev.postern.message.DkimContentSigner;
 import dev.postern.message.DkimKeyring;
 import dev.postern.message.DkimKeys;
 import dev.postern.receive.AuthServices;
@@ -103,9 +104,10 @@ public final class Server implements AutoCloseable {
                 mx, smtpOut, config.hostname(), clock,
                 new QueueManager.Times(qt.minBackoff(), qt.maxBackoff(), qt.maxLifetime(), qt.delayWarning()),
                 d.destinationConcurrency(), d.maxConcurrency());
-        int recovered = queue.recover();
         SpfResults spf = new SpfResults(new Spf(dns, config.hostname()), clock);
         AuthServices auth = authServices(config, dns, spf, clock);
+        if (config.auth().dkimSign()) queue.signNoticesWith(new DkimContentSigner(auth.signing(), config.domains(), clock));
+        int recovered = queue.recover();
         AuthFailures authFailures = new AuthFailures(pol.authFailureLimit(), pol.authFailureWindow().toMillis(), clock);
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
                 policy(config, router, dns, greylist, clock, tables, spf, authFailures), spool, queue, clock, auth, authFailures,

@@ -2,6 +2,7 @@ package dev.postern.queue;
 
 import dev.postern.deliver.MaildirWriter;
 import dev.postern.deliver.SmtpDelivery;
+import dev.postern.mail.ContentSigner;
 import dev.postern.mail.Envelope;
 import dev.postern.mail.Outcome;
 import dev.postern.mail.Recipient;
@@ -58,6 +59,8 @@ public final class QueueManager implements AutoCloseable {
     private final Map<String, Boolean> inFlight = new ConcurrentHashMap<>();
     private final Map<String, Boolean> recovered = new ConcurrentHashMap<>();
     private final AtomicInteger running = new AtomicInteger();
+
+    private volatile ContentSigner noticeSigner = ContentSigner.NONE;
 
     public QueueManager(Spool spool, Router router, MaildirWriter maildir, MxRouter mx, SmtpDelivery smtp,
                         String hostname, Clock clock, Times times, int destinationConcurrency, int maxConcurrency) {
@@ -247,12 +250,15 @@ public final class QueueManager implements AutoCloseable {
                 hostname, "127.0.0.1", null, now);
         try {
             Spool.Incoming in = spool.begin(env);
-            try (InputStream original = spool.openContent(m.id()); OutputStream out = new IncomingStream(in)) {
+            ContentSigner.Session signing = noticeSigner.begin();
+            try (InputStream original = spool.openContent(m.id()); OutputStream out = new IncomingStream(in, signing)) {
                 DsnWriter.write(out, kind, hostname, m, entries, now, m.envelope().arrival().plus(times.maxLifetime()), original);
             } catch (IOException | RuntimeException e) {
                 in.abort();
                 throw e;
             }
+            byte[] signature = signing.finish();
+            if (signature.length > 0) in.prepend(signature);
             QueuedMessage dsn = in.commit();
             log.info("{}: sender {} notification: {}", m.id(), kind.action, dsn.id());
             submit(dsn);
@@ -349,11 +355,21 @@ public final class QueueManager implements AutoCloseable {
     /** An OutputStream view of a message being written to the spool. */
     private static final class IncomingStream extends OutputStream {
         private final Spool.Incoming in;
+        private final ContentSigner.Session signing;
 
-        IncomingStream(Spool.Incoming in) { this.in = in; }
+        IncomingStream(Spool.Incoming in, ContentSigner.Session signing) {
+            this.in = in;
+            this.signing = signing;
+        }
 
-        @Override public void write(int b) throws IOException { in.write(new byte[] {(byte) b}, 0, 1); }
+        @Override public void write(int b) throws IOException { write(new byte[] {(byte) b}, 0, 1); }
 
-        @Override public void write(byte[] b, int off, int len) throws IOException { in.write(b, off, len); }
+        @Override public void write(byte[] b, int off, int len) throws IOException {
+            in.write(b, off, len);
+            signing.update(b, off, len);
+        }
     }
+
+    /** Signs the delivery notices this queue writes (DKIM for the host name's domain); none by default. */
+    public void signNoticesWith(ContentSigner signer) { this.noticeSigner = signer; }
 }

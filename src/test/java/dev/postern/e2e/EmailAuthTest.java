@@ -339,4 +339,25 @@ class EmailAuthTest {
             assertThat(read(server.awaitMail("bob@example.test", 1).get(0)).replace("\n", "\r\n")).endsWith(noBody);
         }
     }
+
+    @Test void bouncesWeWriteAreSignedForOurDomain(@TempDir Path keys) throws Exception {
+        KeyPair ed = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        Files.writeString(keys.resolve("example.test.notice.key"), DkimKeys.pem(ed.getPrivate()));
+        dns.zone("notice._domainkey.example.test. IN TXT " + txt(DkimKeys.record(ed.getPublic())),
+                "nullmx.test. IN MX 0 .");
+        Config.Auth a = new Config.Auth("mx.example.test", true, "enforce", "header", true, keys, "flag", true, false, null);
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(a).start();
+             SmtpClient c = SmtpClient.ehlo(server.submission())) {
+            c.startTls();
+            c.command("EHLO client.example", "250");
+            c.authPlain("alice@example.test", TestServer.PASSWORD, "235");
+            // a null MX (RFC 7505) bounces at once
+            assertThat(c.sendMail("alice@example.test", "nobody@nullmx.test", "From: alice@example.test\r\nSubject: doomed\r\n\r\nx\r\n"))
+                    .startsWith("250 2.0.0");
+            String bounce = read(server.awaitMail("alice@example.test", 1).get(0));
+            assertThat(bounce).contains("From: MAILER-DAEMON@mx.example.test").contains("d=example.test; s=notice;");
+            String verdict = python(bounce.replace("\n", "\r\n").getBytes(StandardCharsets.ISO_8859_1), "verify", String.valueOf(dns.address().getPort()));
+            assertThat(verdict.lines().toList()).containsExactly("pass");
+        }
+    }
 }
