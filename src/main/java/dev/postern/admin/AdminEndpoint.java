@@ -56,7 +56,7 @@ final class AdminEndpoint implements AutoCloseable {
     }
 
     static AdminEndpoint start(Config config, QueueManager queue, Runnable reloadTables,
-                               java.util.function.Supplier<Map<String, Long>> metrics) throws IOException {
+                               java.util.function.Supplier<Map<String, Long>> metrics, DmarcReportSender dmarc) throws IOException {
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
         writePrivate(config.adminTokenFile(), token + "\n");
         HttpServer http = HttpServer.create(new InetSocketAddress(config.admin().host(), config.admin().port()), 16);
@@ -71,6 +71,32 @@ final class AdminEndpoint implements AutoCloseable {
                 }
                 reloadTables.run();
                 respond(ex, 200, Map.of("result", "reloaded"));
+            }
+        });
+        http.createContext("/dmarc/send", ex -> {
+            try (ex) {
+                if (!authorized(ex, a.token)) {
+                    respond(ex, 401, Map.of("error", "missing or wrong admin token"));
+                    return;
+                }
+                String q = ex.getRequestURI().getQuery();
+                java.time.LocalDate day;
+                try {
+                    day = q != null && q.startsWith("day=") ? java.time.LocalDate.parse(q.substring(4))
+                            : java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(1);
+                } catch (java.time.format.DateTimeParseException e) {
+                    respond(ex, 400, Map.of("error", "day must be YYYY-MM-DD"));
+                    return;
+                }
+                if (!ex.getRequestMethod().equals("POST")) {
+                    respond(ex, 405, Map.of("error", "use POST"));
+                    return;
+                }
+                List<String> lines = dmarc.send(day);
+                lines.forEach(l -> log.info("dmarc report {}: {}", day, l));
+                respond(ex, 200, Map.of("result", lines));
+            } catch (RuntimeException e) {
+                log.error("dmarc report sending failed", e);
             }
         });
         http.setExecutor(Executors.newSingleThreadExecutor(r -> {

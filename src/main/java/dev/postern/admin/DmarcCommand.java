@@ -5,7 +5,6 @@ import dev.postern.policy.DmarcAggregate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +12,6 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.zip.GZIPOutputStream;
 
 /** {@code postern dmarc report}: one day's recorded DMARC results as RFC 7489 aggregate reports (gzip'd XML). */
 @Command(name = "dmarc", description = "DMARC aggregate reports", subcommands = {DmarcCommand.Report.class})
@@ -24,6 +22,7 @@ final class DmarcCommand {
         @Option(names = "--config", description = "TOML configuration file") Path config;
         @Option(names = "--day", description = "UTC day, YYYY-MM-DD (default: yesterday)") LocalDate day;
         @Option(names = "--out", description = "directory for the reports (default: <data_dir>/dmarc/reports)") Path out;
+        @Option(names = "--send", description = "have the running server mail them to the rua addresses instead") boolean send;
 
         @Override public Integer call() throws Exception {
             return Cli.withConfig(config, this::run);
@@ -31,6 +30,12 @@ final class DmarcCommand {
 
         private int run(Config c) throws Exception {
             LocalDate d = day != null ? day : LocalDate.now(ZoneOffset.UTC).minusDays(1);
+            if (send) {
+                var body = AdminClient.call(c, "POST", "/dmarc/send?day=" + d);
+                if (body == null) return 1;
+                body.path("result").forEach(l -> System.out.println(l.asText()));
+                return 0;
+            }
             Path rows = c.dataDir().resolve("dmarc").resolve(d + ".jsonl");
             if (!Files.exists(rows)) {
                 System.err.println("no DMARC data recorded for " + d + " (" + rows + ")");
@@ -41,9 +46,7 @@ final class DmarcCommand {
             List<DmarcAggregate.Report> reports = DmarcAggregate.build(Files.readAllLines(rows, StandardCharsets.UTF_8), c.hostname(), contact, d);
             for (DmarcAggregate.Report r : reports) {
                 Path file = dir.resolve(r.fileName() + ".gz");
-                try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(file))) {
-                    o.write(r.xml().getBytes(StandardCharsets.UTF_8));
-                }
+                Files.write(file, r.gzipped());
                 System.out.println(file + "\t" + r.messages() + " messages\t" + (r.rua().isEmpty() ? "(no rua published)" : String.join(" ", r.rua())));
             }
             return 0;

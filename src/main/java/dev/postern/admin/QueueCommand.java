@@ -7,14 +7,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 
 /** {@code postern queue list|show|flush|retry|hold|release|delete|bounce} against the running server. */
@@ -41,37 +33,16 @@ final class QueueCommand implements Callable<Integer> {
             System.err.println("postern: queue " + action + (needsId ? " needs a queue id" : " takes no queue id"));
             return 2;
         }
-        String port, token;
-        try {
-            port = Files.readString(c.adminPortFile()).strip();
-            token = Files.readString(c.adminTokenFile()).strip();
-        } catch (NoSuchFileException e) {
-            System.err.println("postern: no running server found (missing " + e.getFile() + ")");
-            return 1;
-        }
         String path = switch (action) {
             case "list" -> "/queue";
             case "show" -> "/queue/" + id;
             case "flush" -> "/queue/flush";
             default -> "/queue/" + id + "/" + action;
         };
-        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(30));
-        req = action.equals("list") || action.equals("show") ? req.GET() : req.POST(HttpRequest.BodyPublishers.noBody());
-        HttpResponse<String> r;
-        try {
-            r = HttpClient.newHttpClient().send(req.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            System.err.println("postern: cannot reach the server's admin endpoint on 127.0.0.1:" + port + ": " + e.getMessage());
-            return 1;
-        }
-        JsonNode body = JSON.readTree(r.body());
-        if (r.statusCode() != 200) {
-            System.err.println("postern: " + body.path("error").asText(r.body()));
-            return 1;
-        }
+        JsonNode body = AdminClient.call(c, action.equals("list") || action.equals("show") ? "GET" : "POST", path);
+        if (body == null) return 1;
         if (json) {
-            System.out.println(r.body());
+            System.out.println(body);
         } else if (action.equals("list")) {
             printList(body.path("messages"));
         } else if (action.equals("show")) {

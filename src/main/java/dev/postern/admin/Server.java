@@ -138,7 +138,7 @@ public final class Server implements AutoCloseable {
             all.putAll(queue.stats());
             all.putAll(spool.stats());
             return all;
-        });
+        }, new DmarcReportSender(config, dns, queue, clock));
         Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload);
         return server;
     }

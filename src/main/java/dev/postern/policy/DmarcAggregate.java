@@ -19,7 +19,18 @@ public final class DmarcAggregate {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One report: where it goes (the rua URIs the domain published) and its file name per RFC 7489 7.2.1.1. */
-    public record Report(String policyDomain, String fileName, String xml, List<String> rua, int messages) {}
+    public record Report(String policyDomain, String fileName, String xml, List<String> rua, int messages) {
+        /** The XML, gzip'd, as reports travel (RFC 7489 7.2.1.1). */
+        public byte[] gzipped() {
+            var bytes = new java.io.ByteArrayOutputStream();
+            try (var gz = new java.util.zip.GZIPOutputStream(bytes)) {
+                gz.write(xml.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e); // in memory: cannot happen
+            }
+            return bytes.toByteArray();
+        }
+    }
 
     private DmarcAggregate() {}
 

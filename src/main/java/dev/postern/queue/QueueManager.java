@@ -267,6 +267,26 @@ public final class QueueManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Queues a message this server wrote itself (a DMARC report): signed like notices, durable before this
+     * returns, then delivered like any other. Returns its queue id.
+     */
+    public String inject(Envelope env, byte[] content) throws IOException {
+        Spool.Incoming in = spool.begin(env);
+        ContentSigner.Session signing = noticeSigner.begin();
+        try (OutputStream out = new IncomingStream(in, signing)) {
+            out.write(content);
+        } catch (IOException | RuntimeException e) {
+            in.abort();
+            throw e;
+        }
+        byte[] signature = signing.finish();
+        if (signature.length > 0) in.prepend(signature);
+        QueuedMessage m = in.commit();
+        submit(m);
+        return m.id();
+    }
+
     // ------------------------------------------------------------------ administration
 
     /** All queued messages, oldest first. */

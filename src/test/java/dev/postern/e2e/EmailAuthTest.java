@@ -360,4 +360,34 @@ class EmailAuthTest {
             assertThat(verdict.lines().toList()).containsExactly("pass");
         }
     }
+
+    @Test void aggregateReportsAreMailedToPermittedRuaAddresses() throws Exception {
+        dns.zone("reporting.test. IN TXT \"v=spf1 ip4:127.0.0.0/8 -all\"",
+                "_dmarc.reporting.test. IN TXT \"v=DMARC1; p=none; rua=mailto:bob@example.test!10m,mailto:dmarc@unauthorized.test\"",
+                // RFC 7489 7.1: example.test agrees to receive reporting.test's reports
+                "reporting.test._report._dmarc.example.test. IN TXT \"v=DMARC1\"");
+        try (TestServer server = TestServer.builder().delivery(delivery()).auth(auth("header", "flag")).start()) {
+            assertThat(send(server.smtp(), "news@reporting.test", "alice@example.test",
+                    "From: news@reporting.test\r\nSubject: hi\r\n\r\nx\r\n")).startsWith("250 2.0.0");
+            server.awaitMail("alice@example.test", 1);
+            String port = Files.readString(server.config.adminPortFile()).strip();
+            String token = Files.readString(server.config.adminTokenFile()).strip();
+            String day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+            var answer = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create("http://127.0.0.1:" + port + "/dmarc/send?day=" + day))
+                    .header("Authorization", "Bearer " + token).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(answer.statusCode()).isEqualTo(200);
+            assertThat(answer.body()).contains("to bob@example.test for reporting.test (1 messages)").doesNotContain("unauthorized.test");
+            String report = read(server.awaitMail("bob@example.test", 1).get(0));
+            assertThat(report).contains("Subject: Report Domain: reporting.test Submitter: mx.example.test Report-ID: <")
+                    .contains("Content-Type: application/gzip");
+            String b64 = report.substring(report.indexOf("Content-Disposition: attachment"));
+            b64 = b64.substring(b64.indexOf("\n\n") + 2, b64.indexOf("\n--"));
+            byte[] gz = java.util.Base64.getMimeDecoder().decode(b64);
+            String xml = new String(new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gz)).readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(xml).contains("<header_from>reporting.test</header_from>").contains("<count>1</count>")
+                    .contains("<spf><domain>reporting.test</domain><result>pass</result></spf>");
+        }
+    }
 }

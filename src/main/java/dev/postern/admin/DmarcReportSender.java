@@ -1,0 +1,62 @@
+package dev.postern.admin;
+
+import dev.postern.config.Config;
+import dev.postern.mail.Address;
+import dev.postern.mail.Envelope;
+import dev.postern.mail.Recipient;
+import dev.postern.mail.ReversePath;
+import dev.postern.policy.DmarcAggregate;
+import dev.postern.policy.DmarcReportMail;
+import dev.postern.queue.QueueManager;
+import dev.postern.route.Dns;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Queues one day's DMARC aggregate reports to the rua addresses that may have them (POST /dmarc/send). */
+final class DmarcReportSender {
+    private final Config config;
+    private final Dns dns;
+    private final QueueManager queue;
+    private final Clock clock;
+
+    DmarcReportSender(Config config, Dns dns, QueueManager queue, Clock clock) {
+        this.config = config;
+        this.dns = dns;
+        this.queue = queue;
+        this.clock = clock;
+    }
+
+    /** One line per report and recipient: "queued ID to ADDRESS for DOMAIN", or why not. */
+    List<String> send(LocalDate day) throws IOException {
+        Path rows = config.dataDir().resolve("dmarc").resolve(day + ".jsonl");
+        if (!Files.exists(rows)) return List.of("no DMARC data recorded for " + day);
+        String domain = config.domains().iterator().next();
+        // reports come from an address of ours that accepts no replies worth reading; bounces go nowhere
+        String from = "noreply-dmarc@" + domain;
+        List<String> out = new ArrayList<>();
+        for (DmarcAggregate.Report r : DmarcAggregate.build(Files.readAllLines(rows, StandardCharsets.UTF_8), config.hostname(),
+                "postmaster@" + domain, day)) {
+            List<String> to = DmarcReportMail.recipients(r, dns);
+            if (to.isEmpty()) out.add("no permitted rua address for " + r.policyDomain() + " " + r.rua());
+            for (String addr : to) {
+                Address a = Address.parse(addr, false);
+                if (a == null) {
+                    out.add("bad rua address " + addr + " for " + r.policyDomain());
+                    continue;
+                }
+                byte[] mail = DmarcReportMail.compose(r, r.gzipped(), from, addr, config.hostname(), clock.instant());
+                Envelope env = new Envelope(ReversePath.NULL, List.of(new Recipient(a)), null, false, null, null,
+                        config.hostname(), "127.0.0.1", null, clock.instant());
+                out.add("queued " + queue.inject(env, mail) + " to " + addr + " for " + r.policyDomain() + " (" + r.messages() + " messages)");
+            }
+        }
+        return out;
+    }
+}
