@@ -42,7 +42,7 @@ final class QueueCommand implements Callable<Integer> {
         JsonNode body = AdminClient.call(c, action.equals("list") || action.equals("show") ? "GET" : "POST", path);
         if (body == null) return 1;
         if (json) {
-            System.out.println(body);
+            System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(body)); // as the server sent it
         } else if (action.equals("list")) {
             printList(body.path("messages"));
         } else if (action.equals("show")) {
