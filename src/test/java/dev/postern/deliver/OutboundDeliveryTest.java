@@ -309,4 +309,26 @@ class OutboundDeliveryTest {
         server.awaitQueueIdle();
         assertThat(server.server.queue().list()).isEmpty(); // failed, removed, and no notification queued
     }
+
+    @Test void perDestinationConcurrencyIsRespected() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        peer.rcptReply = rcpt -> {
+            int now = active.incrementAndGet();
+            most.accumulateAndGet(now, Math::max);
+            try {
+                Thread.sleep(150); // hold the delivery open so others would overlap if allowed
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            active.decrementAndGet();
+            return "250 2.1.5 ok";
+        };
+        Config.Delivery d = new Config.Delivery(null, null, null, List.of(dns.address()), peer.port(), "mx.example.test", null,
+                Config.TlsMode.MAY, 2, 100);
+        startServer(d);
+        for (int i = 0; i < 8; i++) send("alice@example.test", "Subject: " + i + "\r\n\r\nx", "user" + i + "@remote.test");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> peer.received.size() == 8);
+        assertThat(most.get()).as("at most destination_concurrency = 2 at once").isEqualTo(2);
+    }
 }
