@@ -33,6 +33,25 @@ final class DmarcReportSender {
         this.clock = clock;
     }
 
+    /**
+     * With [auth] dmarc_reports_send: mails yesterday's reports once (a marker file in data_dir/dmarc/sent
+     * remembers it across restarts). Run every few minutes; after midnight UTC the day is complete.
+     */
+    void sendYesterdayOnce() {
+        LocalDate day = LocalDate.ofInstant(clock.instant(), java.time.ZoneOffset.UTC).minusDays(1);
+        Path marker = config.dataDir().resolve("dmarc").resolve("sent").resolve(day.toString());
+        if (Files.exists(marker) || !Files.exists(config.dataDir().resolve("dmarc").resolve(day + ".jsonl"))) return;
+        try {
+            for (String line : send(day)) log.info("dmarc report {}: {}", day, line);
+            Files.createDirectories(marker.getParent());
+            Files.writeString(marker, clock.instant() + "\n");
+        } catch (IOException | RuntimeException e) {
+            log.warn("cannot send the DMARC reports of {}: {}", day, e.toString());
+        }
+    }
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("postern.dmarc");
+
     /** One line per report and recipient: "queued ID to ADDRESS for DOMAIN", or why not. */
     List<String> send(LocalDate day) throws IOException {
         Path rows = config.dataDir().resolve("dmarc").resolve(day + ".jsonl");

@@ -133,12 +133,14 @@ public final class Server implements AutoCloseable {
             tables.values().forEach(AccessTable::reload);
             auth.signing().reload();
         };
+        DmarcReportSender dmarcSender = new DmarcReportSender(config, dns, queue, clock);
         AdminEndpoint admin = AdminEndpoint.start(config, queue, reload, () -> {
             java.util.Map<String, Long> all = new java.util.HashMap<>(smtp.stats());
             all.putAll(queue.stats());
             all.putAll(spool.stats());
             return all;
-        }, new DmarcReportSender(config, dns, queue, clock));
+        }, dmarcSender);
+        if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
         Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload);
         return server;
     }

@@ -37,13 +37,20 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
      * @param arcSeal         add an ARC set (RFC 8617) to mail we verify, with the first key of arcSealDomain
      */
     public record Auth(String authservId, boolean verify, String dmarc, String dmarcQuarantine, boolean dkimSign,
-                       Path dkimKeyDir, String receivedForgery, boolean dmarcReports, boolean arcSeal, String arcSealDomain) {
+                       Path dkimKeyDir, String receivedForgery, boolean dmarcReports, boolean arcSeal, String arcSealDomain,
+                       boolean dmarcReportsSend) {
+        public Auth(String authservId, boolean verify, String dmarc, String dmarcQuarantine, boolean dkimSign,
+                    Path dkimKeyDir, String receivedForgery, boolean dmarcReports, boolean arcSeal, String arcSealDomain) {
+            this(authservId, verify, dmarc, dmarcQuarantine, dkimSign, dkimKeyDir, receivedForgery, dmarcReports, arcSeal, arcSealDomain, false);
+        }
+
         public static Auth defaults(String hostname) {
-            return new Auth(hostname, true, "enforce", "header", true, null, "flag", true, false, null);
+            return new Auth(hostname, true, "enforce", "header", true, null, "flag", true, false, null, false);
         }
 
         public Auth withVerify(boolean v) {
-            return new Auth(authservId, v, dmarc, dmarcQuarantine, dkimSign, dkimKeyDir, receivedForgery, dmarcReports, arcSeal, arcSealDomain);
+            return new Auth(authservId, v, dmarc, dmarcQuarantine, dkimSign, dkimKeyDir, receivedForgery, dmarcReports, arcSeal,
+                    arcSealDomain, dmarcReportsSend);
         }
     }
 

@@ -36,7 +36,7 @@ public final class ConfigLoader {
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth");
     private static final Set<String> AUTH_KEYS = Set.of("authserv_id", "verify", "dmarc", "dmarc_quarantine", "dkim_sign",
-            "dkim_key_dir", "received_forgery", "dmarc_reports", "arc_seal", "arc_seal_domain");
+            "dkim_key_dir", "received_forgery", "dmarc_reports", "dmarc_reports_send", "arc_seal", "arc_seal_domain");
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
             "dnsbl", "dnsbl_threshold", "client_access", "greylist_delay", "greylist_retry_window", "greylist_whitelist",
             "connections_per_minute", "recipients_per_minute", "messages_per_minute", "auth_failure_limit",
@@ -144,7 +144,8 @@ public final class ConfigLoader {
         if (seal && sealDomain == null) problem("auth.arc_seal_domain", "arc_seal = true needs the domain whose DKIM key seals, e.g. arc_seal_domain = \"example.com\"");
         if (sealDomain != null && !domains.contains(sealDomain.toLowerCase(Locale.ROOT))) problem("auth.arc_seal_domain", sealDomain + " is not one of this server's domains");
         return new Config.Auth(id.toLowerCase(Locale.ROOT), bool(n, "verify", d.verify()), dmarc, quarantine, bool(n, "dkim_sign", d.dkimSign()),
-                keys, forgery, bool(n, "dmarc_reports", d.dmarcReports()), seal, sealDomain == null ? null : sealDomain.toLowerCase(Locale.ROOT));
+                keys, forgery, bool(n, "dmarc_reports", d.dmarcReports()), seal, sealDomain == null ? null : sealDomain.toLowerCase(Locale.ROOT),
+                bool(n, "dmarc_reports_send", d.dmarcReportsSend()));
     }
 
     private String oneOf(JsonNode n, String field, String dflt, String... allowed) {
