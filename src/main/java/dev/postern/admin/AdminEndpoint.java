@@ -110,7 +110,8 @@ final class AdminEndpoint implements AutoCloseable {
         return a;
     }
 
-    private static void writePrivate(Path file, String content) throws IOException {
+    /** Writes a file only its owner may read (mode 0600), whole or not at all. */
+    static void writePrivate(Path file, String content) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));

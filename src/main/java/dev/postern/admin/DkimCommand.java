@@ -9,8 +9,6 @@ import picocli.CommandLine.Parameters;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.util.ArrayList;
@@ -43,18 +41,13 @@ final class DkimCommand {
             if (!algo.equals("ed25519") && !algo.equals("rsa")) return fail("--algo must be ed25519 or rsa");
             // RFC 8301 3.2: signers MUST use RSA keys of at least 1024 bits, SHOULD use 2048
             if (algo.equals("rsa") && (bits < 1024 || bits > 4096)) return fail("--bits must be 1024 to 4096");
-            Path dir = c.auth().dkimKeyDir() != null ? c.auth().dkimKeyDir() : c.dataDir().resolve("dkim");
-            Files.createDirectories(dir);
+            Path dir = Files.createDirectories(c.dkimKeyDir());
             Path file = dir.resolve(d + "." + selector + ".key");
             if (Files.exists(file) && !force) return fail(file + " exists (use --force to replace it)");
             KeyPairGenerator g = KeyPairGenerator.getInstance(algo.equals("rsa") ? "RSA" : "Ed25519");
             if (algo.equals("rsa")) g.initialize(bits);
             KeyPair kp = g.generateKeyPair();
-            Path tmp = dir.resolve(file.getFileName() + ".tmp");
-            Files.deleteIfExists(tmp);
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(tmp, DkimKeys.pem(kp.getPrivate()), StandardOpenOption.WRITE);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            AdminEndpoint.writePrivate(file, DkimKeys.pem(kp.getPrivate()));
             System.err.println("wrote " + file + " (a running server reads it on SIGHUP or POST /policy/reload)");
             System.out.println(selector + "._domainkey." + d + ". IN TXT " + quoted(DkimKeys.record(kp.getPublic())));
             return 0;

@@ -5,7 +5,6 @@ import dev.postern.policy.DmarcAggregate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -36,14 +35,12 @@ final class DmarcCommand {
                 body.path("result").forEach(l -> System.out.println(l.asText()));
                 return 0;
             }
-            Path rows = c.dataDir().resolve("dmarc").resolve(d + ".jsonl");
-            if (!Files.exists(rows)) {
-                System.err.println("no DMARC data recorded for " + d + " (" + rows + ")");
+            List<DmarcAggregate.Report> reports = DmarcReportSender.reports(c, d);
+            if (reports == null) {
+                System.err.println("no DMARC data recorded for " + d + " (" + c.dmarcDir().resolve(d + ".jsonl") + ")");
                 return 1;
             }
-            Path dir = Files.createDirectories(out != null ? out : c.dataDir().resolve("dmarc").resolve("reports"));
-            String contact = "postmaster@" + c.domains().iterator().next();
-            List<DmarcAggregate.Report> reports = DmarcAggregate.build(Files.readAllLines(rows, StandardCharsets.UTF_8), c.hostname(), contact, d);
+            Path dir = Files.createDirectories(out != null ? out : c.dmarcDir().resolve("reports"));
             for (DmarcAggregate.Report r : reports) {
                 Path file = dir.resolve(r.fileName() + ".gz");
                 Files.write(file, r.gzipped());

@@ -39,8 +39,8 @@ final class DmarcReportSender {
      */
     void sendYesterdayOnce() {
         LocalDate day = LocalDate.ofInstant(clock.instant(), java.time.ZoneOffset.UTC).minusDays(1);
-        Path marker = config.dataDir().resolve("dmarc").resolve("sent").resolve(day.toString());
-        if (Files.exists(marker) || !Files.exists(config.dataDir().resolve("dmarc").resolve(day + ".jsonl"))) return;
+        Path marker = config.dmarcDir().resolve("sent").resolve(day.toString());
+        if (Files.exists(marker) || !Files.exists(config.dmarcDir().resolve(day + ".jsonl"))) return;
         try {
             for (String line : send(day)) log.info("dmarc report {}: {}", day, line);
             Files.createDirectories(marker.getParent());
@@ -54,28 +54,35 @@ final class DmarcReportSender {
 
     /** One line per report and recipient: "queued ID to ADDRESS for DOMAIN", or why not. */
     List<String> send(LocalDate day) throws IOException {
-        Path rows = config.dataDir().resolve("dmarc").resolve(day + ".jsonl");
-        if (!Files.exists(rows)) return List.of("no DMARC data recorded for " + day);
-        String domain = config.domains().iterator().next();
+        List<DmarcAggregate.Report> reports = reports(config, day);
+        if (reports == null) return List.of("no DMARC data recorded for " + day);
         // reports come from an address of ours that accepts no replies worth reading; bounces go nowhere
-        String from = "noreply-dmarc@" + domain;
+        String from = "noreply-dmarc@" + config.domains().iterator().next();
         List<String> out = new ArrayList<>();
-        for (DmarcAggregate.Report r : DmarcAggregate.build(Files.readAllLines(rows, StandardCharsets.UTF_8), config.hostname(),
-                "postmaster@" + domain, day)) {
+        for (DmarcAggregate.Report r : reports) {
             List<String> to = DmarcReportMail.recipients(r, dns);
             if (to.isEmpty()) out.add("no permitted rua address for " + r.policyDomain() + " " + r.rua());
+            byte[] gzipped = r.gzipped();
             for (String addr : to) {
                 Address a = Address.parse(addr, false);
                 if (a == null) {
                     out.add("bad rua address " + addr + " for " + r.policyDomain());
                     continue;
                 }
-                byte[] mail = DmarcReportMail.compose(r, r.gzipped(), from, addr, config.hostname(), clock.instant());
+                byte[] mail = DmarcReportMail.compose(r, gzipped, from, addr, config.hostname(), clock.instant());
                 Envelope env = new Envelope(ReversePath.NULL, List.of(new Recipient(a)), null, false, null, null,
                         config.hostname(), "127.0.0.1", null, clock.instant());
                 out.add("queued " + queue.inject(env, mail) + " to " + addr + " for " + r.policyDomain() + " (" + r.messages() + " messages)");
             }
         }
         return out;
+    }
+
+    /** A day's aggregate reports (reporter: our host name, contact: postmaster of our first domain), or null without data. */
+    static List<DmarcAggregate.Report> reports(Config config, LocalDate day) throws IOException {
+        Path rows = config.dmarcDir().resolve(day + ".jsonl");
+        if (!Files.exists(rows)) return null;
+        return DmarcAggregate.build(Files.readAllLines(rows, StandardCharsets.UTF_8), config.hostname(),
+                "postmaster@" + config.domains().iterator().next(), day);
     }
 }

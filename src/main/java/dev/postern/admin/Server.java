@@ -178,7 +178,6 @@ public final class Server implements AutoCloseable {
     /** SPF, DKIM and DMARC for received mail, and the DKIM keys that sign ours. */
     static AuthServices authServices(Config config, Dns dns, SpfResults spf, Clock clock) {
         Config.Auth a = config.auth();
-        Path keyDir = a.dkimKeyDir() != null ? a.dkimKeyDir() : config.dataDir().resolve("dkim");
         DkimKeys.Resolver keys = name -> {
             Dns.Answer<String> r = dns.txt(name);
             return switch (r.status()) {
@@ -188,7 +187,7 @@ public final class Server implements AutoCloseable {
             };
         };
         return new AuthServices(a, spf, new Dmarc(dns, () -> java.util.concurrent.ThreadLocalRandom.current().nextInt(100)), keys,
-                DkimKeyring.load(keyDir), new DmarcReports(config.dataDir().resolve("dmarc"), clock));
+                DkimKeyring.load(config.dkimKeyDir()), new DmarcReports(config.dmarcDir(), clock));
     }
 
     /** Whether an address and port is one of our own listeners: MX hosts that lead back here are loops. */

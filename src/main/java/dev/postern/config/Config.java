@@ -174,5 +174,11 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Path mailboxesDir() { return dataDir.resolve("mailboxes"); }
 
+    /** DKIM signing keys, DOMAIN.SELECTOR.key: [auth] dkim_key_dir, else data_dir/dkim. */
+    public Path dkimKeyDir() { return auth.dkimKeyDir() != null ? auth.dkimKeyDir() : dataDir.resolve("dkim"); }
+
+    /** Recorded DMARC results (DAY.jsonl) and what became of them (reports/, sent/). */
+    public Path dmarcDir() { return dataDir.resolve("dmarc"); }
+
     public boolean isLocalDomain(String domain) { return domains.contains(domain); }
 }
