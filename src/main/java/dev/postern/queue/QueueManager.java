@@ -249,19 +249,12 @@ public final class QueueManager implements AutoCloseable {
                 "8BITMIME".equals(m.envelope().body()) ? "8BITMIME" : null, m.envelope().smtpUtf8(), null, null,
                 hostname, "127.0.0.1", null, now);
         try {
-            Spool.Incoming in = spool.begin(env);
-            ContentSigner.Session signing = noticeSigner.begin();
-            try (InputStream original = spool.openContent(m.id()); OutputStream out = new IncomingStream(in, signing)) {
-                DsnWriter.write(out, kind, hostname, m, entries, now, m.envelope().arrival().plus(times.maxLifetime()), original);
-            } catch (IOException | RuntimeException e) {
-                in.abort();
-                throw e;
-            }
-            byte[] signature = signing.finish();
-            if (signature.length > 0) in.prepend(signature);
-            QueuedMessage dsn = in.commit();
+            QueuedMessage dsn = queueOwn(env, out -> {
+                try (InputStream original = spool.openContent(m.id())) {
+                    DsnWriter.write(out, kind, hostname, m, entries, now, m.envelope().arrival().plus(times.maxLifetime()), original);
+                }
+            });
             log.info("{}: sender {} notification: {}", m.id(), kind.action, dsn.id());
-            submit(dsn);
         } catch (IOException e) {
             log.error("{}: cannot queue {} notification: {}", m.id(), kind.action, e.toString());
         }
@@ -272,10 +265,15 @@ public final class QueueManager implements AutoCloseable {
      * returns, then delivered like any other. Returns its queue id.
      */
     public String inject(Envelope env, byte[] content) throws IOException {
+        return queueOwn(env, out -> out.write(content)).id();
+    }
+
+    /** Writes the content of a message of our own (signed by the notice signer), commits it and submits it. */
+    private QueuedMessage queueOwn(Envelope env, Content content) throws IOException {
         Spool.Incoming in = spool.begin(env);
         ContentSigner.Session signing = noticeSigner.begin();
         try (OutputStream out = new IncomingStream(in, signing)) {
-            out.write(content);
+            content.writeTo(out);
         } catch (IOException | RuntimeException e) {
             in.abort();
             throw e;
@@ -284,7 +282,11 @@ public final class QueueManager implements AutoCloseable {
         if (signature.length > 0) in.prepend(signature);
         QueuedMessage m = in.commit();
         submit(m);
-        return m.id();
+        return m;
+    }
+
+    private interface Content {
+        void writeTo(OutputStream out) throws IOException;
     }
 
     // ------------------------------------------------------------------ administration
