@@ -1,8 +1,6 @@
 package dev.postern.message;
 
 import dev.postern.mail.ContentSigner;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -15,8 +13,6 @@ import java.util.Set;
  * (example.test), which DMARC's relaxed alignment accepts.
  */
 public final class DkimContentSigner implements ContentSigner {
-    private static final Logger log = LoggerFactory.getLogger("postern.dkim");
-
     private final DkimKeyring keys;
     private final Set<String> localDomains;
     private final Clock clock;
@@ -42,16 +38,8 @@ public final class DkimContentSigner implements ContentSigner {
                 if (from.size() != 1) return new byte[0];
                 List<DkimSigner.Key> signing = keysFor(from.get(0));
                 if (signing.isEmpty()) return new byte[0];
-                byte[] bh = body.finish();
-                StringBuilder out = new StringBuilder();
-                for (DkimSigner.Key k : signing) {
-                    try {
-                        out.append(DkimSigner.sign(header.fields(), bh, k, clock.instant().getEpochSecond()));
-                    } catch (Exception e) {
-                        log.warn("cannot sign a notice with {}.{}: {}", k.domain(), k.selector(), e.toString());
-                    }
-                }
-                return out.toString().getBytes(StandardCharsets.ISO_8859_1);
+                return DkimSigner.signAll(header.fields(), body.finish(), signing, clock.instant().getEpochSecond())
+                        .getBytes(StandardCharsets.ISO_8859_1);
             }
         };
     }

@@ -40,6 +40,24 @@ public final class DkimSigner {
         return complete(headers, template, key.privateKey(), true);
     }
 
+    /**
+     * One DKIM-Signature per key, concatenated in key order; a key that fails is logged and left out, so the
+     * mail still goes with the signatures that worked.
+     */
+    public static String signAll(List<HeaderField> headers, byte[] bodyHash, List<Key> keys, long timestamp) {
+        StringBuilder out = new StringBuilder();
+        for (Key k : keys) {
+            try {
+                out.append(sign(headers, bodyHash, k, timestamp));
+            } catch (GeneralSecurityException | RuntimeException e) {
+                log.warn("cannot sign with DKIM key {}.{}: {}", k.domain(), k.selector(), e.toString());
+            }
+        }
+        return out.toString();
+    }
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("postern.dkim");
+
     /** The h= value for these headers: each signed name as often as it occurs, over-signed names once more. */
     static String hTag(List<HeaderField> headers) {
         List<String> h = new ArrayList<>();

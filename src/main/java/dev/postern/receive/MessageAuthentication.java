@@ -6,7 +6,6 @@ import dev.postern.message.BodyHasher;
 import dev.postern.message.DkimSigner;
 import dev.postern.message.DkimVerifier;
 import dev.postern.message.FromDomains;
-import dev.postern.message.HeaderField;
 import dev.postern.message.HeaderSection;
 import dev.postern.policy.Dmarc;
 import dev.postern.policy.Spf;
@@ -68,14 +67,10 @@ final class MessageAuthentication {
     /** The header section ends: decide what to do, and return it as it goes to disk. */
     byte[] endHeader() {
         header.end();
-        String ourId = services.settings().authservId();
-        if (origin.trusted() && (!services.settings().dkimSign() || services.signing().isEmpty())) {
-            return header.without("Authentication-Results", f -> AuthenticationResults.claims(f, ourId)); // nothing else to read
-        }
-        List<HeaderField> fields = header.fields();
+        // fields are parsed only when something reads them: signing our users' mail, or checking others'
         if (origin.trusted()) {
             if (services.settings().dkimSign() && !services.signing().isEmpty()) {
-                List<String> from = FromDomains.of(fields);
+                List<String> from = FromDomains.of(header.fields());
                 if (from.size() == 1 && origin.localDomains().contains(from.get(0))) {
                     signKeys = services.signing().forDomain(from.get(0));
                     if (!signKeys.isEmpty()) signHasher = DkimSigner.bodyHasher();
@@ -83,13 +78,14 @@ final class MessageAuthentication {
             }
         } else {
             if (services.settings().verify()) {
-                verifier = new DkimVerifier(fields);
-                arc = new dev.postern.message.Arc(fields, services.settings().arcSeal());
+                verifier = new DkimVerifier(header.fields());
+                arc = new dev.postern.message.Arc(header.fields(), services.settings().arcSeal());
             }
             if (!services.settings().receivedForgery().equals("off")) {
-                forgedTrace = fields.stream().anyMatch(f -> f.is("Received") && byUs.matcher(f.value()).find());
+                forgedTrace = header.fields().stream().anyMatch(f -> f.is("Received") && byUs.matcher(f.value()).find());
             }
         }
+        String ourId = services.settings().authservId();
         return header.without("Authentication-Results", f -> AuthenticationResults.claims(f, ourId));
     }
 
@@ -138,17 +134,9 @@ final class MessageAuthentication {
 
     /** Our users' mail: one DKIM-Signature per key of the From domain. */
     private Outcome signOutgoing() {
-        byte[] bh = signHasher.finish();
-        StringBuilder sigs = new StringBuilder();
-        for (DkimSigner.Key k : signKeys) {
-            try {
-                sigs.append(DkimSigner.sign(header.fields(), bh, k, clock.instant().getEpochSecond()));
-            } catch (Exception e) {
-                log.warn("cannot sign with DKIM key {}.{}: {}", k.domain(), k.selector(), e.toString());
-            }
-        }
+        String sigs = DkimSigner.signAll(header.fields(), signHasher.finish(), signKeys, clock.instant().getEpochSecond());
         services.count("dkim-sign", "signed");
-        return new Outcome(bytes(sigs), null, null, "dkim-signed=" + signKeys.size());
+        return new Outcome(sigs.getBytes(StandardCharsets.ISO_8859_1), null, null, "dkim-signed=" + signKeys.size());
     }
 
     /** RFC 7208: MAIL FROM decides (the HELO identity for the null sender); HELO is reported too (2.3). */
