@@ -34,12 +34,14 @@ public final class PolicyChain {
         for (Check c : checks.getOrDefault(phase, List.of())) {
             Verdict v = c.check(facts);
             if (v instanceof Verdict.Continue) continue;
-            if (!(v instanceof Verdict.Accept)) count(c.name(), warnOnly.contains(c.name()) ? "warn"
-                    : v instanceof Verdict.Reject ? "reject" : v instanceof Verdict.Disconnect ? "disconnect" : "defer");
-            if (warnOnly.contains(c.name()) && !(v instanceof Verdict.Accept)) {
-                log.info("warn: {} from {}[{}]: would {}; check={}", phase, facts.clientName(), facts.client().getHostAddress(),
-                        describe(v), c.name());
-                continue;
+            if (v instanceof Verdict.Refusal r) {
+                boolean warn = warnOnly.contains(c.name());
+                count(c.name(), warn ? "warn" : r.action());
+                if (warn) {
+                    log.info("warn: {} from {}[{}]: would {}: {}; check={}", phase, facts.clientName(), facts.client().getHostAddress(),
+                            r.action(), r.reply(), c.name());
+                    continue;
+                }
             }
             return v;
         }
@@ -58,10 +60,4 @@ public final class PolicyChain {
         return out;
     }
 
-    private static String describe(Verdict v) {
-        if (v instanceof Verdict.Reject r) return "reject: " + r.reply();
-        if (v instanceof Verdict.Defer d) return "defer: " + d.reply();
-        if (v instanceof Verdict.Disconnect d) return "disconnect: " + d.reply();
-        return v.toString();
-    }
 }

@@ -11,14 +11,29 @@ public sealed interface Verdict {
     /** Accept in this phase without asking the remaining checks (permit_*). */
     record Accept(String check) implements Verdict {}
 
+    /** The verdicts that refuse: the deciding check, the reply, and what kind of refusal for logs and metrics. */
+    sealed interface Refusal extends Verdict {
+        String check();
+
+        Reply reply();
+
+        String action();
+    }
+
     /** Refuse with a 5xx reply. */
-    record Reject(String check, Reply reply) implements Verdict {}
+    record Reject(String check, Reply reply) implements Refusal {
+        @Override public String action() { return "reject"; }
+    }
 
     /** Refuse for now with a 4xx reply (greylisting, temporary DNS failures). */
-    record Defer(String check, Reply reply) implements Verdict {}
+    record Defer(String check, Reply reply) implements Refusal {
+        @Override public String action() { return "defer"; }
+    }
 
     /** Answer with the reply and close the connection, whatever the phase (postscreen's "drop"). */
-    record Disconnect(String check, Reply reply) implements Verdict {}
+    record Disconnect(String check, Reply reply) implements Refusal {
+        @Override public String action() { return "disconnect"; }
+    }
 
     Verdict CONTINUE = new Continue();
 }

@@ -315,15 +315,13 @@ final class Commands {
     }
 
     private void apply(Verdict v, String command, Facts facts, Runnable pass) {
-        Reply refusal = v instanceof Verdict.Reject r ? r.reply() : v instanceof Verdict.Defer d ? d.reply()
-                : v instanceof Verdict.Disconnect x ? x.reply() : null;
-        if (refusal == null) {
+        if (!(v instanceof Verdict.Refusal r)) {
             pass.run();
             return;
         }
-        String check = v instanceof Verdict.Reject r ? r.check() : v instanceof Verdict.Defer d ? d.check() : ((Verdict.Disconnect) v).check();
-        logReject(command, refusal, check, facts.recipient());
-        if (v instanceof Verdict.Disconnect) {
+        Reply refusal = r.reply();
+        logReject(command, refusal, r.check(), facts.recipient());
+        if (r instanceof Verdict.Disconnect) {
             s.closeWith(refusal);
             return;
         }
