@@ -115,13 +115,7 @@ public final class FileSpool implements Spool {
                 channel.close();
                 if (prefix != null && prefix.length > 0) {
                     // the prefix file lands before the message: a message never appears without it
-                    Path pre = incoming.resolve(id + ".prefix");
-                    try (FileChannel ch = FileChannel.open(pre, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                        ByteBuffer b = ByteBuffer.wrap(prefix);
-                        while (b.hasRemaining()) ch.write(b);
-                        ch.force(true);
-                    }
-                    Files.move(pre, active.resolve(id + ".prefix"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                    replaceSynced(incoming.resolve(id + ".prefix"), prefix, active.resolve(id + ".prefix"));
                 }
                 Path target = active.resolve(id);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE); // 2. appear whole, or not at all
@@ -224,15 +218,20 @@ public final class FileSpool implements Spool {
     }
 
     @Override public void saveState(QueuedMessage message) throws IOException {
-        Path tmp = active.resolve(message.id() + ".state.tmp");
+        replaceSynced(active.resolve(message.id() + ".state.tmp"),
+                EnvelopeCodec.encodeState(message).getBytes(StandardCharsets.UTF_8), active.resolve(message.id() + ".state"));
+        fsyncDirectory(active);
+    }
+
+    /** Writes content to tmp, fsyncs it, and renames it over target: the target is old or new, never torn. */
+    private static void replaceSynced(Path tmp, byte[] content, Path target) throws IOException {
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(ByteBuffer.wrap(EnvelopeCodec.encodeState(message).getBytes(StandardCharsets.UTF_8)));
+            ByteBuffer b = ByteBuffer.wrap(content);
+            while (b.hasRemaining()) ch.write(b);
             ch.force(true);
         }
-        Files.move(tmp, active.resolve(message.id() + ".state"), StandardCopyOption.ATOMIC_MOVE,
-                StandardCopyOption.REPLACE_EXISTING);
-        fsyncDirectory(active);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     @Override public void remove(String id) throws IOException {
