@@ -120,14 +120,19 @@ class QueueManagerTest {
     @Test void remoteRecipientsStayQueuedWithState() throws Exception {
         FileSpool spool = new FileSpool(dir.resolve("queue"), Clock.systemUTC());
         try (QueueManager m = manager(spool)) {
-            m.submit(queue(spool, "friend@remote.test", "bob@example.test"));
-            for (int i = 0; i < 200 && spool.recover().isEmpty(); i++) Thread.sleep(10);
-            Thread.sleep(100);
+            QueuedMessage q = queue(spool, "friend@remote.test", "bob@example.test");
+            m.submit(q);
+            // wait for the first attempt's outcome in memory (recover() on a live spool would race its state writes)
+            for (int i = 0; i < 1000 && !firstAttemptDone(m.get(q.id())); i++) Thread.sleep(10);
         }
         QueuedMessage left = new FileSpool(dir.resolve("queue"), Clock.systemUTC()).recover().get(0);
         assertThat(left.recipients().get(0).status()).isEqualTo(RecipientState.Status.DEFERRED);
         assertThat(left.recipients().get(0).nextAttempt()).isNotNull();
         assertThat(left.recipients().get(1).status()).isEqualTo(RecipientState.Status.DELIVERED);
+    }
+
+    private static boolean firstAttemptDone(QueuedMessage q) {
+        return q != null && q.recipients().stream().noneMatch(r -> r.status() == RecipientState.Status.PENDING);
     }
 
     @Test void backoffDoublesWithinBounds() {
