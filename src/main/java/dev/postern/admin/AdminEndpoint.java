@@ -65,20 +65,14 @@ final class AdminEndpoint implements AutoCloseable {
         http.createContext("/metrics", a::metrics);
         http.createContext("/policy/reload", ex -> {
             try (ex) {
-                if (!authorized(ex, a.token)) {
-                    respond(ex, 401, Map.of("error", "missing or wrong admin token"));
-                    return;
-                }
+                if (a.refused(ex)) return;
                 reloadTables.run();
                 respond(ex, 200, Map.of("result", "reloaded"));
             }
         });
         http.createContext("/dmarc/send", ex -> {
             try (ex) {
-                if (!authorized(ex, a.token)) {
-                    respond(ex, 401, Map.of("error", "missing or wrong admin token"));
-                    return;
-                }
+                if (a.refused(ex)) return;
                 String q = ex.getRequestURI().getQuery();
                 java.time.LocalDate day;
                 try {
@@ -121,10 +115,7 @@ final class AdminEndpoint implements AutoCloseable {
 
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
-            if (!authorized(ex, token)) {
-                respond(ex, 401, Map.of("error", "missing or wrong admin token"));
-                return;
-            }
+            if (refused(ex)) return;
             String[] parts = ex.getRequestURI().getPath().replaceAll("/+$", "").split("/");
             String method = ex.getRequestMethod();
             // parts: "", "queue", [ID | "flush"], [action]
@@ -162,10 +153,13 @@ final class AdminEndpoint implements AutoCloseable {
         }
     }
 
-    private static boolean authorized(HttpExchange ex, byte[] token) {
+    /** Answers 401 and returns true unless the request carries the admin token. */
+    private boolean refused(HttpExchange ex) throws IOException {
         String auth = ex.getRequestHeaders().getFirst("Authorization");
         byte[] given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7).trim().getBytes(StandardCharsets.US_ASCII) : new byte[0];
-        return MessageDigest.isEqual(given, token);
+        if (MessageDigest.isEqual(given, token)) return false;
+        respond(ex, 401, Map.of("error", "missing or wrong admin token"));
+        return true;
     }
 
     private void action(HttpExchange ex, String id, String action) throws IOException {
