@@ -21,6 +21,8 @@ import java.util.Map;
 public final class DmarcReports {
     private static final Logger log = LoggerFactory.getLogger("postern.dmarc");
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     private final Path dir;
     private final Clock clock;
 
@@ -33,47 +35,33 @@ public final class DmarcReports {
     public synchronized void record(String sourceIp, Dmarc.Evaluation e, String envelopeFrom, Spf.Outcome spf,
                                     List<Map.Entry<String, String>> dkim, String disposition) {
         if (e.result() == Dmarc.Result.NONE) return; // no policy, nobody to report to
-        StringBuilder j = new StringBuilder("{");
-        field(j, "time", clock.instant().toString()).append(',');
-        field(j, "source_ip", sourceIp).append(',');
-        field(j, "header_from", e.fromDomain()).append(',');
-        field(j, "policy_domain", e.policyDomain()).append(',');
-        field(j, "envelope_from", envelopeFrom == null ? "" : envelopeFrom).append(',');
-        field(j, "p", e.record().getOrDefault("p", "")).append(',');
-        field(j, "sp", e.record().getOrDefault("sp", "")).append(',');
-        field(j, "pct", e.record().getOrDefault("pct", "100")).append(',');
-        field(j, "adkim", e.record().getOrDefault("adkim", "r")).append(',');
-        field(j, "aspf", e.record().getOrDefault("aspf", "r")).append(',');
-        field(j, "rua", e.record().getOrDefault("rua", "")).append(',');
-        field(j, "dmarc", e.result().name().toLowerCase()).append(',');
-        field(j, "disposition", disposition).append(',');
-        field(j, "dkim_aligned", e.dkimAligned() ? "pass" : "fail").append(',');
-        field(j, "spf_aligned", e.spfAligned() ? "pass" : "fail").append(',');
-        field(j, "spf_domain", spf == null || spf.domain() == null ? "" : spf.domain()).append(',');
-        field(j, "spf", spf == null ? "none" : spf.result().label()).append(",\"dkim\":[");
-        for (int i = 0; i < dkim.size(); i++) {
-            if (i > 0) j.append(',');
-            j.append('{');
-            field(j, "domain", dkim.get(i).getKey()).append(',');
-            field(j, "result", dkim.get(i).getValue()).append('}');
-        }
-        j.append("]}\n");
+        java.time.Instant now = clock.instant();
+        var row = JSON.createObjectNode()
+                .put("time", now.toString())
+                .put("source_ip", sourceIp)
+                .put("header_from", e.fromDomain())
+                .put("policy_domain", e.policyDomain())
+                .put("envelope_from", envelopeFrom == null ? "" : envelopeFrom)
+                .put("p", e.record().getOrDefault("p", ""))
+                .put("sp", e.record().getOrDefault("sp", ""))
+                .put("pct", e.record().getOrDefault("pct", "100"))
+                .put("adkim", e.record().getOrDefault("adkim", "r"))
+                .put("aspf", e.record().getOrDefault("aspf", "r"))
+                .put("rua", e.record().getOrDefault("rua", ""))
+                .put("dmarc", e.result().name().toLowerCase())
+                .put("disposition", disposition)
+                .put("dkim_aligned", e.dkimAligned() ? "pass" : "fail")
+                .put("spf_aligned", e.spfAligned() ? "pass" : "fail")
+                .put("spf_domain", spf == null || spf.domain() == null ? "" : spf.domain())
+                .put("spf", spf == null ? "none" : spf.result().label());
+        var signatures = row.putArray("dkim");
+        for (Map.Entry<String, String> d : dkim) signatures.addObject().put("domain", d.getKey()).put("result", d.getValue());
         try {
             Files.createDirectories(dir);
-            Path file = dir.resolve(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC) + ".jsonl");
-            Files.writeString(file, j, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            Path file = dir.resolve(LocalDate.ofInstant(now, ZoneOffset.UTC) + ".jsonl");
+            Files.writeString(file, row + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException ex) {
             log.warn("cannot record DMARC report data in {}: {}", dir, ex.toString());
         }
-    }
-
-    private static StringBuilder field(StringBuilder j, String name, String value) {
-        j.append('"').append(name).append("\":\"");
-        for (char c : value.toCharArray()) {
-            if (c == '"' || c == '\\') j.append('\\').append(c);
-            else if (c < 0x20) j.append(String.format("\\u%04x", (int) c));
-            else j.append(c);
-        }
-        return j.append('"');
     }
 }
