@@ -18,7 +18,7 @@ public final class PolicyChain {
     private final Map<Phase, List<Check>> checks;
     private final Set<String> warnOnly;
     /** Refusals by check and kind, for /metrics. */
-    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> refusals = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Counters refusals = new Counters();
 
     public PolicyChain(Map<Phase, List<Check>> checks, Set<String> warnOnly) {
         this.checks = new EnumMap<>(checks);
@@ -49,15 +49,12 @@ public final class PolicyChain {
     }
 
     private void count(String check, String action) {
-        refusals.computeIfAbsent("postern_policy_refusals_total{check=\"" + check + "\",action=\"" + action + "\"}",
-                k -> new java.util.concurrent.atomic.LongAdder()).increment();
+        refusals.increment("postern_policy_refusals_total{check=\"" + check + "\",action=\"" + action + "\"}");
     }
 
     /** Counters for the metrics endpoint: refusals (and warn_only would-be refusals) per check. */
     public Map<String, Long> stats() {
-        Map<String, Long> out = new java.util.HashMap<>();
-        refusals.forEach((k, v) -> out.put(k, v.sum()));
-        return out;
+        return refusals.snapshot();
     }
 
 }
