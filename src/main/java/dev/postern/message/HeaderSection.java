@@ -70,24 +70,23 @@ public final class HeaderSection {
      * When the name does not occur at all (the usual case) nothing is parsed.
      */
     public byte[] without(String name, Predicate<HeaderField> drop) {
-        if (overflow) return raw();
-        if (fields == null && !mentions(name.toLowerCase(java.util.Locale.ROOT))) return raw();
+        byte[] raw = raw();
+        if (overflow || (fields == null && !mentions(raw, name.toLowerCase(java.util.Locale.ROOT)))) return raw;
         List<HeaderField> all = fields();
         Predicate<HeaderField> match = f -> f.is(name) && drop.test(f);
-        if (all.stream().noneMatch(match)) return raw();
+        if (all.stream().noneMatch(match)) return raw;
         StringBuilder out = new StringBuilder(buffer.size());
         int consumed = 0;
         for (HeaderField f : all) {
             consumed += f.raw().length();
             if (!match.test(f)) out.append(f.raw());
         }
-        out.append(buffer.toString(StandardCharsets.ISO_8859_1).substring(consumed)); // the empty line
+        out.append(new String(raw, consumed, raw.length - consumed, StandardCharsets.ISO_8859_1)); // the empty line
         return out.toString().getBytes(StandardCharsets.ISO_8859_1);
     }
 
     /** Whether the held octets contain this lower-case ASCII text, in any case: a cheap scan before parsing. */
-    private boolean mentions(String lower) {
-        byte[] b = buffer.toByteArray();
+    private static boolean mentions(byte[] b, String lower) {
         outer:
         for (int i = 0; i + lower.length() <= b.length; i++) {
             for (int j = 0; j < lower.length(); j++) {
