@@ -145,14 +145,20 @@ public final class Arc {
 
     /** RFC 8617 5.1.1: every ARC set up to i, ascending, AAR then AMS then AS, relaxed; the seal itself without b=. */
     private String verifySeal(DkimKeys.Resolver keys, int upTo, Map<String, String> tags) {
+        Set3 last = sets.get(upTo);
+        return verify(keys, tags, sealInput(upTo - 1, last.aar.raw(), last.ams.raw(), last.seal));
+    }
+
+    /** What an ARC-Seal signs: the complete sets 1..before, then the sealed set's AAR, AMS, and the seal without b=. */
+    private byte[] sealInput(int before, String aar, String ams, HeaderField seal) {
         StringBuilder data = new StringBuilder();
-        for (int j = 1; j <= upTo; j++) {
+        for (int j = 1; j <= before; j++) {
             Set3 s = sets.get(j);
-            data.append(Canonical.relaxedHeader(s.aar.raw())).append(Canonical.relaxedHeader(s.ams.raw()));
-            if (j < upTo) data.append(Canonical.relaxedHeader(s.seal.raw()));
+            data.append(Canonical.relaxedHeader(s.aar.raw())).append(Canonical.relaxedHeader(s.ams.raw())).append(Canonical.relaxedHeader(s.seal.raw()));
         }
-        data.append(DkimVerifier.signatureWithoutB(sets.get(upTo).seal, true));
-        return verify(keys, tags, data.toString().getBytes(StandardCharsets.ISO_8859_1));
+        data.append(Canonical.relaxedHeader(aar)).append(Canonical.relaxedHeader(ams));
+        data.append(DkimVerifier.signatureWithoutB(seal, true));
+        return data.toString().getBytes(StandardCharsets.ISO_8859_1);
     }
 
     private static String verify(DkimKeys.Resolver keys, Map<String, String> t, byte[] data) {
@@ -179,24 +185,16 @@ public final class Arc {
         int i = v.instances() + 1;
         String alg = key.algorithm();
         String aar = "ARC-Authentication-Results: i=" + i + "; " + results.strip() + "\r\n";
+        List<HeaderField> signed = withoutArc();
         String amsTemplate = "ARC-Message-Signature: i=" + i + "; a=" + alg + "; c=relaxed/relaxed; d=" + key.domain()
-                + "; s=" + key.selector() + "; t=" + timestamp + ";\r\n\th=" + DkimSigner.hTag(withoutArc())
+                + "; s=" + key.selector() + "; t=" + timestamp + ";\r\n\th=" + DkimSigner.hTag(signed)
                 + ";\r\n\tbh=" + Base64.getEncoder().encodeToString(sealBodyHash) + ";\r\n\tb=";
-        String ams = DkimSigner.complete(withoutArc(), amsTemplate, key.privateKey(), true);
+        String ams = DkimSigner.complete(signed, amsTemplate, key.privateKey(), true);
         String sealTemplate = "ARC-Seal: i=" + i + "; a=" + alg + "; cv=" + (i == 1 ? "none" : "pass") + "; d=" + key.domain()
                 + "; s=" + key.selector() + "; t=" + timestamp + ";\r\n\tb=";
-        StringBuilder data = new StringBuilder();
-        for (int j = 1; j < i; j++) {
-            Set3 s = sets.get(j);
-            data.append(Canonical.relaxedHeader(s.aar.raw())).append(Canonical.relaxedHeader(s.ams.raw())).append(Canonical.relaxedHeader(s.seal.raw()));
-        }
-        data.append(Canonical.relaxedHeader(aar)).append(Canonical.relaxedHeader(ams));
-        data.append(DkimVerifier.signatureWithoutB(HeaderField.parse(sealTemplate + "\r\n"), true));
-        byte[] sig = DkimSigner.signature(key.privateKey(), data.toString().getBytes(StandardCharsets.ISO_8859_1));
+        byte[] sig = DkimSigner.signature(key.privateKey(), sealInput(i - 1, aar, ams, HeaderField.parse(sealTemplate + "\r\n")));
         String seal = sealTemplate + DkimSigner.fold(Base64.getEncoder().encodeToString(sig), (char) 0) + "\r\n";
         return seal + ams + aar;
     }
-
-    public boolean present() { return !sets.isEmpty(); }
 
 }
