@@ -126,9 +126,7 @@ class QueueCliTest {
     @Test void metricsCountAcceptedMessagesAndQueueFsyncs() throws Exception {
         queue("alice@example.test");
         queue("bob@example.test");
-        String port = Files.readString(server.config.adminPortFile()).strip();
-        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
+        String body = server.metrics();
         assertThat(body).contains("postern_smtp_messages_accepted_total 2\n").contains("postern_queue_messages 2\n")
                 .containsPattern("postern_queue_log_fsyncs_total [1-9]").containsPattern("postern_smtp_connections_open \\d");
     }

@@ -81,6 +81,11 @@ class EmailAuthTest {
         return new Config.Auth("mx.example.test", true, "enforce", quarantine, true, null, forgery, true, false, null);
     }
 
+    /** Verification on, DMARC enforced with a header, and our signing keys in keys. */
+    static Config.Auth signingWith(Path keys) {
+        return new Config.Auth("mx.example.test", true, "enforce", "header", true, keys, "flag", true, false, null);
+    }
+
     static String python(byte[] stdin, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", scripts.resolve("dkim_tool.py").toString()));
         cmd.addAll(Arrays.asList(args));
@@ -141,10 +146,7 @@ class EmailAuthTest {
             String rows = Files.readString(TestServer.list(reports).get(0));
             assertThat(rows).contains("\"header_from\":\"strict.test\"").contains("\"disposition\":\"reject\"")
                     .contains("\"spf\":\"fail\"").contains("\"rua\":\"mailto:d@strict.test\"").contains("\"source_ip\":\"127.0.0.1\"");
-            String port = Files.readString(server.config.adminPortFile()).strip();
-            String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-            assertThat(metrics).contains("postern_auth_results_total{method=\"dmarc\",result=\"fail\"} 1\n")
+            assertThat(server.metrics()).contains("postern_auth_results_total{method=\"dmarc\",result=\"fail\"} 1\n")
                     .contains("postern_auth_results_total{method=\"spf\",result=\"fail\"} 1\n")
                     .contains("postern_auth_results_total{method=\"dkim\",result=\"none\"} 1\n");
         }
@@ -173,9 +175,7 @@ class EmailAuthTest {
             c.command("MAIL FROM:<news@strict.test>", "250");
             assertThat(c.command("RCPT TO:<alice@example.test>", "550"))
                     .isEqualTo("550 5.7.23 SPF validation failed: strict.test does not allow 127.0.0.1 to send its mail");
-            String port = Files.readString(server.config.adminPortFile()).strip();
-            assertThat(java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body())
+            assertThat(server.metrics())
                     .contains("postern_policy_refusals_total{check=\"reject_spf_fail\",action=\"reject\"} 1\n");
             c.command("RSET", "250");
             c.command("MAIL FROM:<pat@partner.test>", "250");
@@ -210,7 +210,7 @@ class EmailAuthTest {
         Files.writeString(keys.resolve("example.test.r1.key"), DkimKeys.pem(rsa.getPrivate()));
         dns.zone("s1._domainkey.example.test. IN TXT " + txt(DkimKeys.record(ed.getPublic())),
                 "r1._domainkey.example.test. IN TXT " + txt(DkimKeys.record(rsa.getPublic())));
-        Config.Auth a = new Config.Auth("mx.example.test", true, "enforce", "header", true, keys, "flag", true, false, null);
+        Config.Auth a = signingWith(keys);
         try (TestServer server = TestServer.builder().delivery(delivery()).auth(a).start();
              SmtpClient c = SmtpClient.ehlo(server.submission())) {
             c.startTls();
@@ -313,7 +313,7 @@ class EmailAuthTest {
     }
 
     @Test void aKeyMadeWhileRunningSignsAfterReload(@TempDir Path keys) throws Exception {
-        Config.Auth a = new Config.Auth("mx.example.test", true, "enforce", "header", true, keys, "flag", true, false, null);
+        Config.Auth a = signingWith(keys);
         String msg = "From: alice@example.test\r\nTo: bob@example.test\r\nSubject: k\r\n\r\nx\r\n";
         try (TestServer server = TestServer.builder().delivery(delivery()).relayNetworks("127.0.0.1/32").auth(a).start()) {
             assertThat(send(server.smtp(), "alice@example.test", "bob@example.test", msg)).startsWith("250 2.0.0");
@@ -345,7 +345,7 @@ class EmailAuthTest {
         Files.writeString(keys.resolve("example.test.notice.key"), DkimKeys.pem(ed.getPrivate()));
         dns.zone("notice._domainkey.example.test. IN TXT " + txt(DkimKeys.record(ed.getPublic())),
                 "nullmx.test. IN MX 0 .");
-        Config.Auth a = new Config.Auth("mx.example.test", true, "enforce", "header", true, keys, "flag", true, false, null);
+        Config.Auth a = signingWith(keys);
         try (TestServer server = TestServer.builder().delivery(delivery()).auth(a).start();
              SmtpClient c = SmtpClient.ehlo(server.submission())) {
             c.startTls();

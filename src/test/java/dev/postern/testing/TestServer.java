@@ -66,6 +66,13 @@ public final class TestServer implements AutoCloseable {
     }
 
     /** Waits until the delivery workers have nothing in flight. */
+    /** The admin endpoint's /metrics text. */
+    public String metrics() throws Exception {
+        String port = Files.readString(config.adminPortFile()).strip();
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
     public void awaitQueueIdle() throws InterruptedException {
         long deadline = System.currentTimeMillis() + 10_000;
         while (server.queue().pending() > 0 && System.currentTimeMillis() < deadline) Thread.sleep(10);
