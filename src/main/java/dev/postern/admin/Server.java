@@ -110,7 +110,7 @@ public final class Server implements AutoCloseable {
         int recovered = queue.recover();
         AuthFailures authFailures = new AuthFailures(pol.authFailureLimit(), pol.authFailureWindow().toMillis(), clock);
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
-                policy(config, router, dns, greylist, clock, tables, spf, authFailures), spool, queue, clock, auth, authFailures,
+                policy(config, router, dns, greylist, clock, tables, spf, authFailures), queue, clock, auth, authFailures,
                 ip -> dev.postern.policy.DnsChecks.verifiedName(dns, ip));
         try {
             smtp.start();

@@ -56,6 +56,7 @@ public final class FileSpool implements Spool {
         private final ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
         private long size;
         private byte[] prefix;
+        private boolean held;
 
         FileIncoming(String id, Envelope envelope) throws IOException {
             this.id = id;
@@ -80,6 +81,8 @@ public final class FileSpool implements Spool {
                 throw SpoolFull.classify(e);
             }
         }
+
+        @Override public void hold() { held = true; }
 
         @Override public void prepend(byte[] fields) {
             if (prefix != null) throw new IllegalStateException("prepend called twice for " + id);
@@ -117,6 +120,11 @@ public final class FileSpool implements Spool {
                     // the prefix file lands before the message: a message never appears without it
                     replaceSynced(incoming.resolve(id + ".prefix"), prefix, active.resolve(id + ".prefix"));
                 }
+                if (held) {
+                    // likewise the hold: the message never appears without it
+                    replaceSynced(incoming.resolve(id + ".state"), EnvelopeCodec.encodeState(message()).getBytes(StandardCharsets.UTF_8),
+                            active.resolve(id + ".state"));
+                }
                 Path target = active.resolve(id);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE); // 2. appear whole, or not at all
                 fsyncDirectory(active);       // 3. the new directory entry itself is durable
@@ -124,8 +132,12 @@ public final class FileSpool implements Spool {
                 abort();
                 throw SpoolFull.classify(e);
             }
+            return message();
+        }
+
+        private QueuedMessage message() {
             List<RecipientState> states = envelope.recipients().stream().map(RecipientState::fresh).toList();
-            return new QueuedMessage(id, envelope, states, size);
+            return new QueuedMessage(id, envelope, states, size, held);
         }
 
         @Override public void abort() {
@@ -138,6 +150,8 @@ public final class FileSpool implements Spool {
                 Files.deleteIfExists(tmp);
                 Files.deleteIfExists(incoming.resolve(id + ".prefix"));
                 Files.deleteIfExists(active.resolve(id + ".prefix"));
+                Files.deleteIfExists(incoming.resolve(id + ".state"));
+                Files.deleteIfExists(active.resolve(id + ".state"));
             } catch (IOException e) {
                 log.warn("{}: cannot remove partial message {}: {}", id, tmp, e.toString());
             }
@@ -159,8 +173,9 @@ public final class FileSpool implements Spool {
                     Files.delete(p); // an unfinished state update; the previous state file stands
                     continue;
                 }
-                if (name.endsWith(".prefix") && !Files.exists(active.resolve(name.substring(0, name.length() - 7)))) {
-                    Files.delete(p); // its message never arrived (a crash between the two renames)
+                String base = name.endsWith(".prefix") || name.endsWith(".state") ? name.substring(0, name.lastIndexOf('.')) : null;
+                if (base != null && !Files.exists(active.resolve(base))) {
+                    Files.delete(p); // its message never arrived (a crash between the renames), or was removed
                     continue;
                 }
                 if (name.contains(".")) continue;

@@ -90,6 +90,7 @@ public final class LogSpool implements Spool {
         private int used;
         private long size;
         private byte[] prefix;
+        private boolean held;
         private final long firstSegment;
 
         LogIncoming(String id, Envelope envelope) {
@@ -114,6 +115,8 @@ public final class LogSpool implements Spool {
                 len -= n;
             }
         }
+
+        @Override public void hold() { held = true; }
 
         @Override public void prepend(byte[] fields) {
             if (prefix != null) throw new IllegalStateException("prepend called twice for " + id);
@@ -160,8 +163,14 @@ public final class LogSpool implements Spool {
             }
             byte[] env = EnvelopeCodec.encode(id, envelope).getBytes(StandardCharsets.UTF_8);
             ByteBuffer body = ByteBuffer.allocate(8 + env.length).putLong(size).put(env);
+            QueuedMessage message = new QueuedMessage(id, envelope, envelope.recipients().stream().map(RecipientState::fresh).toList(), size, held);
+            List<LogRecord> records = new ArrayList<>();
+            // an arrival hold is a STATE record in the same append as the COMMIT: durable together or not at all
+            String state = held ? EnvelopeCodec.encodeState(message) : null;
+            if (state != null) records.add(LogRecord.of(LogRecord.Type.STATE, id, state.getBytes(StandardCharsets.UTF_8)));
             // the COMMIT follows every CHUNK in the log, and its fsync covers them all
-            CompletableFuture<List<LogWriter.Position>> done = writer.append(List.of(LogRecord.of(LogRecord.Type.COMMIT, id, body.array())), true);
+            records.add(LogRecord.of(LogRecord.Type.COMMIT, id, body.array()));
+            CompletableFuture<List<LogWriter.Position>> done = writer.append(records, true);
             List<CompletableFuture<List<LogWriter.Position>>> all = new ArrayList<>(chunks);
             all.add(done);
             return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).handle((v, err) -> {
@@ -181,10 +190,11 @@ public final class LogSpool implements Spool {
                     en.envelope = envelope;
                     en.size = size;
                     en.committed = true;
+                    if (state != null) en.state = state.lines().toList();
                 }
                 // the log moved to a new segment meanwhile: older ones may hold nothing live any more
                 if (writer.currentSegment() != firstSegment) CompletableFuture.runAsync(LogSpool.this::collectGarbage);
-                return new QueuedMessage(id, envelope, envelope.recipients().stream().map(RecipientState::fresh).toList(), size);
+                return message;
             });
         }
 

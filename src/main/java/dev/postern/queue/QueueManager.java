@@ -5,41 +5,49 @@ import dev.postern.deliver.SmtpDelivery;
 import dev.postern.mail.ContentSigner;
 import dev.postern.mail.Envelope;
 import dev.postern.mail.Outcome;
-import dev.postern.mail.Recipient;
 import dev.postern.mail.Reply;
-import dev.postern.mail.ReversePath;
-import dev.postern.queue.RecipientState.Status;
 import dev.postern.route.MxRouter;
 import dev.postern.route.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
- * The queue manager: knows every queued message, starts attempts when they are due (time from the injected
- * clock), and turns each attempt's per-recipient outcomes into state — delivered, deferred with backoff,
- * failed — plus the delivery status notifications the sender asked for (RFC 3461). A message leaves the
- * spool when every recipient is final.
+ * The queue manager. One owner thread holds every queued message's state and a priority queue by next
+ * attempt; it sleeps until the earliest due message or an event, and applies every change in the order it
+ * was posted: new messages from the {@link Intake}, attempt outcomes from delivery workers, and
+ * hold/release/delete/bounce/retry from the administrator. Nothing else writes queue state, so an
+ * administrator's hold or delete issued while an attempt runs wins over that attempt's outcome (the outcome
+ * is applied to the message as it is when it arrives, not to the snapshot the attempt started from).
+ *
+ * <p>Durable writes leave the owner thread: each message has its own chain of writes, run in order on the
+ * writer pool, so a slow disk never stalls scheduling and two writes of one message never reorder.
  */
 public final class QueueManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("postern.queue");
+    /** The owner wakes at least this often while something is scheduled (a wall clock may jump). */
+    private static final long MAX_SLEEP_MILLIS = 60_000;
 
     public record Times(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, Duration delayWarning) {
         public static final Times DEFAULT = new Times(Duration.ofSeconds(300), Duration.ofSeconds(4000),
@@ -48,350 +56,411 @@ public final class QueueManager implements AutoCloseable {
         Backoff backoff() { return new Backoff(minBackoff, maxBackoff); }
     }
 
+    /** One message as the owner knows it. Touched only by the owner thread. */
+    private static final class Entry {
+        QueuedMessage message;
+        boolean inFlight;
+        boolean recovered;          // an earlier run may have delivered some of it: check Maildirs first
+        boolean retryAfterAttempt;  // retry asked for while an attempt ran
+        long generation;            // a Due with an older generation is stale
+        CompletableFuture<Void> writes = CompletableFuture.completedFuture(null);
+
+        Entry(QueuedMessage m) { this.message = m; }
+    }
+
+    private record Due(Instant at, String id, long generation) {}
+
+    private interface IoTask {
+        void run() throws IOException;
+    }
+
     private final Spool spool;
     private final DeliveryDispatcher dispatcher;
-    private final String hostname;
     private final Clock clock;
     private final Times times;
+    private final Notices notices;
     private final ExecutorService workers;
-    private final ScheduledExecutorService ticker;
-    private final Map<String, QueuedMessage> messages = new ConcurrentHashMap<>();
-    private final Map<String, Boolean> inFlight = new ConcurrentHashMap<>();
-    private final Map<String, Boolean> recovered = new ConcurrentHashMap<>();
-    private final AtomicInteger running = new AtomicInteger();
+    private final ExecutorService writers;
+    private final Thread owner;
+    private final LinkedBlockingQueue<Runnable> events = new LinkedBlockingQueue<>();
+    /** Events not yet applied, attempts running, and their writes not yet durable. */
+    private final AtomicInteger busy = new AtomicInteger();
+    private final AtomicInteger attempting = new AtomicInteger();
+    /** Writes chained and not finished: close() lets them finish before it stops the writer pool. */
+    private final AtomicInteger writesPending = new AtomicInteger();
+    private volatile boolean closed;
 
-    private volatile ContentSigner noticeSigner = ContentSigner.NONE;
+    // the owner's state
+    private final Map<String, Entry> entries = new HashMap<>();
+    private final PriorityQueue<Due> due = new PriorityQueue<>(Comparator.comparing(Due::at));
+    /** What readers (queue list/show, metrics) see; published by the owner, read by anyone. */
+    private final Map<String, QueuedMessage> view = new ConcurrentHashMap<>();
 
     public QueueManager(Spool spool, Router router, MaildirWriter maildir, MxRouter mx, SmtpDelivery smtp,
                         String hostname, Clock clock, Times times, int destinationConcurrency, int maxConcurrency) {
         this.spool = spool;
         this.dispatcher = new DeliveryDispatcher(spool, router, maildir, mx, smtp, destinationConcurrency, maxConcurrency);
-        this.hostname = hostname;
         this.clock = clock;
         this.times = times;
-        AtomicInteger n = new AtomicInteger();
+        this.notices = new Notices(this, spool, hostname, times);
         // local deliveries and remote ones waiting for a destination slot may all be busy at once
-        this.workers = Executors.newFixedThreadPool(maxConcurrency + 8, r -> {
-            Thread t = new Thread(r, "delivery-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "queue-ticker");
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = Executors.newFixedThreadPool(maxConcurrency + 8, named("delivery-"));
+        // a state write waits on fsync (or a group commit): several at once share one
+        this.writers = Executors.newFixedThreadPool(8, named("queue-write-"));
+        this.owner = new Thread(this::run, "queue-owner");
+        owner.setDaemon(true);
+        owner.start();
     }
 
-    /** Loads the spool (once, at start) and starts the once-a-second scan for due messages. */
+    private static java.util.concurrent.ThreadFactory named(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    // ------------------------------------------------------------------ the doors
+
+    /** Starts receiving a message: the one way into the queue (SMTP, notices, reports). */
+    public Intake receive(Envelope envelope) throws IOException {
+        return new Intake(spool.begin(envelope), this);
+    }
+
+    /** Loads the spool (once, at start); recovered messages are attempted at once. */
     public int recover() throws IOException {
         List<QueuedMessage> found = spool.recover();
         for (QueuedMessage m : found) {
             log.info("{}: recovered from queue, nrcpt={}{}", m.id(), m.recipients().size(), m.held() ? ", on hold" : "");
-            messages.put(m.id(), m);
-            recovered.put(m.id(), true);
+            enqueue(m, true);
         }
-        tick();
-        ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
         return found.size();
     }
 
-    /** A freshly committed message: attempt it right away. */
-    public void submit(QueuedMessage m) {
-        messages.put(m.id(), m);
-        if (!m.held()) dispatch(m.id());
+    /** A durable message joins the queue (from the intake or recovery). */
+    void enqueue(QueuedMessage m, boolean recovered) {
+        view.put(m.id(), m); // visible to queue show as soon as the client may hear its id
+        post(() -> {
+            Entry en = new Entry(m);
+            en.recovered = recovered;
+            entries.put(m.id(), en);
+            schedule(m.id(), en);
+        });
     }
 
-    /**
-     * Puts a just-committed message on hold before it is acknowledged (DMARC quarantine): the hold is durable
-     * before the client hears 250. Blocks on the disk; returns the held message to {@link #submit}.
-     */
-    public QueuedMessage holdOnArrival(QueuedMessage m, String reason) throws IOException {
-        QueuedMessage held = m.withHeld(true);
-        spool.saveState(held);
-        log.info("{}: held on arrival: {}", m.id(), reason);
-        return held;
+    /** Queues a message this server wrote itself (a DMARC report), signed like notices. Returns its queue id. */
+    public String inject(Envelope env, byte[] content) throws IOException {
+        return notices.queueOwn(env, out -> out.write(content)).id();
     }
 
-    /** Starts every message whose next attempt is due by the clock. Called each second, and by tests. */
-    public void tick() {
-        Instant now = clock.instant();
-        for (QueuedMessage m : messages.values()) {
-            Instant next = m.nextAttempt();
-            if (!m.held() && (next == null || !next.isAfter(now))) dispatch(m.id());
+    /** Signs the delivery notices this queue writes (DKIM for the host name's domain); none by default. */
+    public void signNoticesWith(ContentSigner signer) { notices.signWith(signer); }
+
+    // ------------------------------------------------------------------ the owner
+
+    private void post(Runnable event) {
+        busy.incrementAndGet();
+        events.add(event);
+    }
+
+    private void run() {
+        while (!closed) {
+            try {
+                Runnable e = events.poll(sleepMillis(), TimeUnit.MILLISECONDS);
+                if (e == null) startDue();
+                while (e != null) {
+                    apply(e);
+                    e = events.poll();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.error("queue owner: unexpected error", e);
+            }
         }
     }
 
-    /** Counters for the metrics endpoint. */
-    public Map<String, Long> stats() {
-        return Map.of("postern_queue_messages", (long) messages.size(), "postern_queue_attempts_running", (long) running.get());
+    /** Applies one event, then starts what became due; counted busy until both are done. */
+    private void apply(Runnable event) {
+        try {
+            event.run();
+            startDue();
+        } catch (RuntimeException e) {
+            log.error("queue owner: event failed", e);
+        } finally {
+            busy.decrementAndGet();
+        }
     }
 
-    /** Attempts started and not finished; for tests and metrics. */
-    public int pending() { return running.get(); }
+    /** Until the earliest scheduled attempt; an idle queue costs no CPU however many messages wait. */
+    private long sleepMillis() {
+        Due head = due.peek();
+        if (head == null) return MAX_SLEEP_MILLIS;
+        return Math.max(0, Math.min(MAX_SLEEP_MILLIS, Duration.between(clock.instant(), head.at()).toMillis()));
+    }
 
-    private void dispatch(String id) {
-        if (inFlight.putIfAbsent(id, true) != null) return;
-        running.incrementAndGet();
-        workers.execute(() -> {
-            try {
-                QueuedMessage m = messages.get(id);
-                if (m != null && !m.held()) attempt(m, recovered.remove(id) != null);
-            } catch (RuntimeException e) {
-                log.error("{}: delivery attempt failed unexpectedly", id, e);
-            } finally {
-                inFlight.remove(id);
-                running.decrementAndGet();
+    private void startDue() {
+        Instant now = clock.instant();
+        while (!due.isEmpty() && !due.peek().at().isAfter(now)) {
+            Due d = due.poll();
+            Entry en = entries.get(d.id());
+            if (en != null && en.generation == d.generation()) start(d.id(), en);
+        }
+    }
+
+    /** After any change: start the message now, schedule it, or leave it (held, running, done). */
+    private void schedule(String id, Entry en) {
+        en.generation++;
+        QueuedMessage m = en.message;
+        if (en.inFlight || m.held() || m.isDone()) return;
+        Instant next = m.nextAttempt();
+        if (next == null || !next.isAfter(clock.instant())) start(id, en);
+        else due.add(new Due(next, id, en.generation));
+    }
+
+    private void start(String id, Entry en) {
+        en.inFlight = true;
+        boolean recovered = en.recovered;
+        en.recovered = false;
+        QueuedMessage snapshot = en.message;
+        attempting.incrementAndGet();
+        busy.incrementAndGet();
+        try {
+            workers.execute(() -> {
+                Map<Integer, Outcome> outcomes;
+                try {
+                    outcomes = dispatcher.attempt(snapshot, recovered);
+                } catch (RuntimeException e) {
+                    log.error("{}: delivery attempt failed unexpectedly", id, e);
+                    outcomes = allTemporary(snapshot, Reply.of(451, "4.3.0", "internal error during delivery"));
+                }
+                Map<Integer, Outcome> o = outcomes;
+                post(() -> finished(id, o));
+            });
+        } catch (RejectedExecutionException e) {
+            settled(); // shutting down
+        }
+    }
+
+    private static Map<Integer, Outcome> allTemporary(QueuedMessage m, Reply r) {
+        Map<Integer, Outcome> out = new LinkedHashMap<>();
+        for (int i = 0; i < m.recipients().size(); i++) if (!m.recipients().get(i).isFinal()) out.put(i, Outcome.temporary("none", r));
+        return out;
+    }
+
+    private void settled() {
+        attempting.decrementAndGet();
+        busy.decrementAndGet();
+    }
+
+    /** An attempt's outcome, applied to the message as it is now. */
+    private void finished(String id, Map<Integer, Outcome> outcomes) {
+        Entry en = entries.get(id);
+        if (en == null) {
+            log.info("{}: attempt ended after the message left the queue; its outcome is dropped", id);
+            settled();
+            return;
+        }
+        en.inFlight = false;
+        Instant now = clock.instant();
+        OutcomeRules.Result r = OutcomeRules.apply(en.message, outcomes, now, times);
+        en.message = r.updated();
+        if (en.retryAfterAttempt) {
+            en.retryAfterAttempt = false;
+            en.message = OutcomeRules.dueNow(en.message);
+        }
+        record(id, en, r.notices(), now).whenComplete((v, err) -> {
+            if (err != null) {
+                // the previous durable state stands; the next attempt checks Maildirs first (writes are idempotent)
+                log.error("{}: cannot record delivery state, will retry: {}", id, cause(err).toString());
+                post(() -> {
+                    Entry e = entries.get(id);
+                    if (e != null) e.recovered = true;
+                });
+            }
+            settled();
+        });
+        schedule(id, en);
+    }
+
+    /**
+     * Publishes the entry's new state and chains its durable record: notices first (a crash between them
+     * repeats a notice rather than losing it), then the state, or the removal when every recipient is final.
+     */
+    private CompletableFuture<Void> record(String id, Entry en, List<OutcomeRules.Notice> toSend, Instant now) {
+        QueuedMessage m = en.message;
+        if (m.isDone()) {
+            entries.remove(id);
+            view.remove(id);
+        } else {
+            view.put(id, m);
+        }
+        return chain(en, () -> {
+            for (OutcomeRules.Notice n : toSend) notices.send(m, n, now);
+            if (m.isDone()) {
+                spool.remove(id);
+                log.info("{}: removed", id);
+            } else {
+                spool.saveState(m);
             }
         });
     }
 
-    private void attempt(QueuedMessage m, boolean wasRecovered) {
-        Map<Integer, Outcome> outcomes = dispatcher.attempt(m, wasRecovered);
-        Instant now = clock.instant();
-        List<RecipientState> states = new ArrayList<>(m.recipients());
-        List<DsnWriter.Entry> failed = new ArrayList<>(), delayed = new ArrayList<>(), succeeded = new ArrayList<>();
-        for (var e : outcomes.entrySet()) {
-            int i = e.getKey();
-            Outcome o = e.getValue();
-            RecipientState before = states.get(i);
-            RecipientState after = apply(m, before, o, now);
-            String diagnostic = o.reply().toString();
-            String remote = o.relay().equals("local") || o.relay().equals("none") ? null : o.relay();
-            if (after.status() == Status.FAILED && wants(before.recipient(), "FAILURE", true)) {
-                failed.add(new DsnWriter.Entry(after, "failed", statusOf(o.reply(), "5.0.0", true), after.lastReply(), remote));
-            } else if (after.status() == Status.DELIVERED && wants(before.recipient(), "SUCCESS", false) && !o.dsnPassedOn()) {
-                // RFC 3461 6.2.6: "relayed" when the next hop will not report success itself
-                String action = o.relay().equals("local") ? "delivered" : "relayed";
-                succeeded.add(new DsnWriter.Entry(after, action, statusOf(o.reply(), "2.0.0", false), diagnostic, remote));
-            } else if (after.status() == Status.DEFERRED && !after.delayWarned() && wants(before.recipient(), "DELAY", false)
-                    && !Duration.between(m.envelope().arrival(), now).minus(times.delayWarning()).isNegative()) {
-                after = after.withDelayWarned();
-                delayed.add(new DsnWriter.Entry(after, "delayed", statusOf(o.reply(), "4.0.0", false), diagnostic, remote));
+    /** Runs a write after every earlier write of the same message, on the writer pool. */
+    private CompletableFuture<Void> chain(Entry en, IoTask task) {
+        CompletableFuture<Void> next = en.writes.handle((v, e) -> null).thenRunAsync(() -> {
+            try {
+                task.run();
+            } catch (IOException e) {
+                throw new CompletionException(e);
             }
-            states.set(i, after);
-            logOutcome(m, before, after, o, now);
-        }
-        QueuedMessage updated = m.withRecipients(states);
-        notifySender(updated, DsnWriter.Kind.FAILED, failed, now);
-        notifySender(updated, DsnWriter.Kind.DELAYED, delayed, now);
-        notifySender(updated, DsnWriter.Kind.SUCCESS, succeeded, now);
-        record(updated);
+        }, writers);
+        writesPending.incrementAndGet();
+        next.whenComplete((v, e) -> writesPending.decrementAndGet());
+        en.writes = next;
+        return next;
     }
 
-    /** The new state of one recipient after one outcome. */
-    private RecipientState apply(QueuedMessage m, RecipientState s, Outcome o, Instant now) {
-        int attempts = s.attempts() + 1;
-        String reply = o.reply().toString();
-        return switch (o.kind()) {
-            case DELIVERED -> new RecipientState(s.recipient(), Status.DELIVERED, attempts, null, reply, o.relay(), s.delayWarned());
-            case PERMANENT_FAILURE -> new RecipientState(s.recipient(), Status.FAILED, attempts, null, reply, o.relay(), s.delayWarned());
-            case TEMPORARY_FAILURE -> {
-                if (!Duration.between(m.envelope().arrival(), now).minus(times.maxLifetime()).isNegative()) {
-                    // Postfix: "message expired", reported with the last temporary reason
-                    yield new RecipientState(s.recipient(), Status.FAILED, attempts, null,
-                            "message expired after " + times.maxLifetime().toDays() + " days; last error: " + reply, o.relay(), s.delayWarned());
-                }
-                yield new RecipientState(s.recipient(), Status.DEFERRED, attempts, now.plus(times.backoff().after(attempts)),
-                        reply, o.relay(), s.delayWarned());
-            }
-        };
+    private static Throwable cause(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
-    /** RFC 3461 4.1: NOTIFY absent means FAILURE (and, by our default, DELAY); NEVER means nothing. */
-    private static boolean wants(Recipient r, String what, boolean byDefault) {
-        if (r.notifyOn() == null) return byDefault || what.equals("DELAY");
-        return r.notifyOn().contains(what);
-    }
+    // ------------------------------------------------------------------ reading
 
-    private static String statusOf(Reply r, String dflt, boolean permanent) {
-        if (r.enhanced() != null && (!permanent || r.enhanced().startsWith("5"))) return r.enhanced();
-        return permanent && r.enhanced() != null ? "5" + r.enhanced().substring(1) : dflt;
-    }
-
-    private void logOutcome(QueuedMessage m, RecipientState before, RecipientState after, Outcome o, Instant now) {
-        String status = switch (after.status()) {
-            case DELIVERED -> "sent";
-            case FAILED -> after.lastReply().startsWith("message expired") ? "expired" : "bounced";
-            default -> "deferred";
-        };
-        log.info("{}: to=<{}>, relay={}, delay={}, dsn={}, status={} ({})", m.id(), before.recipient().address(), o.relay(),
-                String.format(Locale.ROOT, "%.2f", Duration.between(m.envelope().arrival(), now).toMillis() / 1000.0),
-                o.reply().enhanced(), status, after.lastReply());
-    }
-
-    /** Writes the state durably, or removes the message when every recipient is final. */
-    private void record(QueuedMessage updated) {
-        try {
-            if (updated.isDone()) {
-                spool.remove(updated.id());
-                messages.remove(updated.id());
-                log.info("{}: removed", updated.id());
-            } else {
-                spool.saveState(updated);
-                messages.put(updated.id(), updated);
-            }
-        } catch (IOException e) {
-            // the previous durable state stands; the attempt is repeated (Maildir writes are idempotent)
-            log.error("{}: cannot record delivery state, will retry: {}", updated.id(), e.toString());
-            recovered.put(updated.id(), true);
-        }
-    }
-
-    /** Queues a notification to the sender; never for a null sender (RFC 5321 6.1: no bounce of a bounce). */
-    private void notifySender(QueuedMessage m, DsnWriter.Kind kind, List<DsnWriter.Entry> entries, Instant now) {
-        if (entries.isEmpty()) return;
-        if (m.envelope().sender().isNull()) {
-            log.info("{}: {} notice for null sender dropped", m.id(), kind.action);
-            return;
-        }
-        Envelope env = new Envelope(ReversePath.NULL, List.of(new Recipient(m.envelope().sender().address(), "NEVER", null)),
-                "8BITMIME".equals(m.envelope().body()) ? "8BITMIME" : null, m.envelope().smtpUtf8(), null, null,
-                hostname, "127.0.0.1", null, now);
-        try {
-            QueuedMessage dsn = queueOwn(env, out -> {
-                try (InputStream original = spool.openContent(m.id())) {
-                    DsnWriter.write(out, kind, hostname, m, entries, now, m.envelope().arrival().plus(times.maxLifetime()), original);
-                }
-            });
-            log.info("{}: sender {} notification: {}", m.id(), kind.action, dsn.id());
-        } catch (IOException e) {
-            log.error("{}: cannot queue {} notification: {}", m.id(), kind.action, e.toString());
-        }
-    }
-
-    /**
-     * Queues a message this server wrote itself (a DMARC report): signed like notices, durable before this
-     * returns, then delivered like any other. Returns its queue id.
-     */
-    public String inject(Envelope env, byte[] content) throws IOException {
-        return queueOwn(env, out -> out.write(content)).id();
-    }
-
-    /** Writes the content of a message of our own (signed by the notice signer), commits it and submits it. */
-    private QueuedMessage queueOwn(Envelope env, Content content) throws IOException {
-        Spool.Incoming in = spool.begin(env);
-        ContentSigner.Session signing = noticeSigner.begin();
-        try (OutputStream out = new IncomingStream(in, signing)) {
-            content.writeTo(out);
-        } catch (IOException | RuntimeException e) {
-            in.abort();
-            throw e;
-        }
-        byte[] signature = signing.finish();
-        if (signature.length > 0) in.prepend(signature);
-        QueuedMessage m = in.commit();
-        submit(m);
-        return m;
-    }
-
-    private interface Content {
-        void writeTo(OutputStream out) throws IOException;
-    }
-
-    // ------------------------------------------------------------------ administration
+    /** Starts every message whose next attempt is due by the clock (tests move the clock, then call this). */
+    public void tick() { post(() -> { }); }
 
     /** All queued messages, oldest first. */
     public List<QueuedMessage> list() {
-        return messages.values().stream().sorted(Comparator.comparing(q -> q.envelope().arrival())).toList();
+        return view.values().stream().sorted(Comparator.comparing(q -> q.envelope().arrival())).toList();
     }
 
-    public QueuedMessage get(String id) { return messages.get(id); }
+    public QueuedMessage get(String id) { return view.get(id); }
+
+    /** Counters for the metrics endpoint. */
+    public Map<String, Long> stats() {
+        return Map.of("postern_queue_messages", (long) view.size(), "postern_queue_attempts_running", (long) attempting.get());
+    }
+
+    /** Changes not yet applied plus attempts whose outcome is not yet durable; 0 when the queue is idle. */
+    public int pending() { return busy.get(); }
+
+    // ------------------------------------------------------------------ administration
 
     /** Makes every deferred message due now (postqueue -f). */
-    public void flush() {
-        for (String id : messages.keySet()) retry(id);
+    public void flush() throws IOException {
+        call(() -> {
+            entries.forEach(this::retryNow);
+            return CompletableFuture.completedFuture(true);
+        });
     }
 
     /** Makes one message due now. Returns false when no such message. */
-    public boolean retry(String id) {
-        QueuedMessage m = messages.computeIfPresent(id, (k, q) -> q.withRecipients(q.recipients().stream().map(RecipientState::dueNow).toList()));
-        if (m == null) return false;
-        if (!m.held()) dispatch(id);
-        return true;
+    public boolean retry(String id) throws IOException {
+        return call(() -> {
+            Entry en = entries.get(id);
+            if (en == null) return CompletableFuture.completedFuture(false);
+            retryNow(id, en);
+            return CompletableFuture.completedFuture(true);
+        });
     }
 
-    public boolean hold(String id) { return setHeld(id, true); }
-
-    public boolean release(String id) {
-        boolean ok = setHeld(id, false);
-        if (ok) retry(id);
-        return ok;
-    }
-
-    private boolean setHeld(String id, boolean held) {
-        QueuedMessage m = messages.computeIfPresent(id, (k, q) -> q.withHeld(held));
-        if (m == null) return false;
-        try {
-            spool.saveState(m);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot record hold state: " + e.getMessage(), e);
+    private void retryNow(String id, Entry en) {
+        if (en.inFlight) {
+            en.retryAfterAttempt = true;
+            return;
         }
-        log.info("{}: {}", id, held ? "held by administrator" : "released by administrator");
-        return true;
+        en.message = OutcomeRules.dueNow(en.message);
+        view.put(id, en.message);
+        schedule(id, en);
     }
 
-    /** Deletes a message without notice (postsuper -d). */
+    /** Holds a message: no attempt starts until release; durable when this returns. */
+    public boolean hold(String id) throws IOException { return setHeld(id, true); }
+
+    /** Releases a held message and makes it due now. */
+    public boolean release(String id) throws IOException { return setHeld(id, false); }
+
+    private boolean setHeld(String id, boolean held) throws IOException {
+        return call(() -> {
+            Entry en = entries.get(id);
+            if (en == null) return CompletableFuture.completedFuture(false);
+            en.message = en.message.withHeld(held);
+            if (!held) en.message = OutcomeRules.dueNow(en.message);
+            log.info("{}: {}{}", id, held ? "held by administrator" : "released by administrator",
+                    en.inFlight ? " (during an attempt, which will not undo it)" : "");
+            view.put(id, en.message);
+            QueuedMessage m = en.message;
+            schedule(id, en);
+            return chain(en, () -> spool.saveState(m)).thenApply(v -> true);
+        });
+    }
+
+    /** Deletes a message without notice (postsuper -d); an attempt in progress is disowned. */
     public boolean delete(String id) throws IOException {
-        QueuedMessage m = messages.remove(id);
-        if (m == null) return false;
-        spool.remove(id);
-        log.info("{}: deleted by administrator", id);
-        return true;
+        return call(() -> {
+            Entry en = entries.remove(id);
+            if (en == null) return CompletableFuture.completedFuture(false);
+            view.remove(id);
+            log.info("{}: deleted by administrator{}", id, en.inFlight ? " (during an attempt, whose outcome will be dropped)" : "");
+            return chain(en, () -> spool.remove(id)).thenApply(v -> true);
+        });
     }
 
     /** Fails every pending recipient now and tells the sender (like Postfix's postsuper -r to a bounce). */
-    public boolean bounce(String id) {
-        QueuedMessage m = messages.get(id);
-        if (m == null) return false;
-        Instant now = clock.instant();
-        Reply r = Reply.of(550, "5.0.0", "message returned by the administrator");
-        List<RecipientState> states = new ArrayList<>();
-        List<DsnWriter.Entry> entries = new ArrayList<>();
-        for (RecipientState s : m.recipients()) {
-            if (s.isFinal()) {
-                states.add(s);
-                continue;
-            }
-            RecipientState f = new RecipientState(s.recipient(), Status.FAILED, s.attempts(), null, r.toString(), s.relay(), s.delayWarned());
-            states.add(f);
-            entries.add(new DsnWriter.Entry(f, "failed", "5.0.0", r.toString(), null));
-            log.info("{}: to=<{}>, relay=none, dsn=5.0.0, status=bounced ({})", id, s.recipient().address(), r);
-        }
-        QueuedMessage updated = m.withRecipients(states);
-        notifySender(updated, DsnWriter.Kind.FAILED, entries, now);
-        record(updated);
-        return true;
+    public boolean bounce(String id) throws IOException {
+        return call(() -> {
+            Entry en = entries.get(id);
+            if (en == null) return CompletableFuture.completedFuture(false);
+            OutcomeRules.Result r = OutcomeRules.returnToSender(en.message);
+            en.message = r.updated();
+            CompletableFuture<Void> written = record(id, en, r.notices(), clock.instant());
+            schedule(id, en);
+            return written.thenApply(v -> true);
+        });
     }
 
-    @Override public void close() {
-        ticker.shutdownNow();
-        workers.shutdownNow();
+    /** Runs an action on the owner thread and waits for it and for the durable write it started. */
+    private boolean call(Supplier<CompletableFuture<Boolean>> action) throws IOException {
+        CompletableFuture<Boolean> result = new CompletableFuture<>();
+        post(() -> {
+            try {
+                action.get().whenComplete((v, e) -> {
+                    if (e != null) result.completeExceptionally(cause(e));
+                    else result.complete(v);
+                });
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+                throw e;
+            }
+        });
         try {
+            return result.get(2, TimeUnit.MINUTES);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().toString(), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException("the queue did not answer within 2 minutes");
+        }
+    }
+
+    /** Stops the owner first (no new writes), lets chained writes finish, then stops the pools. */
+    @Override public void close() {
+        closed = true;
+        owner.interrupt();
+        try {
+            owner.join(5000);
+            workers.shutdownNow();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (writesPending.get() > 0 && System.nanoTime() < deadline) Thread.sleep(5);
+            writers.shutdown();
             workers.awaitTermination(5, TimeUnit.SECONDS);
+            writers.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
-
-    /** An OutputStream view of a message being written to the spool. */
-    private static final class IncomingStream extends OutputStream {
-        private final Spool.Incoming in;
-        private final ContentSigner.Session signing;
-
-        IncomingStream(Spool.Incoming in, ContentSigner.Session signing) {
-            this.in = in;
-            this.signing = signing;
-        }
-
-        @Override public void write(int b) throws IOException { write(new byte[] {(byte) b}, 0, 1); }
-
-        @Override public void write(byte[] b, int off, int len) throws IOException {
-            in.write(b, off, len);
-            signing.update(b, off, len);
-        }
-    }
-
-    /** Signs the delivery notices this queue writes (DKIM for the host name's domain); none by default. */
-    public void signNoticesWith(ContentSigner signer) { this.noticeSigner = signer; }
 }

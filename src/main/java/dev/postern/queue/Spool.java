@@ -27,6 +27,9 @@ public interface Spool {
          */
         void prepend(byte[] fields) throws IOException;
 
+        /** Commits the message held (DMARC quarantine): the hold is part of the same durable commit. */
+        void hold();
+
         /** Makes the message durable; returns only after data and directory entry are on disk. */
         QueuedMessage commit() throws IOException;
 

@@ -238,7 +238,7 @@ final class Commands {
         InboundMessage m = new InboundMessage(s.disk, s.server.config().limits().maxMessageSize(), authentication());
         s.message = m;
         var envelope = s.envelope();
-        s.offload(() -> m.begin(s.server.spool(), envelope, s::receivedHeader), (id, err) -> {
+        s.offload(() -> m.begin(s.server.queue(), envelope, s::receivedHeader), (id, err) -> {
             if (err != null) {
                 SmtpSession.log.warn("cannot start spool file: {}", err.toString());
                 s.resetTransaction();
@@ -277,7 +277,7 @@ final class Commands {
             return;
         }
         s.message = null; // the commit below owns it now
-        s.offloadAsync(() -> m.commit(s.server.queue()), (queued, err) -> {
+        s.offloadAsync(() -> m.commit(), (queued, err) -> {
             if (err instanceof InboundMessage.Refused r) {
                 logReject("END-OF-MESSAGE", r.reply, "authentication", null);
                 s.reply(r.reply);

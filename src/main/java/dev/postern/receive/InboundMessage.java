@@ -3,7 +3,8 @@ package dev.postern.receive;
 import dev.postern.mail.Envelope;
 import dev.postern.message.HeaderScanner;
 import dev.postern.queue.QueuedMessage;
-import dev.postern.queue.Spool;
+import dev.postern.queue.Intake;
+import dev.postern.queue.QueueManager;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,7 @@ final class InboundMessage {
     private final long maxSize;
     private final HeaderScanner scanner = new HeaderScanner();
     private final AtomicLong unwritten = new AtomicLong();
-    private volatile Spool.Incoming incoming;
+    private volatile Intake incoming;
     private volatile IOException error;
     private final MessageAuthentication auth;
     private long size;
@@ -43,9 +44,9 @@ final class InboundMessage {
         }
     }
 
-    /** Runs on the disk executor: creates the spool file and writes our trace header first. */
-    String begin(Spool spool, Envelope envelope, Function<String, String> receivedHeader) throws IOException {
-        incoming = spool.begin(envelope);
+    /** Runs on the disk executor: opens the queue's intake and writes our trace header first. */
+    String begin(QueueManager queue, Envelope envelope, Function<String, String> receivedHeader) throws IOException {
+        incoming = queue.receive(envelope);
         byte[] h = receivedHeader.apply(incoming.id()).getBytes(StandardCharsets.UTF_8);
         incoming.write(h, 0, h.length);
         return incoming.id();
@@ -106,13 +107,16 @@ final class InboundMessage {
 
     int receivedHeaders() { return scanner.receivedCount(); }
 
-    /** Runs on the disk executor after every write; completes once the message is durable, or with the error. */
-    java.util.concurrent.CompletableFuture<QueuedMessage> commit(dev.postern.queue.QueueManager queue) {
+    /**
+     * Runs on the disk executor after every write; completes once the message is durable and queued (with
+     * any arrival hold in the same step), or with the error.
+     */
+    java.util.concurrent.CompletableFuture<QueuedMessage> commit() {
         if (error != null) {
             incoming.abort();
             return java.util.concurrent.CompletableFuture.failedFuture(error);
         }
-        if (auth == null) return incoming.commitAsync();
+        if (auth == null) return incoming.commitAsync(null);
         MessageAuthentication.Outcome o;
         try {
             o = auth.finish();
@@ -134,16 +138,7 @@ final class InboundMessage {
             incoming.abort();
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
-        var committed = incoming.commitAsync();
-        if (o.holdReason() == null) return committed;
-        // the hold is on disk before the 250, on this session's disk thread (not the log writer's)
-        return committed.thenApplyAsync(q -> {
-            try {
-                return queue.holdOnArrival(q, o.holdReason());
-            } catch (IOException e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        }, disk);
+        return incoming.commitAsync(o.holdReason());
     }
 
     void abort() {

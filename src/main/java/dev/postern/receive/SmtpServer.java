@@ -5,7 +5,6 @@ import dev.postern.config.Config;
 import dev.postern.config.Config.Kind;
 import dev.postern.policy.RelayControl;
 import dev.postern.queue.QueueManager;
-import dev.postern.queue.Spool;
 import dev.postern.route.Router;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -47,7 +46,7 @@ public final class SmtpServer implements AutoCloseable {
     private final List<Channel> channels = new ArrayList<>();
 
     public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router,
-                      dev.postern.policy.PolicyChain policy, Spool spool, QueueManager queue, Clock clock,
+                      dev.postern.policy.PolicyChain policy, QueueManager queue, Clock clock,
                       AuthServices auth, dev.postern.policy.AuthFailures authFailures,
                       java.util.function.Function<java.net.InetAddress, String> clientNames) {
         this.config = config;
@@ -64,7 +63,7 @@ public final class SmtpServer implements AutoCloseable {
         });
         var limits = config.limits();
         this.context = new ServerContext(config, ssl, authenticator, router, new RelayControl(router, config.relayNetworks()), policy,
-                spool, queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
+                queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
                 authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames);
         log.info("using {} transport", epoll ? "epoll" : "NIO");
     }

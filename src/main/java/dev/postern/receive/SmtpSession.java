@@ -464,7 +464,6 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         log.info("{}: from=<{}>, size={}, nrcpt={}", m.id(), m.envelope().sender(), m.size(), m.recipients().size());
         if (!authSummary.isEmpty()) log.info("{}: auth: {}", m.id(), authSummary);
         server.accepted().incrementAndGet();
-        server.queue().submit(m);
     }
 
     static Reply diskErrorReply(Exception e) {

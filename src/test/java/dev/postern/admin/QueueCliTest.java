@@ -44,7 +44,10 @@ class QueueCliTest {
 
     record Run(int code, String out, String err) {}
 
-    Run cli(String... args) {
+    Run cli(String... args) { return cli(config, args); }
+
+    /** Runs the CLI in process against the server whose data directory the config names. */
+    static Run cli(Path config, String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         try {

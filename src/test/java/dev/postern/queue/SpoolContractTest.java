@@ -133,6 +133,21 @@ abstract class SpoolContractTest {
         assertThat(reopen().recovered()).isEmpty();
     }
 
+    @Test void aHoldOnArrivalIsCommittedWithTheMessage() throws Exception {
+        Spool spool = reopen().spool();
+        Spool.Incoming in = spool.begin(envelope());
+        byte[] b = "Subject: quarantined\r\n\r\nx\r\n".getBytes(StandardCharsets.UTF_8);
+        in.write(b, 0, b.length);
+        in.hold();
+        QueuedMessage held = in.commit();
+        assertThat(held.held()).isTrue();
+        QueuedMessage plain = commit(spool, b);
+
+        List<QueuedMessage> back = reopen().recovered();
+        assertThat(back).filteredOn(m -> m.id().equals(held.id())).singleElement().satisfies(m -> assertThat(m.held()).isTrue());
+        assertThat(back).filteredOn(m -> m.id().equals(plain.id())).singleElement().satisfies(m -> assertThat(m.held()).isFalse());
+    }
+
     @Test void concurrentCommitsAreAllRecovered() throws Exception {
         Spool spool = reopen().spool();
         Set<String> ids = ConcurrentHashMap.newKeySet();

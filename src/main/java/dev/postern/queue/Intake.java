@@ -1,0 +1,60 @@
+package dev.postern.queue;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The queue's one door: a message being received. Content is written as it arrives; {@link #commitAsync}
+ * makes it durable — with any arrival hold in the same durable step — and hands it to the queue's owner,
+ * all before it completes, so a 250 sent after it promises a message the queue already knows.
+ */
+public final class Intake {
+    private static final Logger log = LoggerFactory.getLogger("postern.queue");
+
+    private final Spool.Incoming incoming;
+    private final QueueManager queue;
+
+    Intake(Spool.Incoming incoming, QueueManager queue) {
+        this.incoming = incoming;
+        this.queue = queue;
+    }
+
+    public String id() { return incoming.id(); }
+
+    public void write(byte[] b, int off, int len) throws IOException { incoming.write(b, off, len); }
+
+    /** Header fields known only at the end (Authentication-Results, DKIM-Signature); see {@link Spool.Incoming#prepend}. */
+    public void prepend(byte[] fields) throws IOException { incoming.prepend(fields); }
+
+    /**
+     * Commits and enqueues. holdReason: non-null to keep the message on hold from the start (DMARC
+     * quarantine); the hold is durable with the message, never after it.
+     */
+    public CompletableFuture<QueuedMessage> commitAsync(String holdReason) {
+        if (holdReason != null) incoming.hold();
+        return incoming.commitAsync().thenApply(m -> {
+            if (holdReason != null) log.info("{}: held on arrival: {}", m.id(), holdReason);
+            queue.enqueue(m, false);
+            return m;
+        });
+    }
+
+    /** {@link #commitAsync}, waiting for it. */
+    public QueuedMessage commit(String holdReason) throws IOException {
+        try {
+            return commitAsync(holdReason).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while committing " + id());
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+    }
+
+    /** Discards the partial message. Never throws. */
+    public void abort() { incoming.abort(); }
+}
