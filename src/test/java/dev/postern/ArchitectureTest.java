@@ -23,15 +23,16 @@ class ArchitectureTest {
     static final Map<String, Set<String>> ALLOWED = Map.ofEntries(
             Map.entry("mail", Set.of()),
             Map.entry("smtp", Set.of("mail")),
-            Map.entry("auth", Set.of("mail", "smtp")),
+            Map.entry("auth", Set.of("mail", "smtp", "store")),
             Map.entry("message", Set.of("mail")),
             Map.entry("route", Set.of("mail")),
             Map.entry("deliver", Set.of("mail", "smtp", "route")),
-            Map.entry("queue", Set.of("mail", "route", "deliver")),
-            Map.entry("policy", Set.of("mail", "route")),
+            Map.entry("store", Set.of("mail", "config")),
+            Map.entry("queue", Set.of("mail", "route", "deliver", "store")),
+            Map.entry("policy", Set.of("mail", "route", "store")),
             Map.entry("config", Set.of("mail")),
             Map.entry("receive", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "config")),
-            Map.entry("admin", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "deliver", "config", "receive")));
+            Map.entry("admin", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "deliver", "config", "receive", "store")));
 
     static final Pattern IMPORT = Pattern.compile("^import (?:static )?dev\\.postern\\.(\\w+)\\.", Pattern.MULTILINE);
 

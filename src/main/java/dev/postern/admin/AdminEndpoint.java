@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.postern.config.Config;
-import dev.postern.queue.QueueManager;
+import dev.postern.queue.Queue;
 import dev.postern.queue.QueuedMessage;
 import dev.postern.queue.RecipientState;
 import org.slf4j.Logger;
@@ -43,19 +43,19 @@ final class AdminEndpoint implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final HttpServer http;
-    private final QueueManager queue;
+    private final Queue queue;
     private final byte[] token;
 
     private final java.util.function.Supplier<Map<String, Long>> metrics;
 
-    private AdminEndpoint(HttpServer http, QueueManager queue, byte[] token, java.util.function.Supplier<Map<String, Long>> metrics) {
+    private AdminEndpoint(HttpServer http, Queue queue, byte[] token, java.util.function.Supplier<Map<String, Long>> metrics) {
         this.http = http;
         this.queue = queue;
         this.token = token;
         this.metrics = metrics;
     }
 
-    static AdminEndpoint start(Config config, QueueManager queue, Runnable reloadTables,
+    static AdminEndpoint start(Config config, Queue queue, Runnable reloadTables,
                                java.util.function.Supplier<Map<String, Long>> metrics, DmarcReportSender dmarc) throws IOException {
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
         writePrivate(config.adminTokenFile(), token + "\n");

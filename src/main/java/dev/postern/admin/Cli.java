@@ -1,6 +1,8 @@
 package dev.postern.admin;
 
+import dev.postern.auth.PgAccounts;
 import dev.postern.auth.UserStore;
+import dev.postern.store.Database;
 import dev.postern.config.Config;
 import dev.postern.config.ConfigException;
 import dev.postern.config.ConfigLoader;
@@ -23,7 +25,8 @@ import java.util.concurrent.CountDownLatch;
 /** {@code postern [serve|check-config|user ...]}. With no sub-command, serve on the embedded default. */
 @Command(name = "postern", mixinStandardHelpOptions = true, version = "Postern 0.1",
         description = "Postern mail transfer agent",
-        subcommands = {Cli.Serve.class, Cli.CheckConfig.class, Cli.User.class, QueueCommand.class, DkimCommand.class, DmarcCommand.class})
+        subcommands = {Cli.Serve.class, Cli.CheckConfig.class, Cli.User.class, QueueCommand.class, DkimCommand.class, DmarcCommand.class,
+                DbCommand.class, ClusterCommand.class})
 public final class Cli implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
@@ -110,10 +113,18 @@ public final class Cli implements Callable<Integer> {
         abstract static class Base implements Callable<Integer> {
             @Option(names = "--config", description = "TOML configuration file") Path config;
 
-            UserStore store(Config c) throws IOException { return new UserStore(c.usersFile()); }
-
             @Override public Integer call() throws Exception {
-                return withConfig(config, c -> run(c, store(c)));
+                return withConfig(config, c -> {
+                    if (!c.clustered()) return run(c, new UserStore(c.usersFile()));
+                    // a cluster's accounts are in its database: any node's change reaches every node
+                    try (Database db = Database.open(c.cluster(), 2)) {
+                        db.checkSchema();
+                        return run(c, new UserStore(new PgAccounts(db)));
+                    } catch (Database.SchemaMismatch e) {
+                        System.err.println("postern: " + e.getMessage());
+                        return 1;
+                    }
+                });
             }
 
             abstract int run(Config c, UserStore users) throws IOException;

@@ -7,7 +7,7 @@ import dev.postern.mail.Recipient;
 import dev.postern.mail.ReversePath;
 import dev.postern.policy.DmarcAggregate;
 import dev.postern.policy.DmarcReportMail;
-import dev.postern.queue.QueueManager;
+import dev.postern.queue.Queue;
 import dev.postern.route.Dns;
 
 import java.io.IOException;
@@ -23,10 +23,10 @@ import java.util.List;
 final class DmarcReportSender {
     private final Config config;
     private final Dns dns;
-    private final QueueManager queue;
+    private final Queue queue;
     private final Clock clock;
 
-    DmarcReportSender(Config config, Dns dns, QueueManager queue, Clock clock) {
+    DmarcReportSender(Config config, Dns dns, Queue queue, Clock clock) {
         this.config = config;
         this.dns = dns;
         this.queue = queue;

@@ -5,13 +5,19 @@ import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.FileAppender;
 import dev.postern.auth.Authenticator;
+import dev.postern.auth.PgAccounts;
 import dev.postern.auth.UserStore;
 import dev.postern.config.Config;
 import dev.postern.deliver.MaildirWriter;
 import dev.postern.queue.FileSpool;
 import dev.postern.queue.LogSpool;
 import dev.postern.queue.Spool;
+import dev.postern.queue.ClusterQueue;
+import dev.postern.queue.PgQueueStore;
+import dev.postern.queue.Queue;
 import dev.postern.queue.QueueManager;
+import dev.postern.store.Database;
+import dev.postern.store.NodeRegistry;
 import dev.postern.receive.SmtpServer;
 import dev.postern.receive.TlsSetup;
 import dev.postern.route.Router;
@@ -35,6 +41,7 @@ import dev.postern.route.Dns;
 import dev.postern.policy.Phase;
 import dev.postern.policy.Greylist;
 import dev.postern.policy.PolicyChain;
+import dev.postern.policy.PgPolicyState;
 import dev.postern.policy.RateLimit;
 import java.util.EnumMap;
 import java.util.List;
@@ -57,7 +64,7 @@ import java.time.Clock;
 public final class Server implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("postern.master");
 
-    private final QueueManager queue;
+    private final Queue queue;
     private final SmtpServer smtp;
     private final java.util.concurrent.ScheduledExecutorService timer;
     private final SmtpDelivery outbound;
@@ -66,8 +73,14 @@ public final class Server implements AutoCloseable {
     private final Greylist greylist;
     private final Runnable reloadTables;
 
-    private Server(QueueManager queue, SmtpServer smtp, java.util.concurrent.ScheduledExecutorService timer,
-                   SmtpDelivery outbound, AdminEndpoint admin, Spool spool, Greylist greylist, Runnable reloadTables) {
+    private final Database db;
+    private final NodeRegistry nodes;
+
+    private Server(Queue queue, SmtpServer smtp, java.util.concurrent.ScheduledExecutorService timer,
+                   SmtpDelivery outbound, AdminEndpoint admin, Spool spool, Greylist greylist, Runnable reloadTables, Database db,
+                   NodeRegistry nodes) {
+        this.db = db;
+        this.nodes = nodes;
         this.reloadTables = reloadTables;
         this.spool = spool;
         this.greylist = greylist;
@@ -81,17 +94,22 @@ public final class Server implements AutoCloseable {
     public static Server start(Config config, Clock clock) throws IOException {
         if (config.logFile() != null) logToFile(config);
         Files.createDirectories(config.dataDir());
-        UserStore users = new UserStore(config.usersFile());
+        Database db = config.clustered() ? openDatabase(config) : null;
+        UserStore users = db != null ? new UserStore(new PgAccounts(db)) : new UserStore(config.usersFile());
         Router router = new Router(config.domains(), config.aliases(), users::exists, config.hostname());
-        Spool spool = config.queue().store() == Config.Store.LOG ? new LogSpool(config.queueDir(), clock)
-                : new FileSpool(config.queueDir(), clock);
+        Spool spool = switch (config.queue().store()) {
+            case LOG -> new LogSpool(config.queueDir(), clock);
+            case FILES -> new FileSpool(config.queueDir(), clock);
+            case POSTGRESQL -> new PgQueueStore(db, clock);
+        };
         Config.Delivery d = config.delivery();
         DnsjavaDns dns = new DnsjavaDns(d.dnsServers(), Duration.ofSeconds(10));
         Config.Policy pol = config.policy();
         Map<String, AccessTable> tables = new java.util.HashMap<>();
         for (var e : pol.accessFiles().entrySet()) tables.put(e.getKey(), new AccessTable(e.getValue()));
+        PgPolicyState shared = db != null ? new PgPolicyState(db) : null; // a cluster counts each client once
         Greylist greylist = new Greylist(new Greylist.Settings(pol.greylistDelay(), pol.greylistRetryWindow(), pol.greylistWhitelist()),
-                clock, config.dataDir().resolve("greylist.db"));
+                clock, config.dataDir().resolve("greylist.db"), shared);
         MxRouter mx = new MxRouter(dns, config.transports(), d.relayhost(),
                 d.smtpPort(), config.hostname(), myself(config), new SecureRandom());
         SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
@@ -100,17 +118,32 @@ public final class Server implements AutoCloseable {
                 d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
                 Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)));
         Config.QueueSettings qt = config.queue();
-        QueueManager queue = new QueueManager(spool, router, new MaildirWriter(config.mailboxesDir(), config.hostname()),
-                mx, smtpOut, config.hostname(), clock,
-                new QueueManager.Times(qt.minBackoff(), qt.maxBackoff(), qt.maxLifetime(), qt.delayWarning()),
-                d.destinationConcurrency(), d.maxConcurrency());
+        var times = new QueueManager.Times(qt.minBackoff(), qt.maxBackoff(), qt.maxLifetime(), qt.delayWarning());
+        MaildirWriter maildir = new MaildirWriter(config.mailboxesDir(), config.hostname());
+        QueueManager local = null;
+        Queue queue;
+        NodeRegistry nodes = null;
+        if (db != null) {
+            nodes = new NodeRegistry(db, clock);
+            nodes.start();
+            queue = new ClusterQueue((PgQueueStore) spool, router, maildir, mx, smtpOut, config.hostname(), clock, times,
+                    config.cluster().lease(), d.destinationConcurrency(), d.maxConcurrency());
+        } else {
+            queue = local = new QueueManager(spool, router, maildir, mx, smtpOut, config.hostname(), clock, times,
+                    d.destinationConcurrency(), d.maxConcurrency());
+        }
         SpfResults spf = new SpfResults(new Spf(dns, config.hostname()), clock);
         AuthServices auth = authServices(config, dns, spf, clock);
         if (config.auth().dkimSign()) queue.signNoticesWith(new DkimContentSigner(auth.signing(), config.domains(), clock));
-        int recovered = queue.recover();
-        AuthFailures authFailures = new AuthFailures(pol.authFailureLimit(), pol.authFailureWindow().toMillis(), clock);
+        int recovered = local != null ? local.recover() : 0;
+        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "accounts-refresh");
+            t.setDaemon(true);
+            return t;
+        });
+        AuthFailures authFailures = new AuthFailures(pol.authFailureLimit(), pol.authFailureWindow().toMillis(), clock, shared, timer);
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
-                policy(config, router, dns, greylist, clock, tables, spf, authFailures), queue, clock, auth, authFailures,
+                policy(config, router, dns, greylist, clock, tables, spf, authFailures, shared), queue, clock, auth, authFailures,
                 ip -> dev.postern.policy.DnsChecks.verifiedName(dns, ip));
         try {
             smtp.start();
@@ -118,17 +151,20 @@ public final class Server implements AutoCloseable {
             queue.close();
             smtpOut.close();
             spool.close();
+            if (nodes != null) nodes.close();
+            if (db != null) db.close();
             throw e;
         }
         log.info("daemon started: hostname={}, domains={}, data={}, recovered={}", config.hostname(),
                 config.domains(), config.dataDir(), recovered);
-        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "accounts-refresh");
-            t.setDaemon(true);
-            return t;
-        });
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         timer.scheduleWithFixedDelay(greylist::save, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+        if (shared != null) {
+            timer.scheduleWithFixedDelay(() -> quietly("pull shared AUTH failures", authFailures::pullShared), 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+            long greyLife = pol.greylistDelay().plus(pol.greylistRetryWindow()).toMillis();
+            timer.scheduleWithFixedDelay(() -> quietly("expire shared policy state",
+                    () -> shared.expire(clock.millis(), greyLife, pol.authFailureWindow().toMillis())), 1, 60, java.util.concurrent.TimeUnit.SECONDS);
+        }
         Runnable reload = () -> {
             tables.values().forEach(AccessTable::reload);
             auth.signing().reload();
@@ -141,7 +177,7 @@ public final class Server implements AutoCloseable {
             return all;
         }, dmarcSender);
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
-        Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload);
+        Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload, db, nodes);
         return server;
     }
 
@@ -150,7 +186,19 @@ public final class Server implements AutoCloseable {
     /** Re-reads the policy's allow/block list files (SIGHUP, or POST /policy/reload on the admin endpoint). */
     public void reloadTables() { reloadTables.run(); }
 
-    public QueueManager queue() { return queue; }
+    public Queue queue() { return queue; }
+
+    /** The [cluster] database, checked to have exactly this code's schema; refuses to start otherwise. */
+    private static Database openDatabase(Config config) throws IOException {
+        Database db = Database.open(config.cluster(), 64);
+        try {
+            db.checkSchema();
+        } catch (Database.SchemaMismatch e) {
+            db.close();
+            throw new IOException(e.getMessage());
+        }
+        return db;
+    }
 
     @Override public void close() {
         admin.close();
@@ -160,14 +208,25 @@ public final class Server implements AutoCloseable {
         outbound.close();
         spool.close();
         greylist.save();
+        if (nodes != null) nodes.close();
+        if (db != null) db.close();
     }
 
     /** The configured checks of each phase, built by name. */
+    /** Runs a periodic task; a failure (the database away) is logged and the next run tries again. */
+    private static void quietly(String what, Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException e) {
+            log.warn("cannot {}: {}", what, e.getMessage());
+        }
+    }
+
     static PolicyChain policy(Config config, Router router, DnsjavaDns dns, Greylist greylist, Clock clock,
-                              Map<String, AccessTable> tables, SpfResults spf, AuthFailures authFailures) {
+                              Map<String, AccessTable> tables, SpfResults spf, AuthFailures authFailures, PgPolicyState shared) {
         Config.Policy p = config.policy();
         CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold(),
-                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), p.messagesPerMinute(), clock), p.senderDbl(), tables, spf,
+                greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), p.messagesPerMinute(), clock, shared), p.senderDbl(), tables, spf,
                 authFailures);
         Map<Phase, List<Check>> phases = new EnumMap<>(Phase.class);
         p.phases().forEach((phase, names) -> phases.put(Phase.valueOf(phase.toUpperCase(java.util.Locale.ROOT)),

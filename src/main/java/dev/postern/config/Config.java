@@ -15,7 +15,36 @@ import java.util.Set;
 public record Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                      List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                      Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
-                     QueueSettings queue, Admin admin, Policy policy, Auth auth) {
+                     QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster) {
+
+    /** A single node: no [cluster] section. */
+    public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
+                  List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
+                  Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
+                  QueueSettings queue, Admin admin, Policy policy, Auth auth) {
+        this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, null);
+    }
+
+    public Config withCluster(Cluster c) {
+        return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, c != null && queue.store() != Store.POSTGRESQL ? queue.withStore(Store.POSTGRESQL) : queue, admin, policy, auth, c);
+    }
+
+    /**
+     * Several nodes as one MTA: state in one PostgreSQL database.
+     *
+     * @param database     JDBC form without the "jdbc:" prefix, e.g. postgresql://127.0.0.1:5432/postern
+     * @param passwordFile null = no password (trust or peer authentication)
+     * @param nodeName     unique per node; the host name by default
+     * @param lease        how long a claimed delivery stays a node's before others may take it
+     * @param mailboxRoot  local Maildirs shared by every node (an NFS mount, say); null = data_dir/mailboxes
+     */
+    public record Cluster(String database, String user, Path passwordFile, String nodeName, Duration lease, Path mailboxRoot) {
+        public String jdbcUrl() { return "jdbc:" + database; }
+    }
+
+    public boolean clustered() { return cluster != null; }
 
     /** The shorter forms, for wiring and tests, leave message verification off: its DNS queries must be asked for. */
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
@@ -138,8 +167,8 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         }
     }
 
-    /** "log": the group-commit log (default); "files": one file per message, Postfix style. */
-    public enum Store { LOG, FILES }
+    /** "log": the group-commit log (default); "files": one file per message, Postfix style; "postgresql": [cluster]'s database. */
+    public enum Store { LOG, FILES, POSTGRESQL }
 
     /** Times are Postfix's defaults: minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime, delay_warning_time. */
     public record QueueSettings(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, Duration delayWarning, Store store) {
@@ -172,7 +201,9 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Path queueDir() { return dataDir.resolve("queue"); }
 
-    public Path mailboxesDir() { return dataDir.resolve("mailboxes"); }
+    public Path mailboxesDir() {
+        return cluster != null && cluster.mailboxRoot() != null ? cluster.mailboxRoot() : dataDir.resolve("mailboxes");
+    }
 
     /** DKIM signing keys, DOMAIN.SELECTOR.key: [auth] dkim_key_dir, else data_dir/dkim. */
     public Path dkimKeyDir() { return auth.dkimKeyDir() != null ? auth.dkimKeyDir() : dataDir.resolve("dkim"); }

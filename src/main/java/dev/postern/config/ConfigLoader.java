@@ -34,7 +34,8 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
-            "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth");
+            "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster");
+    private static final Set<String> CLUSTER_KEYS = Set.of("database", "user", "password_file", "node_name", "lease", "mailbox_root");
     private static final Set<String> AUTH_KEYS = Set.of("authserv_id", "verify", "dmarc", "dmarc_quarantine", "dkim_sign",
             "dkim_key_dir", "received_forgery", "dmarc_reports", "dmarc_reports_send", "arc_seal", "arc_seal_domain");
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
@@ -120,8 +121,32 @@ public final class ConfigLoader {
         Path log = root.has("log_file") ? path(root, "log_file", null) : null;
         Config.Delivery delivery = delivery(root, hostname);
         Map<String, Nexthop> transports = transports(root, delivery.smtpPort());
+        Config.Cluster cluster = cluster(root, hostname);
+        Config.QueueSettings queue = queueSettings(root, cluster != null);
         return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log,
-                delivery, transports, queueSettings(root), admin(root), policy(root), auth(root, hostname, domains));
+                delivery, transports, queue, admin(root), policy(root), auth(root, hostname, domains), cluster);
+    }
+
+    private static final Pattern DATABASE = Pattern.compile("postgresql://[^/\\s]+(?::\\d+)?/[A-Za-z0-9_.-]+(?:\\?\\S*)?");
+
+    private Config.Cluster cluster(JsonNode root, String hostname) {
+        JsonNode n = root.get("cluster");
+        if (n == null) return null;
+        unknownKeys(n, "cluster", CLUSTER_KEYS);
+        String db = string(n, "cluster.database", "database", null);
+        if (db == null) problem("cluster.database", "required in a [cluster] section, e.g. \"postgresql://127.0.0.1:5432/postern\"");
+        else if (!DATABASE.matcher(db).matches()) problem("cluster.database", "expected postgresql://HOST[:PORT]/DATABASE, got \"" + db + "\"");
+        String user = string(n, "cluster.user", "user", "postern");
+        Path pw = n.has("password_file") ? path(n, "cluster.password_file", "password_file", null) : null;
+        if (pw != null && !Files.isReadable(pw)) problem("cluster.password_file", "cannot read " + pw);
+        String node = string(n, "cluster.node_name", "node_name", hostname);
+        if (node != null && !node.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
+            problem("cluster.node_name", "letters, digits, '.', '_' and '-', at most 63, got \"" + node + "\"");
+        }
+        Duration lease = durationIn(n, "cluster", "lease", Duration.ofSeconds(60));
+        if (lease.compareTo(Duration.ofSeconds(5)) < 0) problem("cluster.lease", "must be at least 5s");
+        Path mailboxes = n.has("mailbox_root") ? path(n, "cluster.mailbox_root", "mailbox_root", null) : null;
+        return new Config.Cluster(db, user, pw, node, lease, mailboxes);
     }
 
     private Config.Auth auth(JsonNode root, String hostname, Set<String> domains) {
@@ -357,24 +382,27 @@ public final class ConfigLoader {
         return new InetSocketAddress(host, port);
     }
 
-    private Config.QueueSettings queueSettings(JsonNode root) {
+    private Config.QueueSettings queueSettings(JsonNode root, boolean clustered) {
         JsonNode n = root.get("queue");
-        Config.QueueSettings d = Config.QueueSettings.DEFAULT;
+        Config.QueueSettings d = clustered ? Config.QueueSettings.DEFAULT.withStore(Config.Store.POSTGRESQL) : Config.QueueSettings.DEFAULT;
         if (n == null) return d;
         unknownKeys(n, "queue", QUEUE_KEYS);
         Config.QueueSettings q = new Config.QueueSettings(durationIn(n, "queue", "min_backoff", d.minBackoff()),
                 durationIn(n, "queue", "max_backoff", d.maxBackoff()), durationIn(n, "queue", "max_lifetime", d.maxLifetime()),
-                durationIn(n, "queue", "delay_warning", d.delayWarning()), store(n));
+                durationIn(n, "queue", "delay_warning", d.delayWarning()), store(n, d.store()));
+        if (q.store() == Config.Store.POSTGRESQL && !clustered) problem("queue.store", "\"postgresql\" needs a [cluster] section naming the database");
+        // every node must see every message: a node-local store in a cluster would strand its mail with the node
+        if (q.store() != Config.Store.POSTGRESQL && clustered) problem("queue.store", "a [cluster] keeps the queue in PostgreSQL; remove this key");
         if (q.minBackoff().compareTo(q.maxBackoff()) > 0) problem("queue.min_backoff", "must not exceed max_backoff");
         return q;
     }
 
-    private Config.Store store(JsonNode n) {
-        String s = string(n, "queue.store", "store", "log");
+    private Config.Store store(JsonNode n, Config.Store dflt) {
+        String s = string(n, "queue.store", "store", dflt.name().toLowerCase(Locale.ROOT));
         try {
             return Config.Store.valueOf(s.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            problem("queue.store", "expected \"log\" or \"files\", got \"" + s + "\"");
+            problem("queue.store", "expected \"log\", \"files\" or \"postgresql\", got \"" + s + "\"");
             return Config.Store.LOG;
         }
     }

@@ -22,7 +22,17 @@ public final class AuthFailures implements Check {
         @Override protected boolean removeEldestEntry(Map.Entry<InetAddress, long[]> e) { return size() > MAX_TRACKED; }
     };
 
+    /** The cluster's counts (null: this node's alone); writes go out async, reads stay in memory. */
+    private final PolicyState shared;
+    private final java.util.concurrent.Executor writer;
+
     public AuthFailures(int limit, long windowMillis, Clock clock) {
+        this(limit, windowMillis, clock, null, null);
+    }
+
+    public AuthFailures(int limit, long windowMillis, Clock clock, PolicyState shared, java.util.concurrent.Executor writer) {
+        this.shared = shared;
+        this.writer = writer;
         this.limit = limit;
         this.windowMillis = windowMillis;
         this.clock = clock;
@@ -50,5 +60,36 @@ public final class AuthFailures implements Check {
         long[] f = failures.get(ip);
         if (f == null || now - f[1] > windowMillis) failures.put(ip, new long[] {1, now});
         else { f[0]++; f[1] = now; }
+        if (shared != null) {
+            // counted once in the cluster; this node's own view above answers at once
+            writer.execute(() -> {
+                try {
+                    shared.authFailure(ip.getHostAddress(), now, windowMillis);
+                } catch (RuntimeException e) {
+                    org.slf4j.LoggerFactory.getLogger("postern.policy").warn("cannot share a failed AUTH from {}: {}", ip.getHostAddress(), e.getMessage());
+                }
+            });
+        }
+    }
+
+    /**
+     * Takes in the addresses other nodes counted over the limit (called every second in a cluster): a
+     * client that fails on one node and tries the next is turned away there too.
+     */
+    public void pullShared() {
+        if (shared == null) return;
+        long now = clock.millis();
+        Map<String, Long> over = shared.authFailuresAtLeast(limit, now, windowMillis);
+        synchronized (this) {
+            for (var e : over.entrySet()) {
+                try {
+                    InetAddress ip = InetAddress.getByName(e.getKey()); // a literal address: no lookup
+                    long[] f = failures.get(ip);
+                    if (f == null || f[0] < limit || f[1] < e.getValue()) failures.put(ip, new long[] {Math.max(limit, f == null ? 0 : f[0]), e.getValue()});
+                } catch (java.net.UnknownHostException ignored) {
+                    // not an address literal: not ours
+                }
+            }
+        }
     }
 }

@@ -42,8 +42,15 @@ public final class Greylist implements Check {
         @Override protected boolean removeEldestEntry(Map.Entry<String, long[]> e) { return size() > MAX_ENTRIES; }
     };
     private boolean dirty;
+    /** The cluster's greylist (null: this node's map above, saved to the file). */
+    private final PolicyState shared;
 
     public Greylist(Settings settings, Clock clock, Path file) throws IOException {
+        this(settings, clock, file, null);
+    }
+
+    public Greylist(Settings settings, Clock clock, Path file, PolicyState shared) throws IOException {
+        this.shared = shared;
         this.settings = settings;
         this.clock = clock;
         this.file = file;
@@ -57,24 +64,45 @@ public final class Greylist implements Check {
 
     @Override public String name() { return "greylist"; }
 
-    @Override public synchronized Verdict check(Facts f) {
+    @Override public boolean blocking() { return shared != null; }
+
+    private long[] get(String key) { return shared != null ? shared.greylistGet(key) : state.get(key); }
+
+    private void put(String key, long first, long passedUntil) {
+        if (shared != null) shared.greylistPut(key, first, passedUntil);
+        else state.put(key, new long[] {first, passedUntil});
+    }
+
+    private void remove(String key) {
+        if (shared != null) shared.greylistRemove(key);
+        else state.remove(key);
+    }
+
+    @Override public Verdict check(Facts f) {
+        if (shared != null) return decide(f);
+        synchronized (this) {
+            return decide(f);
+        }
+    }
+
+    private Verdict decide(Facts f) {
         if (f.recipient() == null) return Verdict.CONTINUE;
         long now = clock.millis();
         String net = "net|" + network(f.client());
-        long[] w = state.get(net);
+        long[] w = get(net);
         if (w != null && w[1] > now) return Verdict.CONTINUE;
         String key = network(f.client()) + "|" + (f.nullSender() || f.sender() == null ? "" : f.sender().key()) + "|" + f.recipient().key();
-        long[] e = state.get(key);
+        long[] e = get(key);
         if (e == null || now - e[0] > settings.delay().plus(settings.retryWindow()).toMillis()) {
-            state.put(key, new long[] {now, 0});
+            put(key, now, 0);
             dirty = true;
             return defer(settings.delay().toSeconds());
         }
         long waited = now - e[0];
         if (waited < settings.delay().toMillis()) return defer((settings.delay().toMillis() - waited + 999) / 1000);
         // passed: this network is trusted for a while (auto-whitelist)
-        state.put(net, new long[] {now, now + settings.whitelistFor().toMillis()});
-        state.remove(key);
+        put(net, now, now + settings.whitelistFor().toMillis());
+        remove(key);
         dirty = true;
         return Verdict.CONTINUE;
     }
@@ -96,7 +124,7 @@ public final class Greylist implements Check {
     public void save() {
         List<String> lines;
         synchronized (this) {
-            if (!dirty || file == null) return;
+            if (!dirty || file == null || shared != null) return;
             dirty = false;
             lines = new ArrayList<>(state.size());
             long now = clock.millis();

@@ -32,7 +32,15 @@ public final class PolicyChain {
     public Verdict evaluate(Phase phase, Facts given) {
         Facts facts = given.inPhase(phase);
         for (Check c : checks.getOrDefault(phase, List.of())) {
-            Verdict v = c.check(facts);
+            Verdict v;
+            try {
+                v = c.check(facts);
+            } catch (RuntimeException e) {
+                // a check whose state is out of reach (the cluster database down): never decide without it
+                log.warn("{} from {}[{}]: check {} failed: {}", phase, facts.clientName(), facts.client().getHostAddress(), c.name(), e.getMessage());
+                count(c.name(), "tempfail");
+                return new Verdict.Defer(c.name(), dev.postern.mail.Reply.of(451, "4.3.0", "Temporary lookup failure, try again later"));
+            }
             if (v instanceof Verdict.Continue) continue;
             if (v instanceof Verdict.Refusal r) {
                 boolean warn = warnOnly.contains(c.name());

@@ -26,7 +26,15 @@ public final class RateLimit implements Check {
         this(connectionsPerMinute, recipientsPerMinute, 0, clock);
     }
 
+    /** The cluster's counters (null: this node's windows above). */
+    private final PolicyState shared;
+
     public RateLimit(int connectionsPerMinute, int recipientsPerMinute, int messagesPerMinute, Clock clock) {
+        this(connectionsPerMinute, recipientsPerMinute, messagesPerMinute, clock, null);
+    }
+
+    public RateLimit(int connectionsPerMinute, int recipientsPerMinute, int messagesPerMinute, Clock clock, PolicyState shared) {
+        this.shared = shared;
         this.messagesPerMinute = messagesPerMinute;
         this.connectionsPerMinute = connectionsPerMinute;
         this.recipientsPerMinute = recipientsPerMinute;
@@ -34,6 +42,8 @@ public final class RateLimit implements Check {
     }
 
     @Override public String name() { return "rate_limit"; }
+
+    @Override public boolean blocking() { return shared != null; }
 
     @Override public Verdict check(Facts f) {
         if (f.phase() == Phase.CONNECT) {
@@ -60,8 +70,15 @@ public final class RateLimit implements Check {
         return Verdict.CONTINUE;
     }
 
-    private synchronized long count(String key) {
+    private long count(String key) {
         long minute = clock.millis() / 60_000;
+        if (shared != null) return shared.countInWindow(key, minute);
+        synchronized (this) {
+            return countHere(key, minute);
+        }
+    }
+
+    private long countHere(String key, long minute) {
         long[] w = windows.get(key);
         if (w == null || w[0] != minute) {
             w = new long[] {minute, 0};

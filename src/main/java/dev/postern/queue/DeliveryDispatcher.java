@@ -131,6 +131,8 @@ final class DeliveryDispatcher {
                 maildir.deliver(mailbox, name, m.envelope().sender().toString(), mailbox, in);
             }
             return Outcome.delivered("local", "delivered to maildir");
+        } catch (SpoolUnavailable e) {
+            throw new SpoolUnavailable.Abandoned(e);
         } catch (IOException e) {
             Reply r = String.valueOf(e.getMessage()).contains("No space left")
                     ? Reply.of(452, "4.2.2", "mailbox file system full")

@@ -16,11 +16,11 @@ public final class Intake {
     private static final Logger log = LoggerFactory.getLogger("postern.queue");
 
     private final Spool.Incoming incoming;
-    private final QueueManager queue;
+    private final java.util.function.Consumer<QueuedMessage> enqueue;
 
-    Intake(Spool.Incoming incoming, QueueManager queue) {
+    Intake(Spool.Incoming incoming, java.util.function.Consumer<QueuedMessage> enqueue) {
         this.incoming = incoming;
-        this.queue = queue;
+        this.enqueue = enqueue;
     }
 
     public String id() { return incoming.id(); }
@@ -38,7 +38,7 @@ public final class Intake {
         if (holdReason != null) incoming.hold();
         return incoming.commitAsync().thenApply(m -> {
             if (holdReason != null) log.info("{}: held on arrival: {}", m.id(), holdReason);
-            queue.enqueue(m, false);
+            enqueue.accept(m);
             return m;
         });
     }

@@ -21,13 +21,13 @@ import java.util.List;
 final class Notices {
     private static final Logger log = LoggerFactory.getLogger("postern.queue");
 
-    private final QueueManager queue;
+    private final Queue queue;
     private final Spool spool;
     private final String hostname;
     private final QueueManager.Times times;
     private volatile ContentSigner signer = ContentSigner.NONE;
 
-    Notices(QueueManager queue, Spool spool, String hostname, QueueManager.Times times) {
+    Notices(Queue queue, Spool spool, String hostname, QueueManager.Times times) {
         this.queue = queue;
         this.spool = spool;
         this.hostname = hostname;

@@ -44,7 +44,7 @@ import java.util.function.Supplier;
  * <p>Durable writes leave the owner thread: each message has its own chain of writes, run in order on the
  * writer pool, so a slow disk never stalls scheduling and two writes of one message never reorder.
  */
-public final class QueueManager implements AutoCloseable {
+public final class QueueManager implements Queue {
     private static final Logger log = LoggerFactory.getLogger("postern.queue");
     /** The owner wakes at least this often while something is scheduled (a wall clock may jump). */
     private static final long MAX_SLEEP_MILLIS = 60_000;
@@ -112,7 +112,7 @@ public final class QueueManager implements AutoCloseable {
         owner.start();
     }
 
-    private static java.util.concurrent.ThreadFactory named(String prefix) {
+    static java.util.concurrent.ThreadFactory named(String prefix) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
             Thread t = new Thread(r, prefix + n.incrementAndGet());
@@ -124,8 +124,8 @@ public final class QueueManager implements AutoCloseable {
     // ------------------------------------------------------------------ the doors
 
     /** Starts receiving a message: the one way into the queue (SMTP, notices, reports). */
-    public Intake receive(Envelope envelope) throws IOException {
-        return new Intake(spool.begin(envelope), this);
+    @Override public Intake receive(Envelope envelope) throws IOException {
+        return new Intake(spool.begin(envelope), m -> enqueue(m, false));
     }
 
     /** Loads the spool (once, at start); recovered messages are attempted at once. */
@@ -150,12 +150,12 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Queues a message this server wrote itself (a DMARC report), signed like notices. Returns its queue id. */
-    public String inject(Envelope env, byte[] content) throws IOException {
+    @Override public String inject(Envelope env, byte[] content) throws IOException {
         return notices.queueOwn(env, out -> out.write(content)).id();
     }
 
     /** Signs the delivery notices this queue writes (DKIM for the host name's domain); none by default. */
-    public void signNoticesWith(ContentSigner signer) { notices.signWith(signer); }
+    @Override public void signNoticesWith(ContentSigner signer) { notices.signWith(signer); }
 
     // ------------------------------------------------------------------ the owner
 
@@ -329,27 +329,27 @@ public final class QueueManager implements AutoCloseable {
     // ------------------------------------------------------------------ reading
 
     /** Starts every message whose next attempt is due by the clock (tests move the clock, then call this). */
-    public void tick() { post(() -> { }); }
+    @Override public void tick() { post(() -> { }); }
 
     /** All queued messages, oldest first. */
-    public List<QueuedMessage> list() {
+    @Override public List<QueuedMessage> list() {
         return view.values().stream().sorted(Comparator.comparing(q -> q.envelope().arrival())).toList();
     }
 
-    public QueuedMessage get(String id) { return view.get(id); }
+    @Override public QueuedMessage get(String id) { return view.get(id); }
 
     /** Counters for the metrics endpoint. */
-    public Map<String, Long> stats() {
+    @Override public Map<String, Long> stats() {
         return Map.of("postern_queue_messages", (long) view.size(), "postern_queue_attempts_running", (long) attempting.get());
     }
 
     /** Changes not yet applied plus attempts whose outcome is not yet durable; 0 when the queue is idle. */
-    public int pending() { return busy.get(); }
+    @Override public int pending() { return busy.get(); }
 
     // ------------------------------------------------------------------ administration
 
     /** Makes every deferred message due now (postqueue -f). */
-    public void flush() throws IOException {
+    @Override public void flush() throws IOException {
         call(() -> {
             entries.forEach(this::retryNow);
             return CompletableFuture.completedFuture(true);
@@ -357,7 +357,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Makes one message due now. Returns false when no such message. */
-    public boolean retry(String id) throws IOException {
+    @Override public boolean retry(String id) throws IOException {
         return call(() -> {
             Entry en = entries.get(id);
             if (en == null) return CompletableFuture.completedFuture(false);
@@ -377,10 +377,10 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Holds a message: no attempt starts until release; durable when this returns. */
-    public boolean hold(String id) throws IOException { return setHeld(id, true); }
+    @Override public boolean hold(String id) throws IOException { return setHeld(id, true); }
 
     /** Releases a held message and makes it due now. */
-    public boolean release(String id) throws IOException { return setHeld(id, false); }
+    @Override public boolean release(String id) throws IOException { return setHeld(id, false); }
 
     private boolean setHeld(String id, boolean held) throws IOException {
         return call(() -> {
@@ -398,7 +398,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Deletes a message without notice (postsuper -d); an attempt in progress is disowned. */
-    public boolean delete(String id) throws IOException {
+    @Override public boolean delete(String id) throws IOException {
         return call(() -> {
             Entry en = entries.remove(id);
             if (en == null) return CompletableFuture.completedFuture(false);
@@ -409,7 +409,7 @@ public final class QueueManager implements AutoCloseable {
     }
 
     /** Fails every pending recipient now and tells the sender (like Postfix's postsuper -r to a bounce). */
-    public boolean bounce(String id) throws IOException {
+    @Override public boolean bounce(String id) throws IOException {
         return call(() -> {
             Entry en = entries.get(id);
             if (en == null) return CompletableFuture.completedFuture(false);

@@ -4,7 +4,7 @@ import dev.postern.mail.Envelope;
 import dev.postern.message.HeaderScanner;
 import dev.postern.queue.QueuedMessage;
 import dev.postern.queue.Intake;
-import dev.postern.queue.QueueManager;
+import dev.postern.queue.Queue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -45,7 +45,7 @@ final class InboundMessage {
     }
 
     /** Runs on the disk executor: opens the queue's intake and writes our trace header first. */
-    String begin(QueueManager queue, Envelope envelope, Function<String, String> receivedHeader) throws IOException {
+    String begin(Queue queue, Envelope envelope, Function<String, String> receivedHeader) throws IOException {
         incoming = queue.receive(envelope);
         byte[] h = receivedHeader.apply(incoming.id()).getBytes(StandardCharsets.UTF_8);
         incoming.write(h, 0, h.length);

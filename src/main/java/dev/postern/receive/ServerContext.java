@@ -3,7 +3,7 @@ package dev.postern.receive;
 import dev.postern.auth.Authenticator;
 import dev.postern.config.Config;
 import dev.postern.policy.RelayControl;
-import dev.postern.queue.QueueManager;
+import dev.postern.queue.Queue;
 import dev.postern.route.Router;
 import io.netty.handler.ssl.SslContext;
 
@@ -14,6 +14,6 @@ import java.util.concurrent.ExecutorService;
 /** What every session shares, wired once at start-up. */
 record ServerContext(Config config, SslContext ssl, Authenticator authenticator, Router router, RelayControl relay,
                      dev.postern.policy.PolicyChain policy,
-                     QueueManager queue, ExecutorService workers, ConnectionLimiter connections,
+                     Queue queue, ExecutorService workers, ConnectionLimiter connections,
                      dev.postern.policy.AuthFailures authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted,
                      AuthServices auth, java.util.function.Function<InetAddress, String> clientNames) {}

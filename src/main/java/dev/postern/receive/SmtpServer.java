@@ -4,7 +4,7 @@ import dev.postern.auth.Authenticator;
 import dev.postern.config.Config;
 import dev.postern.config.Config.Kind;
 import dev.postern.policy.RelayControl;
-import dev.postern.queue.QueueManager;
+import dev.postern.queue.Queue;
 import dev.postern.route.Router;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -46,7 +46,7 @@ public final class SmtpServer implements AutoCloseable {
     private final List<Channel> channels = new ArrayList<>();
 
     public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router,
-                      dev.postern.policy.PolicyChain policy, QueueManager queue, Clock clock,
+                      dev.postern.policy.PolicyChain policy, Queue queue, Clock clock,
                       AuthServices auth, dev.postern.policy.AuthFailures authFailures,
                       java.util.function.Function<java.net.InetAddress, String> clientNames) {
         this.config = config;

@@ -6,9 +6,11 @@ import dev.postern.queue.RecipientState;
 import dev.postern.testing.ScriptedPeer;
 import dev.postern.testing.SmtpClient;
 import dev.postern.testing.TestServer;
+import dev.postern.store.Database;
+import dev.postern.testing.TestPostgres;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,15 +22,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The administrator against a delivery attempt in flight: a next hop that takes two seconds to answer 451,
- * and a hold or a delete issued meanwhile. What the administrator asked for wins over the attempt's outcome.
+ * and a hold or a delete issued meanwhile. What the administrator asked for wins over the attempt's outcome,
+ * on a single node (its own queue) and on a cluster node (the queue in PostgreSQL).
  */
 class QueueRaceTest {
     ScriptedPeer peer;
     TestServer server;
     Path config;
     final CountDownLatch inAttempt = new CountDownLatch(1);
+    Config.Cluster cluster;
 
-    @BeforeEach void start() throws Exception {
+    void start(String mode) throws Exception {
+        if (mode.equals("cluster")) {
+            cluster = TestPostgres.get().cluster(null, "node1");
+            try (Database db = Database.open(cluster, 2)) {
+                db.migrate();
+            }
+        }
         peer = new ScriptedPeer("127.0.0.2");
         peer.rcptReply = rcpt -> {
             inAttempt.countDown();
@@ -39,21 +49,22 @@ class QueueRaceTest {
             }
             return "451 4.3.0 slow and unwilling";
         };
-        server = start(null);
+        server = startServer(null);
         config = server.dir.resolve("cli.toml");
         Files.writeString(config, "data_dir = \"data\"\ndomains = [\"example.test\"]\n");
     }
 
-    TestServer start(Path restartIn) throws Exception {
+    TestServer startServer(Path restartIn) throws Exception {
         Config.Delivery d = new Config.Delivery(null, null, null, List.of(), peer.port(), "mx.example.test", null, Config.TlsMode.MAY, 20, 100);
-        var b = TestServer.builder().relayNetworks("127.0.0.1/32").delivery(d).transport("remote.test", "[127.0.0.2]:" + peer.port());
+        var b = TestServer.builder().relayNetworks("127.0.0.1/32").delivery(d).transport("remote.test", "[127.0.0.2]:" + peer.port())
+                .cluster(cluster);
         if (restartIn != null) b.restartIn(restartIn);
         return b.start();
     }
 
     @AfterEach void stop() throws Exception {
-        server.close();
-        peer.close();
+        if (server != null) server.close();
+        if (peer != null) peer.close();
     }
 
     String queueOneDuringAnAttempt() throws Exception {
@@ -66,7 +77,9 @@ class QueueRaceTest {
         return id;
     }
 
-    @Test void holdIssuedDuringAnAttemptWinsOverItsOutcome() throws Exception {
+    @ParameterizedTest @ValueSource(strings = {"single", "cluster"})
+    void holdIssuedDuringAnAttemptWinsOverItsOutcome(String mode) throws Exception {
+        start(mode);
         String id = queueOneDuringAnAttempt();
         assertThat(QueueCliTest.cli(config, "queue", "hold", id).code()).isZero();
         assertThat(server.server.queue().get(id).recipients().get(0).attempts()).as("the attempt is still running").isZero();
@@ -80,14 +93,16 @@ class QueueRaceTest {
 
         // and durably so: after a restart it is still held and not tried
         server.stop();
-        server = start(server.dir);
+        server = startServer(server.dir);
         Thread.sleep(300);
         server.awaitQueueIdle();
         assertThat(server.server.queue().get(id).held()).isTrue();
         assertThat(peer.connections).as("no attempt after the restart").isEqualTo(1);
     }
 
-    @Test void deleteIssuedDuringAnAttemptWinsOverItsOutcome() throws Exception {
+    @ParameterizedTest @ValueSource(strings = {"single", "cluster"})
+    void deleteIssuedDuringAnAttemptWinsOverItsOutcome(String mode) throws Exception {
+        start(mode);
         String id = queueOneDuringAnAttempt();
         assertThat(QueueCliTest.cli(config, "queue", "delete", id).code()).isZero();
         assertThat(server.server.queue().get(id)).isNull();
@@ -97,7 +112,7 @@ class QueueRaceTest {
         assertThat(server.server.queue().list()).as("not back in the queue as deferred").isEmpty();
         assertThat(QueueCliTest.cli(config, "queue", "list").out()).contains("Mail queue is empty");
         server.stop();
-        server = start(server.dir);
+        server = startServer(server.dir);
         assertThat(server.server.queue().list()).as("nor after a restart").isEmpty();
     }
 }

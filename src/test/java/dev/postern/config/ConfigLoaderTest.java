@@ -71,7 +71,7 @@ class ConfigLoaderTest {
                 [limits]
                 max_recipient = 5
                 """);
-        assertThat(e.problems()).anyMatch(p -> p.endsWith("postern.toml:2: domians: unknown key (known here: admin, aliases, auth, data_dir, delivery, domains, hostname, limits, listeners, log_file, policy, queue, relay_networks, tls, transport, users_file)"));
+        assertThat(e.problems()).anyMatch(p -> p.endsWith("postern.toml:2: domians: unknown key (known here: admin, aliases, auth, cluster, data_dir, delivery, domains, hostname, limits, listeners, log_file, policy, queue, relay_networks, tls, transport, users_file)"));
         assertThat(e.problems()).anyMatch(p -> p.contains("postern.toml:4: limits.max_recipient: unknown key"));
     }
 

@@ -38,15 +38,19 @@ public final class SmtpClient implements AutoCloseable {
         out = s.getOutputStream();
     }
 
-    public static SmtpClient connect(int port) throws IOException {
-        return new SmtpClient(new Socket("127.0.0.1", port));
+    public static SmtpClient connect(int port) throws IOException { return connect("127.0.0.1", port); }
+
+    public static SmtpClient connect(String host, int port) throws IOException {
+        return new SmtpClient(new Socket(host, port));
     }
 
     /** Connects from a chosen loopback source address, e.g. 127.0.1.1, to look like another client network. */
-    public static SmtpClient connectFrom(String source, int port) throws IOException {
+    public static SmtpClient connectFrom(String source, int port) throws IOException { return connectFrom(source, "127.0.0.1", port); }
+
+    public static SmtpClient connectFrom(String source, String host, int port) throws IOException {
         Socket s = new Socket();
         s.bind(new java.net.InetSocketAddress(source, 0));
-        s.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+        s.connect(new java.net.InetSocketAddress(host, port));
         return new SmtpClient(s);
     }
 
@@ -57,8 +61,11 @@ public final class SmtpClient implements AutoCloseable {
     }
 
     /** Connects, reads the greeting and says EHLO. */
-    public static SmtpClient ehlo(int port) throws IOException {
-        SmtpClient c = connect(port);
+    public static SmtpClient ehlo(int port) throws IOException { return ehlo("127.0.0.1", port); }
+
+    /** Connects to a listener on another loopback address (a cluster node on 127.0.0.3, say). */
+    public static SmtpClient ehlo(String host, int port) throws IOException {
+        SmtpClient c = connect(host, port);
         c.expect("220 ");
         c.send("EHLO client.example");
         c.expect("250");

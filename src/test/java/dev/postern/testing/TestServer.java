@@ -112,6 +112,7 @@ public final class TestServer implements AutoCloseable {
         private Config.Auth auth;
         private Path dir;
         private boolean createUsers = true;
+        private Config.Cluster cluster;
 
         public Builder hostname(String h) { hostname = h; delivery = Config.Delivery.defaults(h); return this; }
         public Builder listenOn(String host) { listenHost = host; return this; }
@@ -122,6 +123,8 @@ public final class TestServer implements AutoCloseable {
         public Builder policy(Config.Policy p) { policy = p; return this; }
         public Builder auth(Config.Auth a) { auth = a; return this; }
         /** Reuses the data of an earlier (stopped) server: a restart. */
+        /** A cluster node: queue and shared state in this [cluster]'s database (migrated by the caller). */
+        public Builder cluster(Config.Cluster c) { cluster = c; return this; }
         public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
 
         public Builder domains(String... d) { domains = Set.of(d); return this; }
@@ -142,8 +145,16 @@ public final class TestServer implements AutoCloseable {
                     new Config.Tls(null, null),
                     new Limits(maxSize, maxRecipients, maxConnections, maxPerIp, commandTimeout, dataTimeout),
                     aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin("127.0.0.1", 0), policy,
-                    auth != null ? auth : Config.Auth.defaults(hostname).withVerify(false));
-            if (createUsers) {
+                    auth != null ? auth : Config.Auth.defaults(hostname).withVerify(false)).withCluster(cluster);
+            if (createUsers && cluster != null) {
+                try (dev.postern.store.Database db = dev.postern.store.Database.open(cluster, 2)) {
+                    db.checkSchema();
+                    UserStore store = new UserStore(new dev.postern.auth.PgAccounts(db));
+                    for (String u : users) if (!store.exists(u)) store.put(u, PASSWORD);
+                } catch (dev.postern.store.Database.SchemaMismatch e) {
+                    // no accounts to add: the server below refuses to start, which is what such a test wants to see
+                }
+            } else if (createUsers) {
                 UserStore store = new UserStore(c.usersFile());
                 for (String u : users) store.put(u, PASSWORD);
             }

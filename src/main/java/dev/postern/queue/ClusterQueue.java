@@ -1,0 +1,412 @@
+package dev.postern.queue;
+
+import dev.postern.deliver.MaildirWriter;
+import dev.postern.deliver.SmtpDelivery;
+import dev.postern.mail.ContentSigner;
+import dev.postern.mail.Envelope;
+import dev.postern.mail.Outcome;
+import dev.postern.mail.Reply;
+import dev.postern.route.MxRouter;
+import dev.postern.route.Router;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The queue of a cluster node. PostgreSQL holds every message; this node's owner thread holds only the
+ * messages it has leased: the ones it received (leased in the same commit, so they go out at once) and the
+ * due ones it claims ({@code FOR UPDATE SKIP LOCKED}) whenever it has free delivery slots. It renews its
+ * leases while it delivers and records each outcome in one transaction that leaves alone what an
+ * administrator changed meanwhile. When the database is away, outcomes wait in memory and are written when
+ * it returns (the node's heartbeat keeps other nodes off its expired leases meanwhile), so nothing is
+ * delivered twice because of an outage; a node that dies stops beating, and its leases pass to the others.
+ */
+public final class ClusterQueue implements Queue {
+    private static final Logger log = LoggerFactory.getLogger("postern.queue");
+    private static final Duration POLL = Duration.ofSeconds(1);
+
+    private final PgQueueStore store;
+    private final DeliveryDispatcher dispatcher;
+    private final Clock clock;
+    private final QueueManager.Times times;
+    private final Duration lease;
+    private final int slots;
+    private final Notices notices;
+    private final ExecutorService workers;
+    private final ExecutorService writers;
+    private final Thread owner;
+    private final LinkedBlockingQueue<Runnable> events = new LinkedBlockingQueue<>();
+    private final AtomicInteger busy = new AtomicInteger();
+    private final AtomicInteger attempting = new AtomicInteger();
+    private volatile boolean closed;
+
+    // the owner's state: messages leased by this node, by id
+    private final Map<String, QueuedMessage> leased = new HashMap<>();
+    private final ArrayDeque<String> ready = new ArrayDeque<>();   // leased, waiting for a delivery slot
+    private final Map<String, Boolean> running = new HashMap<>();  // id -> claimed from the database (maybe tried before)
+    private final List<String> parked = new ArrayList<>();          // attempts abandoned while the database was away
+    private final java.util.Set<String> wasParked = new java.util.HashSet<>();
+    private int recording;                                          // outcomes not yet written
+    private boolean claiming;
+    private Instant nextClaim = Instant.EPOCH;
+    private Instant nextRenew = Instant.EPOCH;
+    private long claimFailures;
+
+    public ClusterQueue(PgQueueStore store, Router router, MaildirWriter maildir, MxRouter mx, SmtpDelivery smtp,
+                        String hostname, Clock clock, QueueManager.Times times, Duration lease,
+                        int destinationConcurrency, int maxConcurrency) throws IOException {
+        this.store = store;
+        this.dispatcher = new DeliveryDispatcher(store, router, maildir, mx, smtp, destinationConcurrency, maxConcurrency);
+        this.clock = clock;
+        this.times = times;
+        this.lease = lease;
+        this.slots = maxConcurrency;
+        this.notices = new Notices(this, store, hostname, times);
+        this.workers = Executors.newFixedThreadPool(maxConcurrency + 8, QueueManager.named("delivery-"));
+        this.writers = Executors.newFixedThreadPool(16, QueueManager.named("queue-write-"));
+        int released = store.releaseMine();
+        if (released > 0) log.info("{} lease(s) of an earlier run of node {} released", released, store.node());
+        this.owner = new Thread(this::run, "queue-owner");
+        owner.setDaemon(true);
+        owner.start();
+    }
+
+    // ------------------------------------------------------------------ intake
+
+    @Override public Intake receive(Envelope envelope) {
+        // leased to this node in the same commit: it goes out from here at once, unless this node dies first
+        return new Intake(store.beginLeased(envelope, clock.instant().plus(lease)), m -> post(() -> arrived(m)));
+    }
+
+    private void arrived(QueuedMessage m) {
+        if (m.held()) return;
+        leased.put(m.id(), m);
+        ready.add(m.id());
+        startReady(false);
+    }
+
+    @Override public String inject(Envelope env, byte[] content) throws IOException {
+        return notices.queueOwn(env, out -> out.write(content)).id();
+    }
+
+    @Override public void signNoticesWith(ContentSigner signer) { notices.signWith(signer); }
+
+    // ------------------------------------------------------------------ the owner
+
+    private void post(Runnable event) {
+        busy.incrementAndGet();
+        events.add(event);
+    }
+
+    private void run() {
+        while (!closed) {
+            try {
+                Instant now = clock.instant();
+                Instant wake = nextClaim.isBefore(nextRenew) ? nextClaim : nextRenew;
+                long wait = Math.max(0, Math.min(POLL.toMillis(), Duration.between(now, wake).toMillis()));
+                Runnable e = events.poll(wait, TimeUnit.MILLISECONDS);
+                while (e != null) {
+                    try {
+                        e.run();
+                    } catch (RuntimeException ex) {
+                        log.error("queue owner: event failed", ex);
+                    } finally {
+                        busy.decrementAndGet();
+                    }
+                    e = events.poll();
+                }
+                now = clock.instant();
+                if (!now.isBefore(nextRenew)) renew(now);
+                if (!now.isBefore(nextClaim) && !claiming && free() > 0) claim(now);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.error("queue owner: unexpected error", e);
+            }
+        }
+    }
+
+    private int free() { return slots - running.size() - ready.size(); }
+
+    /** Asks the database for due work, off the owner thread; the answer comes back as an event. */
+    private void claim(Instant now) {
+        claiming = true;
+        int n = free();
+        busy.incrementAndGet();
+        try {
+            writers.execute(() -> {
+                try {
+                    List<QueuedMessage> got = store.claim(n, clock.instant().plus(lease), lease);
+                    post(() -> claimed(got, n));
+                } catch (IOException e) {
+                    post(() -> claimFailed(e));
+                } finally {
+                    busy.decrementAndGet();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            busy.decrementAndGet();
+        }
+    }
+
+    private void claimed(List<QueuedMessage> got, int asked) {
+        claiming = false;
+        if (claimFailures > 0) log.info("queue database reachable again; claiming work");
+        claimFailures = 0;
+        for (QueuedMessage m : got) {
+            if (leased.containsKey(m.id())) continue;
+            leased.put(m.id(), m);
+            running.put(m.id(), true);
+            start(m, true);
+        }
+        // the database answers again: what could not be read from it is tried now, not after a backoff
+        ready.addAll(parked);
+        wasParked.addAll(parked);
+        parked.clear();
+        startReady(false);
+        // a full batch means more is probably due: ask again at once
+        nextClaim = got.size() == asked ? clock.instant() : clock.instant().plus(POLL);
+    }
+
+    private void claimFailed(IOException e) {
+        claiming = false;
+        if (claimFailures++ % 30 == 0) log.warn("cannot claim work from the queue database (deliveries paused): {}", e.getMessage());
+        nextClaim = clock.instant().plus(POLL);
+    }
+
+    /** Extends the leases of everything this node holds, off the owner thread. */
+    private void renew(Instant now) {
+        nextRenew = now.plus(lease.dividedBy(3));
+        List<String> ids = new ArrayList<>(leased.keySet());
+        if (ids.isEmpty()) return;
+        try {
+            writers.execute(() -> {
+                try {
+                    store.renew(ids, clock.instant().plus(lease));
+                } catch (IOException e) {
+                    log.warn("cannot renew {} lease(s): {}", ids.size(), e.getMessage());
+                }
+            });
+        } catch (RejectedExecutionException ignored) {
+            // shutting down
+        }
+    }
+
+    private void startReady(boolean afterFinish) {
+        while (!ready.isEmpty() && running.size() < slots) {
+            String id = ready.poll();
+            QueuedMessage m = leased.get(id);
+            if (m == null) continue;
+            // a parked message may have been half delivered before the database went away
+            boolean halfDone = wasParked.remove(id);
+            running.put(id, halfDone);
+            start(m, halfDone);
+        }
+        if (afterFinish && free() > 0) nextClaim = clock.instant();
+    }
+
+    private void start(QueuedMessage m, boolean claimedFromDatabase) {
+        attempting.incrementAndGet();
+        busy.incrementAndGet();
+        try {
+            workers.execute(() -> {
+                Map<Integer, Outcome> outcomes;
+                try {
+                    // claimed work may have been half done by a node that died: local delivery checks Maildirs first
+                    outcomes = dispatcher.attempt(m, claimedFromDatabase);
+                } catch (SpoolUnavailable.Abandoned e) {
+                    log.warn("{}: attempt abandoned, the queue database is unavailable: {}", m.id(), e.getMessage());
+                    post(() -> {
+                        running.remove(m.id());
+                        parked.add(m.id());
+                        attempting.decrementAndGet();
+                        busy.decrementAndGet();
+                    });
+                    return;
+                } catch (RuntimeException e) {
+                    log.error("{}: delivery attempt failed unexpectedly", m.id(), e);
+                    outcomes = allTemporary(m, Reply.of(451, "4.3.0", "internal error during delivery"));
+                }
+                Map<Integer, Outcome> o = outcomes;
+                post(() -> finished(m, o));
+            });
+        } catch (RejectedExecutionException e) {
+            attempting.decrementAndGet();
+            busy.decrementAndGet();
+        }
+    }
+
+    private static Map<Integer, Outcome> allTemporary(QueuedMessage m, Reply r) {
+        Map<Integer, Outcome> out = new LinkedHashMap<>();
+        for (int i = 0; i < m.recipients().size(); i++) if (!m.recipients().get(i).isFinal()) out.put(i, Outcome.temporary("none", r));
+        return out;
+    }
+
+    /** An outcome: notices first, then the record, retried until the database takes it; the lease is kept meanwhile. */
+    private void finished(QueuedMessage m, Map<Integer, Outcome> outcomes) {
+        running.remove(m.id());
+        Instant now = clock.instant();
+        OutcomeRules.Result r = OutcomeRules.apply(m, outcomes, now, times);
+        recording++;
+        try {
+            writers.execute(() -> {
+                for (OutcomeRules.Notice n : r.notices()) notices.send(m, n, now);
+                boolean existed = recordUntilStored(r.updated());
+                if (!existed) log.info("{}: attempt ended after the message left the queue; its outcome is dropped", m.id());
+                else if (r.updated().isDone()) log.info("{}: removed", m.id());
+                post(() -> {
+                    leased.remove(m.id());
+                    recording--;
+                    attempting.decrementAndGet();
+                    busy.decrementAndGet();
+                    startReady(true);
+                });
+            });
+        } catch (RejectedExecutionException e) {
+            attempting.decrementAndGet();
+            busy.decrementAndGet();
+        }
+        startReady(true);
+    }
+
+    private boolean recordUntilStored(QueuedMessage m) {
+        long wait = 200;
+        for (int tries = 0; ; tries++) {
+            try {
+                return store.recordOutcome(m);
+            } catch (IOException e) {
+                if (closed) {
+                    log.error("{}: outcome not recorded at shutdown (the message will be tried again): {}", m.id(), e.getMessage());
+                    return true;
+                }
+                if (tries % 20 == 0) log.warn("{}: cannot record the delivery outcome yet, will keep trying: {}", m.id(), e.getMessage());
+                try {
+                    Thread.sleep(wait);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return true;
+                }
+                wait = Math.min(2000, wait * 2);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    @Override public void tick() { post(() -> nextClaim = clock.instant()); }
+
+    @Override public List<QueuedMessage> list() {
+        try {
+            return store.select("TRUE", null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override public QueuedMessage get(String id) {
+        try {
+            return store.get(id);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override public Map<String, Long> stats() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        out.put("postern_queue_attempts_running", (long) attempting.get());
+        try {
+            long total = 0;
+            for (var e : store.counts().entrySet()) {
+                out.put("postern_queue_messages_" + e.getKey(), e.getValue());
+                total += e.getValue();
+            }
+            out.put("postern_queue_messages", total);
+        } catch (IOException e) {
+            out.put("postern_queue_database_up", 0L);
+            return out;
+        }
+        out.put("postern_queue_database_up", 1L);
+        return out;
+    }
+
+    @Override public int pending() { return busy.get(); }
+
+    // ------------------------------------------------------------------ administration: the database decides
+
+    @Override public void flush() throws IOException {
+        store.retry(null);
+        tick();
+    }
+
+    @Override public boolean retry(String id) throws IOException {
+        boolean ok = store.retry(id);
+        tick();
+        return ok;
+    }
+
+    @Override public boolean hold(String id) throws IOException {
+        boolean ok = store.setHeld(id, true);
+        if (ok) log.info("{}: held by administrator", id);
+        return ok;
+    }
+
+    @Override public boolean release(String id) throws IOException {
+        boolean ok = store.setHeld(id, false);
+        if (ok) log.info("{}: released by administrator", id);
+        tick();
+        return ok;
+    }
+
+    @Override public boolean delete(String id) throws IOException {
+        boolean ok = store.delete(id);
+        if (ok) log.info("{}: deleted by administrator", id);
+        return ok;
+    }
+
+    @Override public boolean bounce(String id) throws IOException {
+        QueuedMessage m = store.get(id);
+        if (m == null) return false;
+        OutcomeRules.Result r = OutcomeRules.returnToSender(m);
+        Instant now = clock.instant();
+        for (OutcomeRules.Notice n : r.notices()) notices.send(m, n, now);
+        store.recordOutcome(r.updated());
+        return true;
+    }
+
+    @Override public void close() {
+        closed = true;
+        owner.interrupt();
+        try {
+            owner.join(5000);
+            workers.shutdownNow();
+            writers.shutdown();
+            workers.awaitTermination(5, TimeUnit.SECONDS);
+            writers.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            // what was not finished is due again for any node, without waiting for the leases to run out
+            store.releaseMine();
+        } catch (IOException e) {
+            log.warn("cannot give back leases at shutdown (they expire by themselves): {}", e.getMessage());
+        }
+    }
+}

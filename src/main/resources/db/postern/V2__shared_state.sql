@@ -1,0 +1,38 @@
+-- Postern cluster schema, version 2: the state every node must agree on.
+
+-- Accounts: any node's "postern user add" is seen by every node within a second.
+CREATE TABLE account (
+    address       text PRIMARY KEY,           -- lower-cased
+    password_hash text NOT NULL,              -- Argon2id, PHC string
+    cram          text NOT NULL,              -- CRAM-MD5 HMAC pad states
+    updated       timestamptz NOT NULL
+);
+-- moves in the same transaction as any account change (a row, not a sequence: a sequence would move before
+-- the commit, and a node reading it then would load the old accounts and never look again)
+CREATE TABLE account_generation (
+    id         int PRIMARY KEY CHECK (id = 1),
+    generation bigint NOT NULL
+);
+INSERT INTO account_generation VALUES (1, 0);
+
+-- Greylisting: triplets (network|sender|recipient) and auto-whitelisted networks (net|network).
+CREATE TABLE greylist (
+    key          text PRIMARY KEY,
+    first_seen   bigint NOT NULL,             -- epoch milliseconds
+    passed_until bigint NOT NULL              -- epoch milliseconds; 0 until the triplet passed
+);
+
+-- Rate limits: events per key in fixed one-minute windows, whichever node saw them.
+CREATE TABLE rate_counter (
+    key    text NOT NULL,
+    minute bigint NOT NULL,                   -- epoch minutes
+    count  bigint NOT NULL,
+    PRIMARY KEY (key, minute)
+);
+
+-- Failed AUTH per client address in a sliding window.
+CREATE TABLE auth_failure (
+    address text PRIMARY KEY,
+    count   int NOT NULL,
+    last    bigint NOT NULL                   -- epoch milliseconds of the latest failure
+);

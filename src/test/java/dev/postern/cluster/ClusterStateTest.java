@@ -1,0 +1,137 @@
+package dev.postern.cluster;
+
+import dev.postern.config.Config;
+import dev.postern.store.Database;
+import dev.postern.testing.MutableClock;
+import dev.postern.testing.SmtpClient;
+import dev.postern.testing.TestPostgres;
+import dev.postern.testing.TestServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * State every node must agree on, over real sockets against nodes on 127.0.0.2-4 sharing one database:
+ * accounts, greylist triplets, rate-limit counters and failed-AUTH counts.
+ */
+class ClusterStateTest {
+    final List<TestServer> nodes = new ArrayList<>();
+    String database;
+
+    @AfterEach void stop() throws Exception {
+        for (TestServer s : nodes) s.close();
+    }
+
+    List<TestServer> start(int count, Config.Policy policy, MutableClock clock) throws Exception {
+        database = TestPostgres.get().newDatabase();
+        try (Database db = Database.open(TestPostgres.get().cluster(database, "migrate"), 2)) {
+            db.migrate();
+        }
+        for (int i = 1; i <= count; i++) {
+            var b = TestServer.builder().listenOn("127.0.0." + (i + 1)).cluster(TestPostgres.get().cluster(database, "node" + i));
+            if (policy != null) b.policy(policy);
+            if (clock != null) b.clock(clock);
+            nodes.add(b.start());
+        }
+        return nodes;
+    }
+
+    String host(int node) { return "127.0.0." + (node + 1); }
+
+    static Config.Policy policy(List<String> rcpt, int recipientsPerMinute, int authFailureLimit) {
+        Map<String, List<String>> phases = new HashMap<>(Config.Policy.DEFAULT.phases());
+        phases.put("rcpt", rcpt);
+        return new Config.Policy(phases, Set.of(), Map.of(), 1, Map.of(), Duration.ofMinutes(5), Duration.ofDays(2),
+                Duration.ofDays(36), 0, recipientsPerMinute, List.of(), Map.of(), 0, authFailureLimit, Duration.ofMinutes(10));
+    }
+
+    String rcpt(int node, String from, String source, String to) throws Exception {
+        try (SmtpClient c = SmtpClient.connectFrom(source, host(node), nodes.get(node - 1).smtp())) {
+            c.expect("220");
+            c.command("EHLO client.example", "250");
+            c.command("MAIL FROM:<" + from + ">", "250");
+            return c.command("RCPT TO:<" + to + ">", "");
+        }
+    }
+
+    String auth(int node, String user, String password) throws Exception {
+        try (SmtpClient c = SmtpClient.connect(host(node), nodes.get(node - 1).submission())) {
+            c.expect("220");
+            c.command("EHLO client.example", "250");
+            c.startTls();
+            c.command("EHLO client.example", "250");
+            String token = java.util.Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+            return c.command("AUTH PLAIN " + token, "");
+        }
+    }
+
+    @Test void anAccountAddedThroughNodeOneAuthenticatesOnNodeThreeWithinASecond() throws Exception {
+        start(3, null, null);
+        Path cfg = nodes.get(0).dir.resolve("cli.toml");
+        Files.writeString(cfg, """
+                domains = ["example.test"]
+                [cluster]
+                database = "%s"
+                user = "%s"
+                node_name = "admin"
+                """.formatted(database, TestPostgres.USER));
+        assertThat(auth(3, "carol@example.test", "s3cret")).startsWith("535");
+        InputStream stdin = System.in;
+        try {
+            System.setIn(new ByteArrayInputStream("s3cret\n".getBytes(StandardCharsets.UTF_8)));
+            assertThat(ClusterTest.cli("user", "add", "carol@example.test", "--password-stdin", "--config", cfg.toString()).code()).isZero();
+        } finally {
+            System.setIn(stdin);
+        }
+        long added = System.currentTimeMillis();
+        String reply = "";
+        while (System.currentTimeMillis() - added < 3000 && !(reply = auth(3, "carol@example.test", "s3cret")).startsWith("235")) Thread.sleep(100);
+        assertThat(reply).startsWith("235");
+        assertThat(System.currentTimeMillis() - added).as("ms until node 3 accepts the new login").isLessThan(1500);
+        assertThat(ClusterTest.cli("user", "list", "--config", cfg.toString()).out()).contains("carol@example.test").contains("alice@example.test");
+    }
+
+    @Test void aTripletGreylistedByNodeOnePassesAtNodeTwo() throws Exception {
+        MutableClock clock = new MutableClock(Instant.now());
+        start(2, policy(List.of("permit_authenticated", "reject_unauth_destination", "greylist"), 0, 10), clock);
+        assertThat(rcpt(1, "a@remote.test", "127.0.1.1", "alice@example.test")).startsWith("451 4.7.1 Greylisted");
+        clock.advance(Duration.ofMinutes(6));
+        assertThat(rcpt(2, "a@remote.test", "127.0.1.1", "alice@example.test")).as("node 2's first sight of it: a retry").startsWith("250 2.1.5");
+        // the network passed: node 1 knows it too
+        assertThat(rcpt(1, "other@remote.test", "127.0.1.9", "bob@example.test")).startsWith("250 2.1.5");
+    }
+
+    @Test void aRateLimitCountsAcrossNodes() throws Exception {
+        start(2, policy(List.of("rate_limit", "permit_authenticated", "reject_unauth_destination"), 3, 10), null);
+        assertThat(rcpt(1, "a@remote.test", "127.0.1.1", "alice@example.test")).startsWith("250");
+        assertThat(rcpt(1, "a@remote.test", "127.0.1.1", "alice@example.test")).startsWith("250");
+        assertThat(rcpt(2, "a@remote.test", "127.0.1.1", "alice@example.test")).startsWith("250");
+        assertThat(rcpt(2, "a@remote.test", "127.0.1.1", "alice@example.test")).as("fourth in the minute, counted across nodes")
+                .startsWith("450 4.7.1");
+        assertThat(rcpt(1, "a@remote.test", "127.0.1.2", "alice@example.test")).as("another address has its own count").startsWith("250");
+    }
+
+    @Test void failedLoginsCountAcrossNodes() throws Exception {
+        start(2, policy(Config.Policy.DEFAULT.phases().get("rcpt"), 0, 2), null);
+        assertThat(auth(1, "alice@example.test", "wrong")).startsWith("535");
+        assertThat(auth(1, "alice@example.test", "wrong")).startsWith("535");
+        long t0 = System.currentTimeMillis();
+        String reply = "";
+        while (System.currentTimeMillis() - t0 < 3000 && !(reply = auth(2, "alice@example.test", TestServer.PASSWORD)).startsWith("454")) Thread.sleep(100);
+        assertThat(reply).as("node 2 turns the address away after its failures at node 1").startsWith("454");
+    }
+}
