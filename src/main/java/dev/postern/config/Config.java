@@ -187,8 +187,16 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public enum Kind { SMTP, SUBMISSION, SMTPS }
 
-    public record Listener(String name, String host, int port, Kind kind) {
+    /**
+     * A listening address. proxyFrom non-empty: the PROXY protocol (v1 or v2, as HAProxy sends it) is required
+     * of every connection, and accepted only from these balancer networks.
+     */
+    public record Listener(String name, String host, int port, Kind kind, List<Cidr> proxyFrom) {
+        public Listener(String name, String host, int port, Kind kind) { this(name, host, port, kind, List.of()); }
+
         public String bind() { return (host.contains(":") ? "[" + host + "]" : host) + ":" + port; }
+
+        public boolean proxyProtocol() { return !proxyFrom.isEmpty(); }
     }
 
     /** PEM certificate chain and private key; null paths mean "generate a self-signed pair in data_dir". */

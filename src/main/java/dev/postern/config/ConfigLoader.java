@@ -47,7 +47,7 @@ public final class ConfigLoader {
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency");
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
     private static final Set<String> ADMIN_KEYS = Set.of("bind");
-    private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind");
+    private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key");
     private static final Set<String> LIMIT_KEYS = Set.of("max_message_size", "max_recipients", "max_connections",
             "max_connections_per_ip", "command_timeout", "data_timeout");
@@ -179,11 +179,13 @@ public final class ConfigLoader {
         return v;
     }
 
-    private boolean bool(JsonNode n, String field, boolean dflt) {
+    private boolean bool(JsonNode n, String field, boolean dflt) { return bool(n, "auth." + field, field, dflt); }
+
+    private boolean bool(JsonNode n, String path, String field, boolean dflt) {
         JsonNode v = n.get(field);
         if (v == null) return dflt;
         if (!v.isBoolean()) {
-            problem("auth." + field, "expected true or false, got " + v);
+            problem(path, "expected true or false, got " + v);
             return dflt;
         }
         return v.asBoolean();
@@ -436,6 +438,20 @@ public final class ConfigLoader {
         return out;
     }
 
+    /** The balancers a PROXY-protocol listener takes headers from; required when proxy_protocol is on. */
+    private List<Cidr> proxyFrom(JsonNode l, String key) {
+        boolean on = bool(l, key + ".proxy_protocol", "proxy_protocol", false);
+        List<Cidr> from = new ArrayList<>();
+        for (String n : l.has("proxy_from") ? stringListIn(l, key + ".proxy_from", "proxy_from") : List.<String>of()) {
+            Cidr c = Cidr.parse(n);
+            if (c == null) problem(key + ".proxy_from", "not a network in CIDR notation: " + n);
+            else from.add(c);
+        }
+        if (on && from.isEmpty()) problem(key + ".proxy_from", "required with proxy_protocol: the load balancers' addresses, e.g. [\"10.0.0.5/32\"]");
+        if (!on && !from.isEmpty()) problem(key + ".proxy_from", "set proxy_protocol = true as well, or remove this key");
+        return on ? from : List.of();
+    }
+
     private List<Cidr> networks(JsonNode root) {
         List<Cidr> out = new ArrayList<>();
         for (String n : stringList(root, "relay_networks", List.of())) {
@@ -486,7 +502,7 @@ public final class ConfigLoader {
             }
             String host = m.group(1) != null ? m.group(1) : m.group(2);
             if (!binds.add(host + ":" + port)) problem(key + ".bind", "address " + bind + " is used by two listeners");
-            out.add(new Listener(e.getKey(), host, port, kind));
+            out.add(new Listener(e.getKey(), host, port, kind, proxyFrom(l, key)));
         }
         if (out.isEmpty() && problems.isEmpty()) problem("listeners", "no listener defined");
         return out;

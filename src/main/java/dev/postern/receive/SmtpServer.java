@@ -77,13 +77,13 @@ public final class SmtpServer implements AutoCloseable {
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override protected void initChannel(SocketChannel ch) {
-                            if (l.kind() == Kind.SMTPS) {
-                                // RFC 8314 3.3: TLS from the first byte
-                                var ssl = context.ssl().newHandler(ch.alloc());
-                                ssl.setHandshakeTimeoutMillis(config.limits().commandTimeout().toMillis());
-                                ch.pipeline().addLast("tls", ssl);
+                            if (l.proxyProtocol()) {
+                                // behind a load balancer: the session starts once the PROXY header names the client
+                                ch.pipeline().addLast(ProxyProtocol.handlers(l.proxyFrom(), config.limits().commandTimeout().toMillis(),
+                                        ctx -> session(ch, l)));
+                            } else {
+                                session(ch, l);
                             }
-                            ch.pipeline().addLast("smtp", new SmtpSession(context, l));
                         }
                     });
             try {
@@ -95,6 +95,16 @@ public final class SmtpServer implements AutoCloseable {
                 throw new IOException("cannot listen on " + l.bind() + " (listeners." + l.name() + "): " + e.getMessage(), e);
             }
         }
+    }
+
+    private void session(SocketChannel ch, Config.Listener l) {
+        if (l.kind() == Kind.SMTPS) {
+            // RFC 8314 3.3: TLS from the first byte
+            var ssl = context.ssl().newHandler(ch.alloc());
+            ssl.setHandshakeTimeoutMillis(config.limits().commandTimeout().toMillis());
+            ch.pipeline().addLast("tls", ssl);
+        }
+        ch.pipeline().addLast("smtp", new SmtpSession(context, l));
     }
 
     /** Counters for the metrics endpoint. */

@@ -114,7 +114,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     @Override public void channelActive(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.input = ctx.alloc().buffer(1024);
-        this.clientIp = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+        // behind a load balancer, the client its PROXY header named
+        InetAddress proxied = ctx.channel().attr(ProxyProtocol.CLIENT).get();
+        this.clientIp = proxied != null ? proxied : ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
         ctx.channel().config().setAutoRead(true);
         // as Postfix exempts $mynetworks, trusted relay networks have no per-address limit
         Reply refused = server.connections().acquire(clientIp, server.relay().isTrustedNetwork(clientIp));

@@ -64,6 +64,43 @@ class ConfigLoaderTest {
         assertThat(c.aliases()).containsEntry("info@other.test", java.util.List.of("bob@example.test"));
     }
 
+    @Test void clusterAndProxySettingsAreCheckedWithKeyAndLine() throws Exception {
+        var e = errors("""
+                domains = ["example.test"]
+                [listeners.mx]
+                bind = "127.0.0.1:2525"
+                kind = "smtp"
+                proxy_protocol = true
+                [queue]
+                store = "files"
+                [cluster]
+                database = "mysql://db/postern"
+                node_name = "bad name"
+                lease = "1s"
+                """);
+        assertThat(e.problems()).anyMatch(p -> p.contains("listeners.mx.proxy_from: required with proxy_protocol"))
+                .anyMatch(p -> p.contains(":7: queue.store: a [cluster] keeps the queue in PostgreSQL"))
+                .anyMatch(p -> p.contains(":9: cluster.database: expected postgresql://HOST[:PORT]/DATABASE"))
+                .anyMatch(p -> p.contains(":10: cluster.node_name:"))
+                .anyMatch(p -> p.contains(":11: cluster.lease: must be at least 5s"));
+        var ok = ConfigLoader.load(write("""
+                domains = ["example.test"]
+                [listeners.mx]
+                bind = "127.0.0.1:2525"
+                kind = "smtp"
+                proxy_protocol = true
+                proxy_from = ["10.0.0.5/32"]
+                [cluster]
+                database = "postgresql://127.0.0.1:5432/postern"
+                node_name = "mx1"
+                mailbox_root = "/srv/mail"
+                """), false);
+        assertThat(ok.listeners().get(0).proxyProtocol()).isTrue();
+        assertThat(ok.queue().store()).isEqualTo(Config.Store.POSTGRESQL);
+        assertThat(ok.cluster().lease()).isEqualTo(java.time.Duration.ofSeconds(60));
+        assertThat(ok.mailboxesDir()).isEqualTo(java.nio.file.Path.of("/srv/mail"));
+    }
+
     @Test void unknownKeyNamesKeyAndLine() throws Exception {
         var e = errors("""
                 hostname = "mx.example.test"

@@ -113,6 +113,7 @@ public final class TestServer implements AutoCloseable {
         private Path dir;
         private boolean createUsers = true;
         private Config.Cluster cluster;
+        private List<Cidr> proxyFrom = List.of();
 
         public Builder hostname(String h) { hostname = h; delivery = Config.Delivery.defaults(h); return this; }
         public Builder listenOn(String host) { listenHost = host; return this; }
@@ -123,6 +124,8 @@ public final class TestServer implements AutoCloseable {
         public Builder policy(Config.Policy p) { policy = p; return this; }
         public Builder auth(Config.Auth a) { auth = a; return this; }
         /** Reuses the data of an earlier (stopped) server: a restart. */
+        /** The smtp listener takes the PROXY protocol from these balancer networks. */
+        public Builder proxyProtocolFrom(String... cidrs) { proxyFrom = Stream.of(cidrs).map(Cidr::parse).toList(); return this; }
         /** A cluster node: queue and shared state in this [cluster]'s database (migrated by the caller). */
         public Builder cluster(Config.Cluster c) { cluster = c; return this; }
         public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
@@ -139,7 +142,7 @@ public final class TestServer implements AutoCloseable {
         public TestServer start() throws Exception {
             Path dir = this.dir != null ? this.dir : Files.createTempDirectory("postern-test");
             Config c = new Config(hostname, dir.resolve("data"), domains, relayNetworks,
-                    List.of(new Config.Listener("smtp", listenHost, 0, Kind.SMTP),
+                    List.of(new Config.Listener("smtp", listenHost, 0, Kind.SMTP, proxyFrom),
                             new Config.Listener("submission", listenHost, 0, Kind.SUBMISSION),
                             new Config.Listener("smtps", listenHost, 0, Kind.SMTPS)),
                     new Config.Tls(null, null),
