@@ -93,6 +93,8 @@ public final class Server implements AutoCloseable {
 
     public static Server start(Config config, Clock clock) throws IOException {
         if (config.logFile() != null) logToFile(config);
+        // a message's lines may come from two nodes: each names its node
+        if (config.clustered()) nameNodeInLogs(config.cluster().nodeName());
         Files.createDirectories(config.dataDir());
         Database db = config.clustered() ? openDatabase(config) : null;
         UserStore users = db != null ? new UserStore(new PgAccounts(db)) : new UserStore(config.usersFile());
@@ -263,6 +265,20 @@ public final class Server implements AutoCloseable {
                 return false;
             }
         });
+    }
+
+    /** Re-patterns every appender of the root logger: "... INFO  node=mx1 queue: ID: ...". */
+    private static void nameNodeInLogs(String node) {
+        LoggerContext lc = (LoggerContext) LoggerFactory.getILoggerFactory();
+        var root = lc.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        for (var it = root.iteratorForAppenders(); it.hasNext(); ) {
+            if (!(it.next() instanceof ch.qos.logback.core.OutputStreamAppender<ILoggingEvent> app)) continue;
+            PatternLayoutEncoder enc = new PatternLayoutEncoder();
+            enc.setContext(lc);
+            enc.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level node=" + node + " %logger{0}: %msg%n");
+            enc.start();
+            app.setEncoder(enc);
+        }
     }
 
     private static void logToFile(Config config) {

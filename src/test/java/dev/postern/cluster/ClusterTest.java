@@ -215,6 +215,9 @@ public class ClusterTest {
         assertThat(peer.received).as("the message node 2 died delivering went out from another node")
                 .anyMatch(m -> m.text().contains("X-Test-Id: caught"));
         assertThat(log(1) + log(3)).contains(caught + ": to=<friend@remote.test>").contains("status=sent");
+        // one message, two nodes: each line names its node
+        assertThat(log(2)).containsPattern("node=node2 smtpd: " + caught + ": from=<c@remote.test>");
+        assertThat(log(1) + log(3)).containsPattern("node=node[13] queue: " + caught + ": to=<friend@remote.test>");
 
         for (String mailbox : List.of("alice", "bob")) {
             Map<String, Integer> seen = countIds(dir.resolve("mail/example.test/" + mailbox + "/Maildir"));
