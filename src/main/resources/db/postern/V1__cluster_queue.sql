@@ -24,8 +24,10 @@ CREATE TABLE queue_message (
 );
 CREATE INDEX queue_message_due ON queue_message (next_attempt) WHERE NOT held AND next_attempt IS NOT NULL;
 
+-- Recipient and chunk rows are written and deleted with their message row, in the same statement or
+-- transaction (no foreign keys: their per-row checks cost more than the rest of an insert).
 CREATE TABLE queue_recipient (
-    message_id   text NOT NULL REFERENCES queue_message (id) ON DELETE CASCADE,
+    message_id   text NOT NULL,
     idx          int NOT NULL,
     status       text NOT NULL CHECK (status IN ('pending', 'deferred', 'delivered', 'failed')),
     attempts     int NOT NULL DEFAULT 0,
@@ -37,9 +39,9 @@ CREATE TABLE queue_recipient (
 );
 
 -- Content in order, streamed in as it arrives and out as it is delivered: never whole in memory.
--- The message row is written last in the same transaction, hence the deferred reference.
+-- The message row is written last, in the same transaction as its chunks.
 CREATE TABLE queue_chunk (
-    message_id text NOT NULL REFERENCES queue_message (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+    message_id text NOT NULL,
     seq        int NOT NULL,
     data       bytea NOT NULL,
     PRIMARY KEY (message_id, seq)

@@ -143,13 +143,17 @@ final class OutboundConnection implements AutoCloseable {
         int n;
         while ((n = content.read(in)) > 0) {
             ByteBuf out = channel.alloc().buffer(n + n / 32 + 8);
+            // RFC 5321 4.5.2: a line that starts with "." gets another; runs between such dots are copied whole
+            int from = 0;
             for (int i = 0; i < n; i++) {
-                byte b = in[i];
-                if (lineStart && b == '.') out.writeByte('.');
-                out.writeByte(b);
-                lineStart = b == '\n';
-                last = b;
+                if (lineStart && in[i] == '.') {
+                    out.writeBytes(in, from, i - from).writeByte('.');
+                    from = i;
+                }
+                lineStart = in[i] == '\n';
             }
+            out.writeBytes(in, from, n - from);
+            last = in[n - 1];
             write(out);
         }
         write(Unpooled.copiedBuffer(last == '\n' ? ".\r\n" : "\r\n.\r\n", StandardCharsets.US_ASCII));

@@ -68,6 +68,8 @@ public final class ClusterQueue implements Queue {
     private Instant nextClaim = Instant.EPOCH;
     private Instant nextRenew = Instant.EPOCH;
     private long claimFailures;
+    /** A commit failed: it may have committed all the same (its answer lost), leased to this node that knows nothing of it. */
+    private boolean orphansPossible;
 
     public ClusterQueue(PgQueueStore store, Router router, MaildirWriter maildir, MxRouter mx, SmtpDelivery smtp,
                         String hostname, Clock clock, QueueManager.Times times, Duration lease,
@@ -92,11 +94,12 @@ public final class ClusterQueue implements Queue {
 
     @Override public Intake receive(Envelope envelope) {
         // leased to this node in the same commit: it goes out from here at once, unless this node dies first
-        return new Intake(store.beginLeased(envelope, clock.instant().plus(lease)), m -> post(() -> arrived(m)));
+        return new Intake(store.beginLeased(envelope, clock.instant().plus(lease)), m -> post(() -> arrived(m)),
+                () -> post(() -> orphansPossible = true));
     }
 
     private void arrived(QueuedMessage m) {
-        if (m.held()) return;
+        if (m.held() || leased.containsKey(m.id())) return;
         leased.put(m.id(), m);
         ready.add(m.id());
         startReady(false);
@@ -119,7 +122,8 @@ public final class ClusterQueue implements Queue {
         while (!closed) {
             try {
                 Instant now = clock.instant();
-                Instant wake = nextClaim.isBefore(nextRenew) ? nextClaim : nextRenew;
+                // a claim is only worth waking for when one could start (none running, a slot free)
+                Instant wake = !claiming && free() > 0 && nextClaim.isBefore(nextRenew) ? nextClaim : nextRenew;
                 long wait = Math.max(0, Math.min(POLL.toMillis(), Duration.between(now, wake).toMillis()));
                 Runnable e = events.poll(wait, TimeUnit.MILLISECONDS);
                 while (e != null) {
@@ -149,10 +153,18 @@ public final class ClusterQueue implements Queue {
     private void claim(Instant now) {
         claiming = true;
         int n = free();
+        boolean orphans = orphansPossible;
+        java.util.Set<String> known = orphans ? java.util.Set.copyOf(leased.keySet()) : java.util.Set.of();
         busy.incrementAndGet();
         try {
             writers.execute(() -> {
                 try {
+                    // leases this node holds on messages it does not know: give them back, so they go out now, not after the lease
+                    if (orphans) {
+                        int freed = store.releaseMineExcept(known, lease);
+                        if (freed > 0) log.info("{} message(s) committed while their commit reported failure: due now", freed);
+                        post(() -> orphansPossible = false);
+                    }
                     List<QueuedMessage> got = store.claim(n, clock.instant().plus(lease), lease);
                     post(() -> claimed(got, n));
                 } catch (IOException e) {

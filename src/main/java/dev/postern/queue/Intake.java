@@ -17,10 +17,17 @@ public final class Intake {
 
     private final Spool.Incoming incoming;
     private final java.util.function.Consumer<QueuedMessage> enqueue;
+    private final Runnable failed;
 
     Intake(Spool.Incoming incoming, java.util.function.Consumer<QueuedMessage> enqueue) {
+        this(incoming, enqueue, () -> { });
+    }
+
+    /** failed: told when a commit fails, which for a remote store may still have committed (the answer was lost). */
+    Intake(Spool.Incoming incoming, java.util.function.Consumer<QueuedMessage> enqueue, Runnable failed) {
         this.incoming = incoming;
         this.enqueue = enqueue;
+        this.failed = failed;
     }
 
     public String id() { return incoming.id(); }
@@ -36,7 +43,9 @@ public final class Intake {
      */
     public CompletableFuture<QueuedMessage> commitAsync(String holdReason) {
         if (holdReason != null) incoming.hold();
-        return incoming.commitAsync().thenApply(m -> {
+        return incoming.commitAsync().whenComplete((m, e) -> {
+            if (e != null) failed.run();
+        }).thenApply(m -> {
             if (holdReason != null) log.info("{}: held on arrival: {}", m.id(), holdReason);
             enqueue.accept(m);
             return m;

@@ -35,11 +35,107 @@ public final class PgQueueStore implements Spool {
     private final Database db;
     private final Clock clock;
     private final String node;
+    /** Content of small messages this node received lately, so that their first delivery reads nothing back. */
+    private final RecentContent recent = new RecentContent(64L << 20);
+    private final Remover remover;
+    private final IntakeCommitter intake;
 
     public PgQueueStore(Database db, Clock clock) {
         this.db = db;
         this.clock = clock;
         this.node = db.node();
+        this.remover = new Remover();
+        this.intake = new IntakeCommitter();
+    }
+
+    /** The message row, its recipients and its last chunk in one statement (a streamed message's end). */
+    private static final String INSERT_ONE = "WITH m AS (INSERT INTO queue_message (id, envelope, size, arrival, "
+            + "received_by, held, next_attempt, lease_owner, lease_until, prefix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)), "
+            + "r AS (INSERT INTO queue_recipient (message_id, idx, status, attempts, delay_warned) "
+            + "SELECT ?, i, 'pending', 0, false FROM generate_series(0, ? - 1) AS i) "
+            + "INSERT INTO queue_chunk (message_id, seq, data) VALUES (?, ?, ?)";
+
+    /** A whole small message as the group commit takes it. */
+    private record Row(String id, String envelope, long size, Timestamp arrival, boolean held, Timestamp leaseUntil,
+                       byte[] prefix, int recipients, byte[] content) {}
+
+    /**
+     * Group commit of received messages: each session's thread hands its message here and waits; one thread
+     * writes whatever has gathered meanwhile in one statement, whose return is the durable commit of all of
+     * them (synchronous_commit on). Under load the batches grow by themselves; alone, a message goes at once.
+     */
+    private final class IntakeCommitter {
+        private final java.util.concurrent.LinkedBlockingQueue<Map.Entry<Row, java.util.concurrent.CompletableFuture<Void>>> queue =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+
+        IntakeCommitter() {
+            Thread t = new Thread(this::run, "queue-intake-commit");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        void commit(Row row) throws SQLException {
+            var f = new java.util.concurrent.CompletableFuture<Void>();
+            queue.add(Map.entry(row, f));
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while committing " + row.id());
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof SQLException sql ? sql : new SQLException(e.getCause());
+            }
+        }
+
+        private void run() {
+            List<Map.Entry<Row, java.util.concurrent.CompletableFuture<Void>>> batch = new ArrayList<>();
+            while (true) {
+                try {
+                    batch.add(queue.take());
+                    queue.drainTo(batch, 499);
+                    write(batch.stream().map(Map.Entry::getKey).toList());
+                    for (var e : batch) e.getValue().complete(null);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (SQLException | RuntimeException e) {
+                    for (var x : batch) x.getValue().completeExceptionally(e);
+                }
+                batch.clear();
+            }
+        }
+
+        /** One JDBC batch (pipelined, binary content) in one transaction: one round trip, one commit for all. */
+        private void write(List<Row> rows) throws SQLException {
+            try (Connection c = db.connection()) {
+                c.setAutoCommit(false);
+                try (PreparedStatement s = c.prepareStatement(INSERT_ONE)) {
+                    for (Row r : rows) {
+                        int i = 1;
+                        s.setString(i++, r.id());
+                        s.setString(i++, r.envelope());
+                        s.setLong(i++, r.size());
+                        s.setTimestamp(i++, r.arrival());
+                        s.setString(i++, node);
+                        s.setBoolean(i++, r.held());
+                        s.setTimestamp(i++, r.arrival());
+                        s.setString(i++, r.leaseUntil() == null ? null : node);
+                        s.setTimestamp(i++, r.leaseUntil());
+                        s.setBytes(i++, r.prefix());
+                        s.setString(i++, r.id());
+                        s.setInt(i++, r.recipients());
+                        s.setString(i++, r.id());
+                        s.setInt(i++, 0);
+                        s.setBytes(i, r.content());
+                        s.addBatch();
+                    }
+                    s.executeBatch();
+                    c.commit(); // durable here for every message of the batch (synchronous_commit on)
+                } catch (SQLException e) {
+                    c.rollback();
+                    throw e;
+                }
+            }
+        }
     }
 
     String node() { return node; }
@@ -129,32 +225,44 @@ public final class PgQueueStore implements Spool {
         }
 
         @Override public QueuedMessage commit() throws IOException {
-            flushChunk();
             QueuedMessage m = new QueuedMessage(id, envelope, envelope.recipients().stream().map(RecipientState::fresh).toList(), size, held);
+            byte[] last = Arrays.copyOf(pending, used);
+            boolean leased = leaseUntil != null && !held; // a held message waits for release, on no node
             try {
-                Connection c = tx();
-                try (PreparedStatement s = c.prepareStatement("INSERT INTO queue_message (id, envelope, size, arrival, received_by, held, "
-                        + "next_attempt, lease_owner, lease_until, prefix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                    s.setString(1, id);
-                    s.setString(2, EnvelopeCodec.encode(id, envelope));
-                    s.setLong(3, size);
-                    s.setTimestamp(4, ts(envelope.arrival()));
-                    s.setString(5, node);
-                    s.setBoolean(6, held);
-                    s.setTimestamp(7, ts(envelope.arrival()));
-                    boolean leased = leaseUntil != null && !held; // a held message waits for release, on no node
-                    s.setString(8, leased ? node : null);
-                    s.setTimestamp(9, leased ? ts(leaseUntil) : null);
-                    s.setBytes(10, prefix);
-                    s.executeUpdate();
+                if (tx == null) {
+                    // the whole message is in hand: it joins the next group commit with other sessions' messages
+                    intake.commit(new Row(id, EnvelopeCodec.encode(id, envelope), size, ts(envelope.arrival()), held,
+                            leased ? ts(leaseUntil) : null, prefix, envelope.recipients().size(), last));
+                } else {
+                    // a large message streamed into its own transaction: the rest of it, then the commit
+                    try (PreparedStatement s = tx.prepareStatement(INSERT_ONE)) {
+                        int i = 1;
+                        s.setString(i++, id);
+                        s.setString(i++, EnvelopeCodec.encode(id, envelope));
+                        s.setLong(i++, size);
+                        s.setTimestamp(i++, ts(envelope.arrival()));
+                        s.setString(i++, node);
+                        s.setBoolean(i++, held);
+                        s.setTimestamp(i++, ts(envelope.arrival()));
+                        s.setString(i++, leased ? node : null);
+                        s.setTimestamp(i++, leased ? ts(leaseUntil) : null);
+                        s.setBytes(i++, prefix);
+                        s.setString(i++, id);
+                        s.setInt(i++, envelope.recipients().size());
+                        s.setString(i++, id);
+                        s.setInt(i++, seq);
+                        s.setBytes(i, last);
+                        s.executeUpdate();
+                    }
+                    tx.commit(); // durable here (synchronous_commit on): only now may the client hear 250
                 }
-                insertRecipients(c, m);
-                c.commit(); // durable here (synchronous_commit on): only now may the client hear 250
             } catch (SQLException e) {
                 abort();
                 throw io("cannot queue message", e);
             }
             close();
+            // what this node just wrote it usually delivers at once: keep small messages to skip reading them back
+            if (seq == 0) recent.put(id, prefix, last);
             return m;
         }
 
@@ -200,6 +308,8 @@ public final class PgQueueStore implements Spool {
     // ------------------------------------------------------------------ reading
 
     @Override public InputStream openContent(String id) throws IOException {
+        InputStream cached = recent.open(id);
+        if (cached != null) return cached;
         byte[] prefix;
         int chunks;
         try (Connection c = db.connection();
@@ -370,13 +480,22 @@ public final class PgQueueStore implements Spool {
         }
     }
 
-    @Override public void remove(String id) throws IOException {
-        try (Connection c = db.connection(); PreparedStatement s = c.prepareStatement("DELETE FROM queue_message WHERE id = ?")) {
-            s.setString(1, id);
-            s.executeUpdate();
-        } catch (SQLException e) {
-            throw io("cannot remove " + id, e);
+    @Override public void remove(String id) throws IOException { delete(id); }
+
+    /** Deletes messages (with their recipients and chunks) by id; returns the ids that were there. */
+    private static final String DELETE = "WITH m AS (DELETE FROM queue_message WHERE id = ANY (?) %s RETURNING id), "
+            + "r AS (DELETE FROM queue_recipient WHERE message_id IN (SELECT id FROM m)), "
+            + "c AS (DELETE FROM queue_chunk WHERE message_id IN (SELECT id FROM m)) SELECT id FROM m";
+
+    private static java.util.Set<String> deleteAll(Connection c, List<String> ids, String condition) throws SQLException {
+        java.util.Set<String> gone = new java.util.HashSet<>();
+        try (PreparedStatement s = c.prepareStatement(DELETE.formatted(condition))) {
+            s.setArray(1, c.createArrayOf("text", ids.toArray()));
+            try (ResultSet r = s.executeQuery()) {
+                while (r.next()) gone.add(r.getString(1));
+            }
         }
+        return gone;
     }
 
     // ------------------------------------------------------------------ cluster: leases
@@ -433,38 +552,84 @@ public final class PgQueueStore implements Spool {
      * stays deleted. The message row goes once no recipient is left pending. Returns false when it was gone.
      */
     boolean recordOutcome(QueuedMessage m) throws IOException {
+        if (m.isDone()) {
+            // the common case, batched with other nodes' threads' removals: one statement and one commit for many
+            recent.remove(m.id());
+            return remover.remove(m.id());
+        }
         try (Connection c = db.connection()) {
             c.setAutoCommit(false);
             boolean exists;
-            if (m.isDone()) {
-                // the common case: one statement (the recipients go with it, ON DELETE CASCADE)
-                try (PreparedStatement s = c.prepareStatement("DELETE FROM queue_message WHERE id = ?")) {
-                    s.setString(1, m.id());
-                    exists = s.executeUpdate() > 0;
-                }
-            } else {
-                updateRecipients(c, m, true);
-                try (PreparedStatement s = c.prepareStatement("UPDATE queue_message SET next_attempt = (SELECT min(coalesce(next_attempt, ?)) "
-                        + "FROM queue_recipient WHERE message_id = ? AND status IN " + LIVE + "), "
-                        + "lease_owner = CASE WHEN lease_owner = ? THEN NULL ELSE lease_owner END, "
-                        + "lease_until = CASE WHEN lease_owner = ? THEN NULL ELSE lease_until END WHERE id = ?")) {
-                    s.setTimestamp(1, ts(clock.instant()));
-                    s.setString(2, m.id());
-                    s.setString(3, node);
-                    s.setString(4, node);
-                    s.setString(5, m.id());
-                    exists = s.executeUpdate() > 0;
-                }
-                // every recipient final now (some by others' hands): the message is finished
-                try (PreparedStatement s = c.prepareStatement("DELETE FROM queue_message WHERE id = ? AND next_attempt IS NULL")) {
-                    s.setString(1, m.id());
-                    s.executeUpdate();
-                }
+            updateRecipients(c, m, true);
+            try (PreparedStatement s = c.prepareStatement("UPDATE queue_message SET next_attempt = (SELECT min(coalesce(next_attempt, ?)) "
+                    + "FROM queue_recipient WHERE message_id = ? AND status IN " + LIVE + "), "
+                    + "lease_owner = CASE WHEN lease_owner = ? THEN NULL ELSE lease_owner END, "
+                    + "lease_until = CASE WHEN lease_owner = ? THEN NULL ELSE lease_until END WHERE id = ?")) {
+                s.setTimestamp(1, ts(clock.instant()));
+                s.setString(2, m.id());
+                s.setString(3, node);
+                s.setString(4, node);
+                s.setString(5, m.id());
+                exists = s.executeUpdate() > 0;
             }
+            // every recipient final now (some by others' hands): the message is finished
+            if (!deleteAll(c, List.of(m.id()), "AND next_attempt IS NULL").isEmpty()) recent.remove(m.id());
             c.commit();
             return exists;
         } catch (SQLException e) {
             throw io("cannot record the outcome for " + m.id(), e);
+        }
+    }
+
+    /**
+     * Removes finished messages in batches: every delivery thread that finishes a message hands its id here and
+     * waits; one thread deletes whatever has gathered in one statement (group commit, as the log store does).
+     */
+    private final class Remover {
+        private final java.util.concurrent.LinkedBlockingQueue<Map.Entry<String, java.util.concurrent.CompletableFuture<Boolean>>> queue =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+
+        Remover() {
+            Thread t = new Thread(this::run, "queue-remover");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        boolean remove(String id) throws IOException {
+            var f = new java.util.concurrent.CompletableFuture<Boolean>();
+            queue.add(Map.entry(id, f));
+            try {
+                return f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted removing " + id);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+            }
+        }
+
+        private void run() {
+            List<Map.Entry<String, java.util.concurrent.CompletableFuture<Boolean>>> batch = new ArrayList<>();
+            while (true) {
+                try {
+                    batch.add(queue.take());
+                    queue.drainTo(batch, 999);
+                    List<String> ids = batch.stream().map(Map.Entry::getKey).toList();
+                    java.util.Set<String> gone;
+                    try (Connection c = db.connection()) {
+                        gone = deleteAll(c, ids, "");
+                    }
+                    for (var e : batch) e.getValue().complete(gone.contains(e.getKey()));
+                } catch (InterruptedException e) {
+                    return;
+                } catch (SQLException e) {
+                    IOException io = io("cannot remove finished messages", e);
+                    for (var x : batch) x.getValue().completeExceptionally(io);
+                } catch (RuntimeException e) {
+                    for (var x : batch) x.getValue().completeExceptionally(e);
+                }
+                batch.clear();
+            }
         }
     }
 
@@ -476,6 +641,22 @@ public final class PgQueueStore implements Spool {
             return s.executeUpdate();
         } catch (SQLException e) {
             throw io("cannot release old leases", e);
+        }
+    }
+
+    /**
+     * Gives back this node's leases on messages other than known (ones whose commit it thought had failed),
+     * leased more than a few seconds ago (a message committed a moment ago may not be known yet).
+     */
+    int releaseMineExcept(java.util.Set<String> known, java.time.Duration lease) throws IOException {
+        try (Connection c = db.connection(); PreparedStatement s = c.prepareStatement(
+                "UPDATE queue_message SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND NOT (id = ANY (?)) AND lease_until < ?")) {
+            s.setString(1, node);
+            s.setArray(2, c.createArrayOf("text", known.toArray()));
+            s.setTimestamp(3, ts(clock.instant().plus(lease).minusSeconds(3)));
+            return s.executeUpdate();
+        } catch (SQLException e) {
+            throw io("cannot release unknown leases", e);
         }
     }
 
@@ -532,9 +713,9 @@ public final class PgQueueStore implements Spool {
 
     /** Deletes a message whoever is delivering it; returns false when there was none. */
     boolean delete(String id) throws IOException {
-        try (Connection c = db.connection(); PreparedStatement s = c.prepareStatement("DELETE FROM queue_message WHERE id = ?")) {
-            s.setString(1, id);
-            return s.executeUpdate() > 0;
+        recent.remove(id);
+        try (Connection c = db.connection()) {
+            return !deleteAll(c, List.of(id), "").isEmpty();
         } catch (SQLException e) {
             throw io("cannot delete " + id, e);
         }
