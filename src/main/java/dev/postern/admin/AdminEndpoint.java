@@ -134,6 +134,9 @@ final class AdminEndpoint implements AutoCloseable {
             } else {
                 respond(ex, 404, Map.of("error", "unknown request " + method + " " + ex.getRequestURI().getPath()));
             }
+        } catch (java.io.UncheckedIOException e) {
+            // the queue's store is out of reach (a cluster's database down): say so instead of hanging up
+            respond(ex, 503, Map.of("error", "queue unavailable: " + e.getCause().getMessage()));
         } catch (RuntimeException e) {
             log.error("admin request failed", e);
         }

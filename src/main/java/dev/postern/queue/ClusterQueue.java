@@ -65,6 +65,7 @@ public final class ClusterQueue implements Queue {
     private final java.util.Set<String> wasParked = new java.util.HashSet<>();
     private int recording;                                          // outcomes not yet written
     private boolean claiming;
+    private boolean lastClaimFull;
     private Instant nextClaim = Instant.EPOCH;
     private Instant nextRenew = Instant.EPOCH;
     private long claimFailures;
@@ -194,7 +195,8 @@ public final class ClusterQueue implements Queue {
         parked.clear();
         startReady(false);
         // a full batch means more is probably due: ask again at once
-        nextClaim = got.size() == asked ? clock.instant() : clock.instant().plus(POLL);
+        lastClaimFull = got.size() == asked;
+        nextClaim = lastClaimFull ? clock.instant() : clock.instant().plus(POLL);
     }
 
     private void claimFailed(IOException e) {
@@ -231,7 +233,8 @@ public final class ClusterQueue implements Queue {
             running.put(id, halfDone);
             start(m, halfDone);
         }
-        if (afterFinish && free() > 0) nextClaim = clock.instant();
+        // a slot came free: claim again at once only while the last claim found more due work than it could take
+        if (afterFinish && lastClaimFull && free() > 0) nextClaim = clock.instant();
     }
 
     private void start(QueuedMessage m, boolean claimedFromDatabase) {
