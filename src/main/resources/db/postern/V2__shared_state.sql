@@ -36,3 +36,17 @@ CREATE TABLE auth_failure (
     count   int NOT NULL,
     last    bigint NOT NULL                   -- epoch milliseconds of the latest failure
 );
+
+-- DMARC aggregate report data: one JSON row per evaluated message, whichever node evaluated it.
+CREATE TABLE dmarc_row (
+    day      date NOT NULL,                   -- UTC
+    row_json text NOT NULL
+);
+CREATE INDEX dmarc_row_day ON dmarc_row (day);
+
+-- Which node mails a finished day's reports (dmarc_reports_send): the first to claim the day, once.
+CREATE TABLE dmarc_sent (
+    day  date PRIMARY KEY,
+    node text NOT NULL,
+    sent timestamptz NOT NULL
+);

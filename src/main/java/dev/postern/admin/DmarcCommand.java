@@ -35,9 +35,27 @@ final class DmarcCommand {
                 body.path("result").forEach(l -> System.out.println(l.asText()));
                 return 0;
             }
-            List<DmarcAggregate.Report> reports = DmarcReportSender.reports(c, d);
+            List<DmarcAggregate.Report> reports;
+            String where;
+            if (c.clustered()) {
+                // a cluster's rows are in its database, from every node
+                try (dev.postern.store.Database db = dev.postern.store.Database.open(c.cluster(), 2)) {
+                    db.checkSchema();
+                    var recorded = new dev.postern.policy.DmarcReports(c.dmarcDir(), java.time.Clock.systemUTC(),
+                            new dev.postern.policy.PgPolicyState(db));
+                    reports = DmarcReportSender.reports(c, recorded, d);
+                    where = recorded.where(d);
+                } catch (dev.postern.store.Database.SchemaMismatch e) {
+                    System.err.println("postern: " + e.getMessage());
+                    return 1;
+                }
+            } else {
+                var recorded = new dev.postern.policy.DmarcReports(c.dmarcDir(), java.time.Clock.systemUTC());
+                reports = DmarcReportSender.reports(c, recorded, d);
+                where = recorded.where(d);
+            }
             if (reports == null) {
-                System.err.println("no DMARC data recorded for " + d + " (" + c.dmarcDir().resolve(d + ".jsonl") + ")");
+                System.err.println("no DMARC data recorded for " + d + " (" + where + ")");
                 return 1;
             }
             Path dir = Files.createDirectories(out != null ? out : c.dmarcDir().resolve("reports"));

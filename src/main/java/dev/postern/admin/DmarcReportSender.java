@@ -1,5 +1,7 @@
 package dev.postern.admin;
 
+import dev.postern.policy.DmarcReports;
+
 import dev.postern.config.Config;
 import dev.postern.mail.Address;
 import dev.postern.mail.Envelope;
@@ -25,12 +27,18 @@ final class DmarcReportSender {
     private final Dns dns;
     private final Queue queue;
     private final Clock clock;
+    private final DmarcReports rows;
 
     DmarcReportSender(Config config, Dns dns, Queue queue, Clock clock) {
+        this(config, dns, queue, clock, new DmarcReports(config.dmarcDir(), clock));
+    }
+
+    DmarcReportSender(Config config, Dns dns, Queue queue, Clock clock, DmarcReports rows) {
         this.config = config;
         this.dns = dns;
         this.queue = queue;
         this.clock = clock;
+        this.rows = rows;
     }
 
     /**
@@ -39,6 +47,10 @@ final class DmarcReportSender {
      */
     void sendYesterdayOnce() {
         LocalDate day = LocalDate.ofInstant(clock.instant(), java.time.ZoneOffset.UTC).minusDays(1);
+        if (rows.shared() != null) {
+            sendOnceInCluster(day);
+            return;
+        }
         Path marker = config.dmarcDir().resolve("sent").resolve(day.toString());
         if (Files.exists(marker) || !Files.exists(config.dmarcDir().resolve(day + ".jsonl"))) return;
         try {
@@ -50,11 +62,32 @@ final class DmarcReportSender {
         }
     }
 
+    /** In a cluster the rows are every node's, and the first node to claim the day sends; the others never do. */
+    private void sendOnceInCluster(LocalDate day) {
+        var shared = rows.shared();
+        try {
+            if (rows.rows(day) == null || !shared.claimDmarcDay(day, config.cluster().nodeName())) return;
+        } catch (IOException | RuntimeException e) {
+            log.warn("cannot look at the DMARC reports of {}: {}", day, e.toString());
+            return;
+        }
+        try {
+            for (String line : send(day)) log.info("dmarc report {}: {}", day, line);
+        } catch (IOException | RuntimeException e) {
+            log.warn("cannot send the DMARC reports of {}: {}", day, e.toString());
+            try {
+                shared.releaseDmarcDay(day); // a later tick, here or on another node, tries again
+            } catch (RuntimeException again) {
+                log.warn("cannot give back the DMARC reports of {}: {}", day, again.toString());
+            }
+        }
+    }
+
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("postern.dmarc");
 
     /** One line per report and recipient: "queued ID to ADDRESS for DOMAIN", or why not. */
     List<String> send(LocalDate day) throws IOException {
-        List<DmarcAggregate.Report> reports = reports(config, day);
+        List<DmarcAggregate.Report> reports = reports(config, rows, day);
         if (reports == null) return List.of("no DMARC data recorded for " + day);
         // reports come from an address of ours that accepts no replies worth reading; bounces go nowhere
         String from = "noreply-dmarc@" + config.domains().iterator().next();
@@ -79,10 +112,9 @@ final class DmarcReportSender {
     }
 
     /** A day's aggregate reports (reporter: our host name, contact: postmaster of our first domain), or null without data. */
-    static List<DmarcAggregate.Report> reports(Config config, LocalDate day) throws IOException {
-        Path rows = config.dmarcDir().resolve(day + ".jsonl");
-        if (!Files.exists(rows)) return null;
-        return DmarcAggregate.build(Files.readAllLines(rows, StandardCharsets.UTF_8), config.hostname(),
-                "postmaster@" + config.domains().iterator().next(), day);
+    static List<DmarcAggregate.Report> reports(Config config, DmarcReports recorded, LocalDate day) throws IOException {
+        List<String> rows = recorded.rows(day);
+        if (rows == null) return null;
+        return DmarcAggregate.build(rows, config.hostname(), "postmaster@" + config.domains().iterator().next(), day);
     }
 }

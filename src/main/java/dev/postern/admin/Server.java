@@ -135,7 +135,7 @@ public final class Server implements AutoCloseable {
                     d.destinationConcurrency(), d.maxConcurrency());
         }
         SpfResults spf = new SpfResults(new Spf(dns, config.hostname()), clock);
-        AuthServices auth = authServices(config, dns, spf, clock);
+        AuthServices auth = authServices(config, dns, spf, clock, shared);
         if (config.auth().dkimSign()) queue.signNoticesWith(new DkimContentSigner(auth.signing(), config.domains(), clock));
         int recovered = local != null ? local.recover() : 0;
         var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
@@ -171,7 +171,7 @@ public final class Server implements AutoCloseable {
             tables.values().forEach(AccessTable::reload);
             auth.signing().reload();
         };
-        DmarcReportSender dmarcSender = new DmarcReportSender(config, dns, queue, clock);
+        DmarcReportSender dmarcSender = new DmarcReportSender(config, dns, queue, clock, auth.reports());
         AdminEndpoint admin = AdminEndpoint.start(config, queue, reload, () -> {
             java.util.Map<String, Long> all = new java.util.HashMap<>(smtp.stats());
             all.putAll(queue.stats());
@@ -237,7 +237,7 @@ public final class Server implements AutoCloseable {
     }
 
     /** SPF, DKIM and DMARC for received mail, and the DKIM keys that sign ours. */
-    static AuthServices authServices(Config config, Dns dns, SpfResults spf, Clock clock) {
+    static AuthServices authServices(Config config, Dns dns, SpfResults spf, Clock clock, PgPolicyState shared) {
         Config.Auth a = config.auth();
         DkimKeys.Resolver keys = name -> {
             Dns.Answer<String> r = dns.txt(name);
@@ -248,7 +248,7 @@ public final class Server implements AutoCloseable {
             };
         };
         return new AuthServices(a, spf, new Dmarc(dns, () -> java.util.concurrent.ThreadLocalRandom.current().nextInt(100)), keys,
-                DkimKeyring.load(config.dkimKeyDir()), new DmarcReports(config.dmarcDir(), clock));
+                DkimKeyring.load(config.dkimKeyDir()), new DmarcReports(config.dmarcDir(), clock, shared));
     }
 
     /** Whether an address and port is one of our own listeners: MX hosts that lead back here are loops. */

@@ -25,11 +25,40 @@ public final class DmarcReports {
 
     private final Path dir;
     private final Clock clock;
+    /** A cluster's shared rows (null: this node's files); written off the calling thread, best effort as the file. */
+    private final PolicyState shared;
+    private final java.util.concurrent.ExecutorService writer;
 
     public DmarcReports(Path dir, Clock clock) {
+        this(dir, clock, null);
+    }
+
+    public DmarcReports(Path dir, Clock clock, PolicyState shared) {
         this.dir = dir;
         this.clock = clock;
+        this.shared = shared;
+        this.writer = shared == null ? null : java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "dmarc-rows");
+            t.setDaemon(true);
+            return t;
+        });
     }
+
+    /** A day's recorded rows (every node's, in a cluster), or null when nothing was recorded. */
+    public List<String> rows(LocalDate day) throws IOException {
+        if (shared != null) {
+            List<String> rows = shared.dmarcRows(day);
+            return rows.isEmpty() ? null : rows;
+        }
+        Path file = dir.resolve(day + ".jsonl");
+        return Files.exists(file) ? Files.readAllLines(file, StandardCharsets.UTF_8) : null;
+    }
+
+    /** Where the rows are kept, for messages. */
+    public String where(LocalDate day) { return shared != null ? "the cluster database" : dir.resolve(day + ".jsonl").toString(); }
+
+    /** The cluster's state, when the rows are shared (the report sender claims each day there). */
+    public PolicyState shared() { return shared; }
 
     /** One row: the source, the identifiers, the evaluated results and the disposition applied. */
     public synchronized void record(String sourceIp, Dmarc.Evaluation e, String envelopeFrom, Spf.Outcome spf,
@@ -56,6 +85,18 @@ public final class DmarcReports {
                 .put("spf", spf == null ? "none" : spf.result().label());
         var signatures = row.putArray("dkim");
         for (Map.Entry<String, String> d : dkim) signatures.addObject().put("domain", d.getKey()).put("result", d.getValue());
+        if (shared != null) {
+            LocalDate day = LocalDate.ofInstant(now, ZoneOffset.UTC);
+            String json = row.toString();
+            writer.execute(() -> {
+                try {
+                    shared.dmarcRow(day, json);
+                } catch (RuntimeException ex) {
+                    log.warn("cannot record DMARC report data in the cluster database: {}", ex.getMessage());
+                }
+            });
+            return;
+        }
         try {
             Files.createDirectories(dir);
             Path file = dir.resolve(LocalDate.ofInstant(now, ZoneOffset.UTC) + ".jsonl");

@@ -107,6 +107,48 @@ public final class PgPolicyState implements PolicyState {
         });
     }
 
+    @Override public void dmarcRow(java.time.LocalDate day, String json) {
+        with(c -> {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO dmarc_row (day, row_json) VALUES (?, ?)")) {
+                s.setObject(1, day);
+                s.setString(2, json);
+                return s.executeUpdate();
+            }
+        });
+    }
+
+    @Override public java.util.List<String> dmarcRows(java.time.LocalDate day) {
+        return with(c -> {
+            java.util.List<String> out = new java.util.ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT row_json FROM dmarc_row WHERE day = ?")) {
+                s.setObject(1, day);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) out.add(r.getString(1));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override public boolean claimDmarcDay(java.time.LocalDate day, String node) {
+        return with(c -> {
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO dmarc_sent (day, node, sent) VALUES (?, ?, now()) ON CONFLICT (day) DO NOTHING")) {
+                s.setObject(1, day);
+                s.setString(2, node);
+                return s.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override public void releaseDmarcDay(java.time.LocalDate day) {
+        with(c -> {
+            try (PreparedStatement s = c.prepareStatement("DELETE FROM dmarc_sent WHERE day = ?")) {
+                s.setObject(1, day);
+                return s.executeUpdate();
+            }
+        });
+    }
+
     /** Drops what can no longer matter: rate windows before the last minute, greylist entries past use. */
     public void expire(long nowMillis, long greylistLifetimeMillis, long authWindowMillis) {
         with(c -> {

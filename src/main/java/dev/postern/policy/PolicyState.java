@@ -22,4 +22,16 @@ public interface PolicyState {
 
     /** Addresses with at least limit failures within the window, with their latest failure time. */
     java.util.Map<String, Long> authFailuresAtLeast(int limit, long now, long windowMillis);
+
+    /** Adds a DMARC report row (JSON) to a UTC day. */
+    void dmarcRow(java.time.LocalDate day, String json);
+
+    /** A day's DMARC report rows, from every node; empty when none. */
+    java.util.List<String> dmarcRows(java.time.LocalDate day);
+
+    /** True for the one node that may mail this day's reports; false for every later asker. */
+    boolean claimDmarcDay(java.time.LocalDate day, String node);
+
+    /** Gives the day back (its sending failed): a later try may claim it again. */
+    void releaseDmarcDay(java.time.LocalDate day);
 }

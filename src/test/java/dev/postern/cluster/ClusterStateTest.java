@@ -125,6 +125,41 @@ class ClusterStateTest {
         assertThat(rcpt(1, "a@remote.test", "127.0.1.2", "alice@example.test")).as("another address has its own count").startsWith("250");
     }
 
+    @Test void dmarcRowsOfEveryNodeMakeOneReportThatOneNodeSends() throws Exception {
+        start(1, null, null);
+        var clock = java.time.Clock.fixed(Instant.parse("2026-11-23T12:00:00Z"), java.time.ZoneOffset.UTC);
+        var rec = Map.of("p", "reject", "rua", "mailto:agg@partner.test");
+        var pass = new dev.postern.policy.Dmarc.Evaluation(dev.postern.policy.Dmarc.Result.PASS, "partner.test", "partner.test",
+                dev.postern.policy.Dmarc.Disposition.REJECT, dev.postern.policy.Dmarc.Disposition.NONE, true, true, rec, "");
+        var spf = new dev.postern.policy.Spf.Outcome(dev.postern.policy.Spf.Result.PASS, "partner.test", "");
+        try (Database a = Database.open(TestPostgres.get().cluster(database, "nodeA"), 2);
+             Database b = Database.open(TestPostgres.get().cluster(database, "nodeB"), 2)) {
+            var onA = new dev.postern.policy.PgPolicyState(a);
+            var onB = new dev.postern.policy.PgPolicyState(b);
+            // as two nodes record what they evaluated
+            for (var shared : List.of(onA, onB, onB)) {
+                new dev.postern.policy.DmarcReports(Path.of("unused"), clock, shared)
+                        .record("192.0.2.1", pass, "a@partner.test", spf, List.of(Map.entry("partner.test", "pass")), "none");
+            }
+            java.time.LocalDate day = java.time.LocalDate.parse("2026-11-23");
+            long t0 = System.currentTimeMillis();
+            while (onA.dmarcRows(day).size() < 3 && System.currentTimeMillis() - t0 < 5000) Thread.sleep(50);
+            Path cfg = nodes.get(0).dir.resolve("cli.toml");
+            Files.writeString(cfg, """
+                    data_dir = "cli-data"
+                    domains = ["example.test"]
+                    [cluster]
+                    database = "%s"
+                    user = "%s"
+                    """.formatted(database, TestPostgres.USER));
+            ClusterTest.Run r = ClusterTest.cli("dmarc", "report", "--day", "2026-11-23", "--config", cfg.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out()).as("one report with both nodes' messages").contains("3 messages").contains("mailto:agg@partner.test");
+            assertThat(onA.claimDmarcDay(day, "nodeA")).as("the first node to ask sends the day").isTrue();
+            assertThat(onB.claimDmarcDay(day, "nodeB")).as("the others never do").isFalse();
+        }
+    }
+
     @Test void failedLoginsCountAcrossNodes() throws Exception {
         start(2, policy(Config.Policy.DEFAULT.phases().get("rcpt"), 0, 2), null);
         assertThat(auth(1, "alice@example.test", "wrong")).startsWith("535");
