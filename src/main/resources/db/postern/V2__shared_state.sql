@@ -50,3 +50,10 @@ CREATE TABLE dmarc_sent (
     node text NOT NULL,
     sent timestamptz NOT NULL
 );
+
+-- Admin API tokens: each node's token (its SHA-256, never the token) is accepted by every node.
+CREATE TABLE admin_token (
+    node         text PRIMARY KEY,
+    token_sha256 text NOT NULL,
+    created      timestamptz NOT NULL
+);

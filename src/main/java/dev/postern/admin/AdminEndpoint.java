@@ -47,6 +47,8 @@ final class AdminEndpoint implements AutoCloseable {
     private final byte[] token;
 
     private final java.util.function.Supplier<Map<String, Long>> metrics;
+    /** In a cluster, the other nodes' tokens (null: only this node's). */
+    private SharedTokens shared;
 
     private AdminEndpoint(HttpServer http, Queue queue, byte[] token, java.util.function.Supplier<Map<String, Long>> metrics) {
         this.http = http;
@@ -56,11 +58,14 @@ final class AdminEndpoint implements AutoCloseable {
     }
 
     static AdminEndpoint start(Config config, Queue queue, Runnable reloadTables,
-                               java.util.function.Supplier<Map<String, Long>> metrics, DmarcReportSender dmarc) throws IOException {
+                               java.util.function.Supplier<Map<String, Long>> metrics, DmarcReportSender dmarc,
+                               SharedTokens shared) throws IOException {
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
         writePrivate(config.adminTokenFile(), token + "\n");
+        if (shared != null) shared.register(config.cluster().nodeName(), token);
         HttpServer http = HttpServer.create(new InetSocketAddress(config.admin().host(), config.admin().port()), 16);
         AdminEndpoint a = new AdminEndpoint(http, queue, token.getBytes(StandardCharsets.US_ASCII), metrics);
+        a.shared = shared;
         http.createContext("/queue", a::handle);
         http.createContext("/metrics", a::metrics);
         http.createContext("/policy/reload", ex -> {
@@ -161,6 +166,7 @@ final class AdminEndpoint implements AutoCloseable {
         String auth = ex.getRequestHeaders().getFirst("Authorization");
         byte[] given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7).trim().getBytes(StandardCharsets.US_ASCII) : new byte[0];
         if (MessageDigest.isEqual(given, token)) return false;
+        if (shared != null && given.length > 0 && shared.accepts(new String(given, StandardCharsets.US_ASCII))) return false;
         respond(ex, 401, Map.of("error", "missing or wrong admin token"));
         return true;
     }

@@ -177,7 +177,7 @@ public final class Server implements AutoCloseable {
             all.putAll(queue.stats());
             all.putAll(spool.stats());
             return all;
-        }, dmarcSender);
+        }, dmarcSender, db != null ? new SharedTokens(db) : null);
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
         Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload, db, nodes);
         return server;

@@ -37,6 +37,11 @@ class ClusterStateTest {
     }
 
     List<TestServer> start(int count, Config.Policy policy, MutableClock clock) throws Exception {
+        return start(count, policy, clock, b -> b);
+    }
+
+    List<TestServer> start(int count, Config.Policy policy, MutableClock clock,
+                           java.util.function.UnaryOperator<TestServer.Builder> more) throws Exception {
         database = TestPostgres.get().newDatabase();
         try (Database db = Database.open(TestPostgres.get().cluster(database, "migrate"), 2)) {
             db.migrate();
@@ -45,7 +50,7 @@ class ClusterStateTest {
             var b = TestServer.builder().listenOn("127.0.0." + (i + 1)).cluster(TestPostgres.get().cluster(database, "node" + i));
             if (policy != null) b.policy(policy);
             if (clock != null) b.clock(clock);
-            nodes.add(b.start());
+            nodes.add(more.apply(b).start());
         }
         return nodes;
     }
@@ -158,6 +163,28 @@ class ClusterStateTest {
             assertThat(onA.claimDmarcDay(day, "nodeA")).as("the first node to ask sends the day").isTrue();
             assertThat(onB.claimDmarcDay(day, "nodeB")).as("the others never do").isFalse();
         }
+    }
+
+    @Test void oneNodesAdminTokenWorksOnEveryNodeAndBothShowTheWholeQueue() throws Exception {
+        // remote.test leads nowhere: the message stays in the queue, deferred
+        start(2, null, null, b -> b.relayNetworks("127.0.0.1/32").transport("remote.test", "[127.0.0.1]:9"));
+        String id;
+        try (SmtpClient c = SmtpClient.connectFrom("127.0.0.1", host(1), nodes.get(0).smtp())) {
+            c.expect("220");
+            c.command("EHLO client.example", "250");
+            String r = c.sendMail("alice@example.test", "friend@remote.test", "Subject: stays\r\n\r\nhi");
+            id = r.substring(r.lastIndexOf(' ') + 1);
+        }
+        String tokenOf1 = Files.readString(nodes.get(0).config.adminTokenFile()).strip();
+        String portOf2 = Files.readString(nodes.get(1).config.adminPortFile()).strip();
+        var http = java.net.http.HttpClient.newHttpClient();
+        var get = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + portOf2 + "/queue"));
+        var onNode2 = http.send(get.header("Authorization", "Bearer " + tokenOf1).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(onNode2.statusCode()).as("node 1's token on node 2").isEqualTo(200);
+        assertThat(onNode2.body()).as("node 2 shows the message node 1 received").contains(id);
+        assertThat(http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + portOf2 + "/queue"))
+                .header("Authorization", "Bearer 00" + tokenOf1.substring(2)).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+                .statusCode()).as("anything else").isEqualTo(401);
     }
 
     @Test void failedLoginsCountAcrossNodes() throws Exception {
