@@ -257,7 +257,7 @@ public final class ClusterQueue implements Queue {
                     return;
                 } catch (RuntimeException e) {
                     log.error("{}: delivery attempt failed unexpectedly", m.id(), e);
-                    outcomes = allTemporary(m, Reply.of(451, "4.3.0", "internal error during delivery"));
+                    outcomes = OutcomeRules.allTemporary(m, Reply.of(451, "4.3.0", "internal error during delivery"));
                 }
                 Map<Integer, Outcome> o = outcomes;
                 post(() -> finished(m, o));
@@ -266,12 +266,6 @@ public final class ClusterQueue implements Queue {
             attempting.decrementAndGet();
             busy.decrementAndGet();
         }
-    }
-
-    private static Map<Integer, Outcome> allTemporary(QueuedMessage m, Reply r) {
-        Map<Integer, Outcome> out = new LinkedHashMap<>();
-        for (int i = 0; i < m.recipients().size(); i++) if (!m.recipients().get(i).isFinal()) out.put(i, Outcome.temporary("none", r));
-        return out;
     }
 
     /** An outcome: notices first, then the record, retried until the database takes it; the lease is kept meanwhile. */

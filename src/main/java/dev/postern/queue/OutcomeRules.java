@@ -79,6 +79,13 @@ final class OutcomeRules {
         return new Result(m.withRecipients(states), entries.isEmpty() ? List.of() : List.of(new Notice(DsnWriter.Kind.FAILED, entries)));
     }
 
+    /** The same temporary outcome for every pending recipient (an attempt that failed as a whole). */
+    static Map<Integer, Outcome> allTemporary(QueuedMessage m, Reply r) {
+        Map<Integer, Outcome> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < m.recipients().size(); i++) if (!m.recipients().get(i).isFinal()) out.put(i, Outcome.temporary("none", r));
+        return out;
+    }
+
     /** Every pending recipient due now (flush, retry, release). */
     static QueuedMessage dueNow(QueuedMessage m) {
         return m.withRecipients(m.recipients().stream().map(RecipientState::dueNow).toList());

@@ -233,7 +233,7 @@ public final class QueueManager implements Queue {
                     outcomes = dispatcher.attempt(snapshot, recovered);
                 } catch (RuntimeException e) {
                     log.error("{}: delivery attempt failed unexpectedly", id, e);
-                    outcomes = allTemporary(snapshot, Reply.of(451, "4.3.0", "internal error during delivery"));
+                    outcomes = OutcomeRules.allTemporary(snapshot, Reply.of(451, "4.3.0", "internal error during delivery"));
                 }
                 Map<Integer, Outcome> o = outcomes;
                 post(() -> finished(id, o));
@@ -241,12 +241,6 @@ public final class QueueManager implements Queue {
         } catch (RejectedExecutionException e) {
             settled(); // shutting down
         }
-    }
-
-    private static Map<Integer, Outcome> allTemporary(QueuedMessage m, Reply r) {
-        Map<Integer, Outcome> out = new LinkedHashMap<>();
-        for (int i = 0; i < m.recipients().size(); i++) if (!m.recipients().get(i).isFinal()) out.put(i, Outcome.temporary("none", r));
-        return out;
     }
 
     private void settled() {

@@ -7,8 +7,9 @@ import java.io.InputStream;
 import java.util.List;
 
 /**
- * Durable storage of queued messages. Implementations: {@link LogSpool} (group commit, the default) and
- * {@link FileSpool} (one file per message); a shared PostgreSQL spool is planned behind the same contract.
+ * Durable storage of queued messages. Implementations: {@link LogSpool} (group commit, the default),
+ * {@link FileSpool} (one file per message) and {@link PgQueueStore} (a cluster's PostgreSQL database, which
+ * adds leases for several nodes); one contract test suite runs against all three.
  */
 public interface Spool {
 

@@ -1,6 +1,7 @@
 package dev.postern.cluster;
 
 import dev.postern.store.Database;
+import dev.postern.testing.MailLoad;
 import dev.postern.testing.TestPostgres;
 import dev.postern.testing.TestServer;
 import org.junit.jupiter.api.Test;
@@ -65,7 +66,7 @@ class ClusterOutageTest {
             while (!node.server.queue().list().isEmpty() && System.currentTimeMillis() < deadline) Thread.sleep(200);
             assertThat(node.server.queue().list()).as("queue drained after the outage").isEmpty();
             for (String mailbox : List.of("alice", "bob")) {
-                Map<String, Integer> seen = ClusterTest.countIds(node.maildir(mailbox + "@example.test"));
+                Map<String, Integer> seen = MailLoad.countIds(node.maildir(mailbox + "@example.test"));
                 assertThat(seen.entrySet()).as("duplicates in " + mailbox).allMatch(e -> e.getValue() == 1);
                 assertThat(seen.keySet()).as("acknowledged but lost in " + mailbox).containsAll(acked);
             }
@@ -82,17 +83,17 @@ class ClusterOutageTest {
                 s.setSoTimeout(20_000);
                 var in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
                 OutputStream out = s.getOutputStream();
-                ClusterTest.expect(in, "220");
-                ClusterTest.send(out, "EHLO outage.test\r\n");
-                ClusterTest.expect(in, "250 ");
+                MailLoad.expect(in, "220");
+                MailLoad.send(out, "EHLO outage.test\r\n");
+                MailLoad.expect(in, "250 ");
                 while (!stop.get()) {
                     String id = prefix + n++;
-                    ClusterTest.send(out, "MAIL FROM:<c@remote.test>\r\nRCPT TO:<team@example.test>\r\nDATA\r\n");
-                    ClusterTest.expect(in, "250");
-                    ClusterTest.expect(in, "250");
-                    ClusterTest.expect(in, "354");
-                    ClusterTest.send(out, "Subject: outage\r\nX-Test-Id: " + id + "\r\n\r\n" + "body line\r\n".repeat(20) + ".\r\n");
-                    String r = ClusterTest.expect(in, "");
+                    MailLoad.send(out, "MAIL FROM:<c@remote.test>\r\nRCPT TO:<team@example.test>\r\nDATA\r\n");
+                    MailLoad.expect(in, "250");
+                    MailLoad.expect(in, "250");
+                    MailLoad.expect(in, "354");
+                    MailLoad.send(out, "Subject: outage\r\nX-Test-Id: " + id + "\r\n\r\n" + "body line\r\n".repeat(20) + ".\r\n");
+                    String r = MailLoad.expect(in, "");
                     if (r.startsWith("250")) acked.add(id);
                     else if (r.startsWith("451 4.3.0")) tempfails.incrementAndGet();
                     else throw new IOException("unexpected " + r);

@@ -4,6 +4,7 @@ import dev.postern.admin.Cli;
 import dev.postern.auth.PgAccounts;
 import dev.postern.auth.UserStore;
 import dev.postern.store.Database;
+import dev.postern.testing.MailLoad;
 import dev.postern.testing.ScriptedPeer;
 import dev.postern.testing.SmtpClient;
 import dev.postern.testing.TestPostgres;
@@ -12,11 +13,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -34,9 +32,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -46,7 +41,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * 250 from any node is delivered exactly once, and the dead node's work is taken over within its lease.
  */
 public class ClusterTest {
-    static final Pattern MARK = Pattern.compile("X-Test-Id: (\\S+)");
     static final int CLIENTS_PER_NODE = 4;
     static final int LEASE_SECONDS = 5;
 
@@ -186,7 +180,7 @@ public class ClusterTest {
         for (int node = 1; node <= 3; node++) {
             for (int c = 0; c < CLIENTS_PER_NODE; c++) {
                 String h = host(node), prefix = "n" + node + "c" + c + "m";
-                Thread t = new Thread(() -> sendUntilError(h, port, prefix, acked, stop));
+                Thread t = new Thread(() -> MailLoad.sendUntilError(h, port, "team@example.test", prefix, acked, stop));
                 t.start();
                 clients.add(t);
             }
@@ -220,7 +214,7 @@ public class ClusterTest {
         assertThat(log(1) + log(3)).containsPattern("node=node[13] queue: " + caught + ": to=<friend@remote.test>");
 
         for (String mailbox : List.of("alice", "bob")) {
-            Map<String, Integer> seen = countIds(dir.resolve("mail/example.test/" + mailbox + "/Maildir"));
+            Map<String, Integer> seen = MailLoad.countIds(dir.resolve("mail/example.test/" + mailbox + "/Maildir"));
             assertThat(seen.entrySet()).as("duplicates in " + mailbox).allMatch(e -> e.getValue() == 1);
             assertThat(seen.keySet()).as("acknowledged but lost in " + mailbox).containsAll(acked);
         }
@@ -228,58 +222,5 @@ public class ClusterTest {
         assertThat(status.code()).as(status.err()).isZero();
         assertThat(status.out()).containsPattern("node1\\s+up").containsPattern("node2\\s+down").containsPattern("node3\\s+up")
                 .contains("queue: 0 message(s)");
-    }
-
-    /** One connection, messages to the alias (so each lands in two mailboxes) until anything fails. */
-    static void sendUntilError(String host, int port, String prefix, Set<String> acked, AtomicBoolean stop) {
-        try (Socket s = new Socket(host, port)) {
-            s.setSoTimeout(10_000);
-            var in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
-            OutputStream out = s.getOutputStream();
-            expect(in, "220");
-            send(out, "EHLO cluster.test\r\n");
-            expect(in, "250 ");
-            for (int n = 0; !stop.get(); n++) {
-                String id = prefix + n;
-                send(out, "MAIL FROM:<c@remote.test>\r\nRCPT TO:<team@example.test>\r\nDATA\r\n");
-                expect(in, "250");
-                expect(in, "250");
-                expect(in, "354");
-                send(out, "Subject: cluster\r\nX-Test-Id: " + id + "\r\n\r\n" + "body line\r\n".repeat(50) + ".\r\n");
-                if (expect(in, "250").startsWith("250")) acked.add(id);
-            }
-        } catch (IOException | RuntimeException e) {
-            // the node was killed: whatever did not get its 250 may be lost
-        }
-    }
-
-    static void send(OutputStream out, String s) throws IOException {
-        out.write(s.getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-    }
-
-    static String expect(BufferedReader in, String prefix) throws IOException {
-        String l;
-        do {
-            l = in.readLine();
-            if (l == null) throw new IOException("closed");
-        } while (l.length() > 3 && l.charAt(3) == '-');
-        if (!l.startsWith(prefix)) throw new IOException("unexpected " + l);
-        return l;
-    }
-
-    static Map<String, Integer> countIds(Path maildir) throws IOException {
-        Map<String, Integer> seen = new HashMap<>();
-        for (String sub : List.of("new", "cur")) {
-            Path d = maildir.resolve(sub);
-            if (!Files.isDirectory(d)) continue;
-            try (Stream<Path> files = Files.list(d)) {
-                for (Path f : files.toList()) {
-                    Matcher m = MARK.matcher(Files.readString(f));
-                    if (m.find()) seen.merge(m.group(1), 1, Integer::sum);
-                }
-            }
-        }
-        return seen;
     }
 }

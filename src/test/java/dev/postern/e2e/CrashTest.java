@@ -1,6 +1,7 @@
 package dev.postern.e2e;
 
 import dev.postern.auth.UserStore;
+import dev.postern.testing.MailLoad;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -8,20 +9,15 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -34,7 +30,6 @@ class CrashTest {
     @TempDir Path dir;
 
     static final int CLIENTS = 12;
-    static final Pattern MARK = Pattern.compile("X-Test-Id: (\\S+)");
 
     @ParameterizedTest
     @ValueSource(strings = {"log", "files"})
@@ -71,7 +66,7 @@ class CrashTest {
                 List<Thread> clients = new ArrayList<>();
                 for (int c = 0; c < CLIENTS; c++) {
                     String prefix = "r" + round + "c" + c + "m";
-                    Thread t = new Thread(() -> sendUntilError(port, prefix, acked, stop));
+                    Thread t = new Thread(() -> MailLoad.sendUntilError("127.0.0.1", port, "team@example.test", prefix, acked, stop));
                     t.start();
                     clients.add(t);
                 }
@@ -91,51 +86,13 @@ class CrashTest {
             awaitPort(port);
             awaitQueueEmpty(dir.resolve("data"));
             for (String mailbox : List.of("alice", "bob")) {
-                Map<String, Integer> seen = countIds(dir.resolve("data/mailboxes/example.test/" + mailbox + "/Maildir"));
+                Map<String, Integer> seen = MailLoad.countIds(dir.resolve("data/mailboxes/example.test/" + mailbox + "/Maildir"));
                 assertThat(seen.values()).as("duplicates in " + mailbox).allMatch(n -> n == 1);
                 assertThat(seen.keySet()).as("acknowledged but lost in " + mailbox).containsAll(acked);
             }
         } finally {
             last.destroyForcibly().waitFor();
         }
-    }
-
-    /** One connection, messages to the alias (so each lands in two mailboxes) until anything fails. */
-    static void sendUntilError(int port, String prefix, Set<String> acked, AtomicBoolean stop) {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(10_000);
-            var in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
-            var out = s.getOutputStream();
-            expect(in, "220");
-            send(out, "EHLO crash.test\r\n");
-            expect(in, "250 ");
-            for (int n = 0; !stop.get(); n++) {
-                String id = prefix + n;
-                send(out, "MAIL FROM:<c@remote.test>\r\nRCPT TO:<team@example.test>\r\nDATA\r\n");
-                expect(in, "250");
-                expect(in, "250");
-                expect(in, "354");
-                send(out, "Subject: crash\r\nX-Test-Id: " + id + "\r\n\r\n" + "body line\r\n".repeat(50) + ".\r\n");
-                if (expect(in, "250").startsWith("250")) acked.add(id);
-            }
-        } catch (IOException | RuntimeException e) {
-            // the server was killed: whatever did not get its 250 is allowed to be lost
-        }
-    }
-
-    static void send(java.io.OutputStream out, String s) throws IOException {
-        out.write(s.getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-    }
-
-    static String expect(java.io.BufferedReader in, String prefix) throws IOException {
-        String l;
-        do {
-            l = in.readLine();
-            if (l == null) throw new IOException("closed");
-        } while (l.length() > 3 && l.charAt(3) == '-');
-        if (!l.startsWith(prefix)) throw new IOException("unexpected " + l);
-        return l;
     }
 
     Process startServer(Path config, int round) throws IOException {
@@ -179,18 +136,4 @@ class CrashTest {
             throw new AssertionError("queue did not drain: " + last);
         }
 
-        static Map<String, Integer> countIds(Path maildir) throws IOException {
-            Map<String, Integer> seen = new HashMap<>();
-            for (String sub : List.of("new", "cur")) {
-                Path d = maildir.resolve(sub);
-                if (!Files.isDirectory(d)) continue;
-                try (Stream<Path> files = Files.list(d)) {
-                    for (Path f : files.toList()) {
-                        Matcher m = MARK.matcher(Files.readString(f));
-                        if (m.find()) seen.merge(m.group(1), 1, Integer::sum);
-                    }
-                }
-            }
-            return seen;
-        }
     }
