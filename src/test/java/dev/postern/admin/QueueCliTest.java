@@ -25,10 +25,15 @@ class QueueCliTest {
     TestServer server;
     Path config;
 
-    @BeforeEach void start() throws Exception {
+    @BeforeEach void start() throws Exception { start(null); }
+
+    /** cluster: null for a single node, else the node's [cluster] (the queue then lives in PostgreSQL). */
+    void start(Config.Cluster cluster) throws Exception {
+        if (server != null) server.close();
         // remote mail goes to a port where nothing listens, so it stays deferred in the queue
         Config.Delivery d = new Config.Delivery(null, null, null, List.of(), 9, "mx.example.test", null, Config.TlsMode.MAY, 20, 100);
-        server = TestServer.builder().relayNetworks("127.0.0.1/32").delivery(d).transport("remote.test", "[127.0.0.2]:9").start();
+        server = TestServer.builder().relayNetworks("127.0.0.1/32").delivery(d).transport("remote.test", "[127.0.0.2]:9")
+                .cluster(cluster).start();
         config = server.dir.resolve("cli.toml");
         Files.writeString(config, "data_dir = \"data\"\ndomains = [\"example.test\"]\n");
     }
@@ -73,7 +78,15 @@ class QueueCliTest {
         throw new AssertionError("no attempt for " + id);
     }
 
-    @Test void listShowHoldReleaseRetryDeleteBounce() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest @org.junit.jupiter.params.provider.ValueSource(strings = {"single", "cluster"})
+    void listShowHoldReleaseRetryDeleteBounce(String mode) throws Exception {
+        if (mode.equals("cluster")) {
+            Config.Cluster cluster = dev.postern.testing.TestPostgres.get().cluster(null, "node1");
+            try (dev.postern.store.Database db = dev.postern.store.Database.open(cluster, 2)) {
+                db.migrate();
+            }
+            start(cluster);
+        }
         String id = queue("alice@example.test");
         String other = queue("bob@example.test");
         awaitAttempt(id);
