@@ -93,8 +93,21 @@ public final class PgQueueStore implements Spool {
                 try {
                     batch.add(queue.take());
                     queue.drainTo(batch, 499);
-                    write(batch.stream().map(Map.Entry::getKey).toList());
-                    for (var e : batch) e.getValue().complete(null);
+                    try {
+                        write(batch.stream().map(Map.Entry::getKey).toList());
+                        for (var e : batch) e.getValue().complete(null);
+                    } catch (SQLException e) {
+                        if (batch.size() == 1 || !"23505".equals(e.getSQLState())) throw e;
+                        // a queue id taken already (another node's, same millisecond): only that message fails
+                        for (var one : batch) {
+                            try {
+                                write(List.of(one.getKey()));
+                                one.getValue().complete(null);
+                            } catch (SQLException again) {
+                                one.getValue().completeExceptionally(again);
+                            }
+                        }
+                    }
                 } catch (InterruptedException e) {
                     return;
                 } catch (SQLException | RuntimeException e) {
