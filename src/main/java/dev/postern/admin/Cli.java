@@ -70,6 +70,7 @@ public final class Cli implements Callable<Integer> {
             } catch (ConfigException e) {
                 return configErrors(e);
             }
+            if (c.clustered()) Server.nameNodeInLogs(c.cluster().nodeName());
             Server server = Server.start(c, Clock.systemUTC());
             // SIGHUP re-reads the policy's allow/block lists, as administrators expect of a daemon
             sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> server.reloadTables());

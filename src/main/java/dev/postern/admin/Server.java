@@ -93,8 +93,6 @@ public final class Server implements AutoCloseable {
 
     public static Server start(Config config, Clock clock) throws IOException {
         if (config.logFile() != null) logToFile(config);
-        // a message's lines may come from two nodes: each names its node
-        if (config.clustered()) nameNodeInLogs(config.cluster().nodeName());
         Files.createDirectories(config.dataDir());
         Database db = config.clustered() ? openDatabase(config) : null;
         UserStore users = db != null ? new UserStore(new PgAccounts(db)) : new UserStore(config.usersFile());
@@ -267,8 +265,11 @@ public final class Server implements AutoCloseable {
         });
     }
 
-    /** Re-patterns every appender of the root logger: "... INFO  node=mx1 queue: ID: ...". */
-    private static void nameNodeInLogs(String node) {
+    /**
+     * A message's lines may come from two nodes: each names its node ("... INFO  node=mx1 queue: ID: ..."). Called
+     * by serve, once per process (in-process test servers share one logging context and leave it alone).
+     */
+    static void nameNodeInLogs(String node) {
         LoggerContext lc = (LoggerContext) LoggerFactory.getILoggerFactory();
         var root = lc.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         for (var it = root.iteratorForAppenders(); it.hasNext(); ) {
@@ -285,7 +286,8 @@ public final class Server implements AutoCloseable {
         LoggerContext lc = (LoggerContext) LoggerFactory.getILoggerFactory();
         PatternLayoutEncoder enc = new PatternLayoutEncoder();
         enc.setContext(lc);
-        enc.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0}: %msg%n");
+        enc.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level " + (config.clustered() ? "node=" + config.cluster().nodeName() + " " : "")
+                + "%logger{0}: %msg%n");
         enc.start();
         FileAppender<ILoggingEvent> app = new FileAppender<>();
         app.setContext(lc);
