@@ -5,7 +5,6 @@ import dev.postern.deliver.SmtpDelivery;
 import dev.postern.mail.ContentSigner;
 import dev.postern.mail.Envelope;
 import dev.postern.mail.Outcome;
-import dev.postern.mail.Reply;
 import dev.postern.route.MxRouter;
 import dev.postern.route.Router;
 import org.slf4j.Logger;
@@ -24,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -52,18 +50,16 @@ public final class ClusterQueue implements Queue {
     private final ExecutorService workers;
     private final ExecutorService writers;
     private final Thread owner;
-    private final LinkedBlockingQueue<Runnable> events = new LinkedBlockingQueue<>();
-    private final AtomicInteger busy = new AtomicInteger();
+    private final OwnerEvents events = new OwnerEvents();
     private final AtomicInteger attempting = new AtomicInteger();
     private volatile boolean closed;
 
     // the owner's state: messages leased by this node, by id
     private final Map<String, QueuedMessage> leased = new HashMap<>();
     private final ArrayDeque<String> ready = new ArrayDeque<>();   // leased, waiting for a delivery slot
-    private final Map<String, Boolean> running = new HashMap<>();  // id -> claimed from the database (maybe tried before)
+    private final java.util.Set<String> running = new java.util.HashSet<>();  // attempts in progress
     private final List<String> parked = new ArrayList<>();          // attempts abandoned while the database was away
     private final java.util.Set<String> wasParked = new java.util.HashSet<>();
-    private int recording;                                          // outcomes not yet written
     private boolean claiming;
     private boolean lastClaimFull;
     private Instant nextClaim = Instant.EPOCH;
@@ -114,10 +110,7 @@ public final class ClusterQueue implements Queue {
 
     // ------------------------------------------------------------------ the owner
 
-    private void post(Runnable event) {
-        busy.incrementAndGet();
-        events.add(event);
-    }
+    private void post(Runnable event) { events.post(event); }
 
     private void run() {
         while (!closed) {
@@ -126,17 +119,7 @@ public final class ClusterQueue implements Queue {
                 // a claim is only worth waking for when one could start (none running, a slot free)
                 Instant wake = !claiming && free() > 0 && nextClaim.isBefore(nextRenew) ? nextClaim : nextRenew;
                 long wait = Math.max(0, Math.min(POLL.toMillis(), Duration.between(now, wake).toMillis()));
-                Runnable e = events.poll(wait, TimeUnit.MILLISECONDS);
-                while (e != null) {
-                    try {
-                        e.run();
-                    } catch (RuntimeException ex) {
-                        log.error("queue owner: event failed", ex);
-                    } finally {
-                        busy.decrementAndGet();
-                    }
-                    e = events.poll();
-                }
+                events.applyWaiting(wait, () -> { });
                 now = clock.instant();
                 if (!now.isBefore(nextRenew)) renew(now);
                 if (!now.isBefore(nextClaim) && !claiming && free() > 0) claim(now);
@@ -156,7 +139,7 @@ public final class ClusterQueue implements Queue {
         int n = free();
         boolean orphans = orphansPossible;
         java.util.Set<String> known = orphans ? java.util.Set.copyOf(leased.keySet()) : java.util.Set.of();
-        busy.incrementAndGet();
+        events.begin();
         try {
             writers.execute(() -> {
                 try {
@@ -171,11 +154,11 @@ public final class ClusterQueue implements Queue {
                 } catch (IOException e) {
                     post(() -> claimFailed(e));
                 } finally {
-                    busy.decrementAndGet();
+                    events.settle();
                 }
             });
         } catch (RejectedExecutionException e) {
-            busy.decrementAndGet();
+            events.settle();
         }
     }
 
@@ -186,7 +169,7 @@ public final class ClusterQueue implements Queue {
         for (QueuedMessage m : got) {
             if (leased.containsKey(m.id())) continue;
             leased.put(m.id(), m);
-            running.put(m.id(), true);
+            running.add(m.id());
             start(m, true);
         }
         // the database answers again: what could not be read from it is tried now, not after a backoff
@@ -229,43 +212,41 @@ public final class ClusterQueue implements Queue {
             QueuedMessage m = leased.get(id);
             if (m == null) continue;
             // a parked message may have been half delivered before the database went away
-            boolean halfDone = wasParked.remove(id);
-            running.put(id, halfDone);
-            start(m, halfDone);
+            running.add(id);
+            start(m, wasParked.remove(id));
         }
         // a slot came free: claim again at once only while the last claim found more due work than it could take
         if (afterFinish && lastClaimFull && free() > 0) nextClaim = clock.instant();
     }
 
-    private void start(QueuedMessage m, boolean claimedFromDatabase) {
+    private void start(QueuedMessage m, boolean mayBeHalfDone) {
         attempting.incrementAndGet();
-        busy.incrementAndGet();
+        events.begin();
         try {
             workers.execute(() -> {
                 Map<Integer, Outcome> outcomes;
                 try {
-                    // claimed work may have been half done by a node that died: local delivery checks Maildirs first
-                    outcomes = dispatcher.attempt(m, claimedFromDatabase);
+                    // work claimed from the database may have been half done by a node that died: Maildirs are checked first
+                    outcomes = dispatcher.attemptOrDefer(m, mayBeHalfDone);
                 } catch (SpoolUnavailable.Abandoned e) {
                     log.warn("{}: attempt abandoned, the queue database is unavailable: {}", m.id(), e.getMessage());
                     post(() -> {
                         running.remove(m.id());
                         parked.add(m.id());
-                        attempting.decrementAndGet();
-                        busy.decrementAndGet();
+                        settled();
                     });
                     return;
-                } catch (RuntimeException e) {
-                    log.error("{}: delivery attempt failed unexpectedly", m.id(), e);
-                    outcomes = OutcomeRules.allTemporary(m, Reply.of(451, "4.3.0", "internal error during delivery"));
                 }
-                Map<Integer, Outcome> o = outcomes;
-                post(() -> finished(m, o));
+                post(() -> finished(m, outcomes));
             });
         } catch (RejectedExecutionException e) {
-            attempting.decrementAndGet();
-            busy.decrementAndGet();
+            settled();
         }
+    }
+
+    private void settled() {
+        attempting.decrementAndGet();
+        events.settle();
     }
 
     /** An outcome: notices first, then the record, retried until the database takes it; the lease is kept meanwhile. */
@@ -273,7 +254,6 @@ public final class ClusterQueue implements Queue {
         running.remove(m.id());
         Instant now = clock.instant();
         OutcomeRules.Result r = OutcomeRules.apply(m, outcomes, now, times);
-        recording++;
         try {
             writers.execute(() -> {
                 for (OutcomeRules.Notice n : r.notices()) notices.send(m, n, now);
@@ -282,15 +262,12 @@ public final class ClusterQueue implements Queue {
                 else if (r.updated().isDone()) log.info("{}: removed", m.id());
                 post(() -> {
                     leased.remove(m.id());
-                    recording--;
-                    attempting.decrementAndGet();
-                    busy.decrementAndGet();
+                    settled();
                     startReady(true);
                 });
             });
         } catch (RejectedExecutionException e) {
-            attempting.decrementAndGet();
-            busy.decrementAndGet();
+            settled();
         }
         startReady(true);
     }
@@ -355,7 +332,7 @@ public final class ClusterQueue implements Queue {
         return out;
     }
 
-    @Override public int pending() { return busy.get(); }
+    @Override public int pending() { return events.pending(); }
 
     // ------------------------------------------------------------------ administration: the database decides
 

@@ -26,6 +26,7 @@ import java.util.concurrent.Semaphore;
  * Returns an outcome per recipient index; it records nothing itself.
  */
 final class DeliveryDispatcher {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("postern.queue");
     private final Spool spool;
     private final Router router;
     private final MaildirWriter maildir;
@@ -44,6 +45,22 @@ final class DeliveryDispatcher {
         this.smtp = smtp;
         this.perDestination = perDestination;
         this.global = new Semaphore(global);
+    }
+
+    /**
+     * {@link #attempt}, with a failure of the attempt itself (a bug) turned into a temporary failure of every
+     * pending recipient, so the message is retried with a backoff. An unreachable store still escapes
+     * ({@link SpoolUnavailable.Abandoned}): that was no attempt.
+     */
+    Map<Integer, Outcome> attemptOrDefer(QueuedMessage m, boolean recovered) {
+        try {
+            return attempt(m, recovered);
+        } catch (SpoolUnavailable.Abandoned e) {
+            throw e;
+        } catch (RuntimeException e) {
+            log.error("{}: delivery attempt failed unexpectedly", m.id(), e);
+            return OutcomeRules.allTemporary(m, Reply.of(451, "4.3.0", "internal error during delivery"));
+        }
     }
 
     Map<Integer, Outcome> attempt(QueuedMessage m, boolean recovered) {

@@ -86,8 +86,7 @@ public final class LogSpool implements Spool {
         private final Envelope envelope;
         private final List<CompletableFuture<List<LogWriter.Position>>> chunks = new ArrayList<>();
         private final List<Integer> chunkLengths = new ArrayList<>();
-        private byte[] pending = new byte[16 * 1024];
-        private int used;
+        private final ChunkBuffer content = new ChunkBuffer(16 * 1024, LogRecord.MAX_BODY);
         private long size;
         private byte[] prefix;
         private boolean held;
@@ -103,17 +102,7 @@ public final class LogSpool implements Spool {
 
         @Override public void write(byte[] b, int off, int len) throws IOException {
             size += len;
-            while (len > 0) {
-                if (used == pending.length) {
-                    if (pending.length < LogRecord.MAX_BODY) pending = Arrays.copyOf(pending, Math.min(LogRecord.MAX_BODY, pending.length * 4));
-                    else flushChunk();
-                }
-                int n = Math.min(len, pending.length - used);
-                System.arraycopy(b, off, pending, used, n);
-                used += n;
-                off += n;
-                len -= n;
-            }
+            content.write(b, off, len, this::appendChunk);
         }
 
         @Override public void hold() { held = true; }
@@ -125,16 +114,13 @@ public final class LogSpool implements Spool {
         }
 
         /** Content goes to the log as it arrives, without waiting for the disk; the commit waits for all of it. */
-        private void flushChunk() throws IOException {
-            if (used == 0) return;
+        private void appendChunk(byte[] b, int len) throws IOException {
             // stop at the first failed write (a full disk): nothing more of this message is worth storing
             for (CompletableFuture<List<LogWriter.Position>> f : chunks) {
                 if (f.isCompletedExceptionally()) throw new SpoolFull("queue log write failed earlier", null);
             }
-            byte[] body = Arrays.copyOf(pending, used);
-            chunks.add(writer.append(List.of(LogRecord.of(LogRecord.Type.CHUNK, id, body)), false));
-            chunkLengths.add(used);
-            used = 0;
+            chunks.add(writer.append(List.of(LogRecord.of(LogRecord.Type.CHUNK, id, Arrays.copyOf(b, len))), false));
+            chunkLengths.add(len);
         }
 
         @Override public QueuedMessage commit() throws IOException {
@@ -150,7 +136,7 @@ public final class LogSpool implements Spool {
 
         @Override public CompletableFuture<QueuedMessage> commitAsync() {
             try {
-                flushChunk();
+                content.flush(this::appendChunk);
             } catch (IOException e) {
                 abort();
                 return CompletableFuture.failedFuture(e);

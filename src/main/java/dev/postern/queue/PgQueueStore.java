@@ -176,8 +176,7 @@ public final class PgQueueStore implements Spool {
         private final String id;
         private final Envelope envelope;
         private final Instant leaseUntil;
-        private byte[] pending = new byte[8 * 1024];
-        private int used;
+        private final ChunkBuffer content = new ChunkBuffer(8 * 1024, CHUNK);
         private int seq;
         private long size;
         private byte[] prefix;
@@ -194,17 +193,7 @@ public final class PgQueueStore implements Spool {
 
         @Override public void write(byte[] b, int off, int len) throws IOException {
             size += len;
-            while (len > 0) {
-                if (used == pending.length) {
-                    if (pending.length < CHUNK) pending = Arrays.copyOf(pending, Math.min(CHUNK, pending.length * 4));
-                    else flushChunk();
-                }
-                int n = Math.min(len, pending.length - used);
-                System.arraycopy(b, off, pending, used, n);
-                used += n;
-                off += n;
-                len -= n;
-            }
+            content.write(b, off, len, this::insertChunk);
         }
 
         @Override public void hold() { held = true; }
@@ -223,23 +212,22 @@ public final class PgQueueStore implements Spool {
             return tx;
         }
 
-        private void flushChunk() throws IOException {
-            if (used == 0) return;
+        /** A full chunk of a large message, into the message's own transaction (only the whole message commits). */
+        private void insertChunk(byte[] b, int len) throws IOException {
             try (PreparedStatement s = tx().prepareStatement("INSERT INTO queue_chunk (message_id, seq, data) VALUES (?, ?, ?)")) {
                 s.setString(1, id);
                 s.setInt(2, seq++);
-                s.setBytes(3, used == pending.length ? pending : Arrays.copyOf(pending, used));
+                s.setBytes(3, len == b.length ? b : Arrays.copyOf(b, len));
                 s.executeUpdate();
             } catch (SQLException e) {
                 abort();
                 throw io("cannot store message content", e);
             }
-            used = 0;
         }
 
         @Override public QueuedMessage commit() throws IOException {
             QueuedMessage m = new QueuedMessage(id, envelope, envelope.recipients().stream().map(RecipientState::fresh).toList(), size, held);
-            byte[] last = Arrays.copyOf(pending, used);
+            byte[] last = content.rest();
             boolean leased = leaseUntil != null && !held; // a held message waits for release, on no node
             try {
                 if (tx == null) {

@@ -5,7 +5,6 @@ import dev.postern.deliver.SmtpDelivery;
 import dev.postern.mail.ContentSigner;
 import dev.postern.mail.Envelope;
 import dev.postern.mail.Outcome;
-import dev.postern.mail.Reply;
 import dev.postern.route.MxRouter;
 import dev.postern.route.Router;
 import org.slf4j.Logger;
@@ -17,7 +16,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -27,7 +25,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -82,9 +79,8 @@ public final class QueueManager implements Queue {
     private final ExecutorService workers;
     private final ExecutorService writers;
     private final Thread owner;
-    private final LinkedBlockingQueue<Runnable> events = new LinkedBlockingQueue<>();
-    /** Events not yet applied, attempts running, and their writes not yet durable. */
-    private final AtomicInteger busy = new AtomicInteger();
+    /** Events not yet applied; attempts running and their writes not yet durable count as unsettled too. */
+    private final OwnerEvents events = new OwnerEvents();
     private final AtomicInteger attempting = new AtomicInteger();
     /** Writes chained and not finished: close() lets them finish before it stops the writer pool. */
     private final AtomicInteger writesPending = new AtomicInteger();
@@ -159,37 +155,18 @@ public final class QueueManager implements Queue {
 
     // ------------------------------------------------------------------ the owner
 
-    private void post(Runnable event) {
-        busy.incrementAndGet();
-        events.add(event);
-    }
+    private void post(Runnable event) { events.post(event); }
 
     private void run() {
         while (!closed) {
             try {
-                Runnable e = events.poll(sleepMillis(), TimeUnit.MILLISECONDS);
-                if (e == null) startDue();
-                while (e != null) {
-                    apply(e);
-                    e = events.poll();
-                }
+                // after each event, start what became due; with none, what fell due while asleep
+                if (!events.applyWaiting(sleepMillis(), this::startDue)) startDue();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
                 log.error("queue owner: unexpected error", e);
             }
-        }
-    }
-
-    /** Applies one event, then starts what became due; counted busy until both are done. */
-    private void apply(Runnable event) {
-        try {
-            event.run();
-            startDue();
-        } catch (RuntimeException e) {
-            log.error("queue owner: event failed", e);
-        } finally {
-            busy.decrementAndGet();
         }
     }
 
@@ -225,17 +202,10 @@ public final class QueueManager implements Queue {
         en.recovered = false;
         QueuedMessage snapshot = en.message;
         attempting.incrementAndGet();
-        busy.incrementAndGet();
+        events.begin();
         try {
             workers.execute(() -> {
-                Map<Integer, Outcome> outcomes;
-                try {
-                    outcomes = dispatcher.attempt(snapshot, recovered);
-                } catch (RuntimeException e) {
-                    log.error("{}: delivery attempt failed unexpectedly", id, e);
-                    outcomes = OutcomeRules.allTemporary(snapshot, Reply.of(451, "4.3.0", "internal error during delivery"));
-                }
-                Map<Integer, Outcome> o = outcomes;
+                Map<Integer, Outcome> o = dispatcher.attemptOrDefer(snapshot, recovered);
                 post(() -> finished(id, o));
             });
         } catch (RejectedExecutionException e) {
@@ -245,7 +215,7 @@ public final class QueueManager implements Queue {
 
     private void settled() {
         attempting.decrementAndGet();
-        busy.decrementAndGet();
+        events.settle();
     }
 
     /** An attempt's outcome, applied to the message as it is now. */
@@ -338,7 +308,7 @@ public final class QueueManager implements Queue {
     }
 
     /** Changes not yet applied plus attempts whose outcome is not yet durable; 0 when the queue is idle. */
-    @Override public int pending() { return busy.get(); }
+    @Override public int pending() { return events.pending(); }
 
     // ------------------------------------------------------------------ administration
 
