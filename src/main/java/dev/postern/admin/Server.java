@@ -137,7 +137,7 @@ public final class Server implements AutoCloseable {
         if (config.auth().dkimSign()) queue.signNoticesWith(new DkimContentSigner(auth.signing(), config.domains(), clock));
         int recovered = local != null ? local.recover() : 0;
         var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "accounts-refresh");
+            Thread t = new Thread(r, "server-timer"); // accounts, greylist file, shared policy state, DMARC sending
             t.setDaemon(true);
             return t;
         });

@@ -287,25 +287,6 @@ public final class PgQueueStore implements Spool {
         }
     }
 
-    private static void insertRecipients(Connection c, QueuedMessage m) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("INSERT INTO queue_recipient (message_id, idx, status, attempts, next_attempt, "
-                + "last_reply, relay, delay_warned) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
-            for (int i = 0; i < m.recipients().size(); i++) {
-                RecipientState r = m.recipients().get(i);
-                s.setString(1, m.id());
-                s.setInt(2, i);
-                s.setString(3, r.status().name().toLowerCase(Locale.ROOT));
-                s.setInt(4, r.attempts());
-                s.setTimestamp(5, ts(r.nextAttempt()));
-                s.setString(6, r.lastReply());
-                s.setString(7, r.relay());
-                s.setBoolean(8, r.delayWarned());
-                s.addBatch();
-            }
-            s.executeBatch();
-        }
-    }
-
     // ------------------------------------------------------------------ reading
 
     @Override public InputStream openContent(String id) throws IOException {
