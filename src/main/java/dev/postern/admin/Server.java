@@ -46,10 +46,13 @@ import dev.postern.policy.RateLimit;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import dev.postern.route.DnsReplay;
 import dev.postern.route.DnsjavaDns;
 import dev.postern.route.MxRouter;
 
 import java.io.IOException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
@@ -67,6 +70,7 @@ public final class Server implements AutoCloseable {
     private final Queue queue;
     private final SmtpServer smtp;
     private final java.util.concurrent.ScheduledExecutorService timer;
+    private ExecutorService checks;
     private final SmtpDelivery outbound;
     private final AdminEndpoint admin;
     private final Spool spool;
@@ -103,7 +107,14 @@ public final class Server implements AutoCloseable {
             case POSTGRESQL -> new PgQueueStore(db, clock);
         };
         Config.Delivery d = config.delivery();
-        DnsjavaDns dns = new DnsjavaDns(d.dnsServers(), Duration.ofSeconds(10));
+        DnsjavaDns dns = new DnsjavaDns(d.dnsServers(), d.dnsTimeout());
+        // sender verification and DNS checks: CPU work and waits on shared state, never a wait on the DNS
+        ExecutorService checks = Executors.newFixedThreadPool(16, r -> {
+            Thread t = new Thread(r, "check");
+            t.setDaemon(true);
+            return t;
+        });
+        DnsReplay lookups = new DnsReplay(dns, checks, d.dnsTimeout());
         Config.Policy pol = config.policy();
         Map<String, AccessTable> tables = new java.util.HashMap<>();
         for (var e : pol.accessFiles().entrySet()) tables.put(e.getKey(), new AccessTable(e.getValue()));
@@ -144,10 +155,11 @@ public final class Server implements AutoCloseable {
         AuthFailures authFailures = new AuthFailures(pol.authFailureLimit(), pol.authFailureWindow().toMillis(), clock, shared, timer);
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
                 policy(config, router, dns, greylist, clock, tables, spf, authFailures, shared), queue, clock, auth, authFailures,
-                ip -> dev.postern.policy.DnsChecks.verifiedName(dns, ip));
+                ip -> lookups.run(() -> dev.postern.policy.DnsChecks.verifiedName(dns, ip)), lookups);
         try {
             smtp.start();
         } catch (IOException e) {
+            checks.shutdown();
             queue.close();
             smtpOut.close();
             spool.close();
@@ -178,6 +190,7 @@ public final class Server implements AutoCloseable {
         }, dmarcSender, db != null ? new SharedTokens(db) : null);
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
         Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload, db, nodes);
+        server.checks = checks;
         return server;
     }
 
@@ -204,6 +217,7 @@ public final class Server implements AutoCloseable {
         admin.close();
         timer.shutdownNow();
         smtp.close();
+        checks.shutdown();
         queue.close();
         outbound.close();
         spool.close();

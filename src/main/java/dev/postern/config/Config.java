@@ -161,9 +161,23 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
      */
     public record Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
                            int smtpPort, String heloName, String bindAddress, TlsMode tls,
-                           int destinationConcurrency, int maxConcurrency) {
+                           int destinationConcurrency, int maxConcurrency, Duration dnsTimeout) {
+        /** How long one question to the DNS may take, and the most any one check phase waits on the DNS in all. */
+        public static final Duration DEFAULT_DNS_TIMEOUT = Duration.ofSeconds(10);
+
+        public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
+                        int smtpPort, String heloName, String bindAddress, TlsMode tls, int destinationConcurrency, int maxConcurrency) {
+            this(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls, destinationConcurrency,
+                    maxConcurrency, DEFAULT_DNS_TIMEOUT);
+        }
+
         public static Delivery defaults(String hostname) {
             return new Delivery(null, null, null, List.of(), 25, hostname, null, TlsMode.MAY, 20, 100);
+        }
+
+        public Delivery withDnsTimeout(Duration t) {
+            return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
+                    destinationConcurrency, maxConcurrency, t);
         }
     }
 

@@ -44,7 +44,7 @@ public final class ConfigLoader {
             "auth_failure_window", "greet_pause", "sender_dbl", "sender_access", "recipient_access",
             "client_hostname_access");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
-            "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency");
+            "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency", "dns_timeout");
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
     private static final Set<String> ADMIN_KEYS = Set.of("bind");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
@@ -349,7 +349,8 @@ public final class ConfigLoader {
         }
         return new Config.Delivery(relayhost, user, pwFile, List.copyOf(dns), port, helo, bindAddr, tlsMode,
                 (int) positiveIn(n, "delivery", "destination_concurrency", d.destinationConcurrency()),
-                (int) positiveIn(n, "delivery", "max_concurrency", d.maxConcurrency()));
+                (int) positiveIn(n, "delivery", "max_concurrency", d.maxConcurrency()),
+                durationIn(n, "delivery", "dns_timeout", d.dnsTimeout()));
     }
 
     private Map<String, Nexthop> transports(JsonNode root, int smtpPort) {

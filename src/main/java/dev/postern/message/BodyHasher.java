@@ -82,8 +82,14 @@ public final class BodyHasher {
         hashed += len;
     }
 
-    /** Finishes the body; a last line without CRLF counts as if it had one. */
+    private byte[] result;
+
+    /**
+     * Finishes the body; a last line without CRLF counts as if it had one. Calling it again returns the same
+     * hash: a check that waited on the DNS runs again from the start (route.DnsReplay).
+     */
     public byte[] finish() {
+        if (result != null) return result.clone();
         if (sawCr) {
             sawCr = false;
             append((byte) '\r');
@@ -94,7 +100,8 @@ public final class BodyHasher {
         }
         // RFC 6376 3.4.3: an empty body is one CRLF under "simple"; 3.4.4: nothing under "relaxed"
         if (!emittedAny && !relaxed) emit(CRLF, 0, 2);
-        return digest.digest();
+        result = digest.digest();
+        return result.clone();
     }
 
     /** How many canonical body octets were hashed (for the l= a signer may report). */

@@ -1,12 +1,15 @@
 package dev.postern.policy;
 
+import dev.postern.route.DnsReplay;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The configured checks of each phase, run in order; the first verdict other than Continue wins, as in
@@ -29,31 +32,60 @@ public final class PolicyChain {
         return checks.getOrDefault(phase, List.of()).stream().anyMatch(Check::blocking);
     }
 
+    /** Runs the phase's checks on this thread (checks that may wait on the DNS included). */
     public Verdict evaluate(Phase phase, Facts given) {
         Facts facts = given.inPhase(phase);
         for (Check c : checks.getOrDefault(phase, List.of())) {
-            Verdict v;
-            try {
-                v = c.check(facts);
-            } catch (RuntimeException e) {
-                // a check whose state is out of reach (the cluster database down): never decide without it
-                log.warn("{} from {}[{}]: check {} failed: {}", phase, facts.clientName(), facts.client().getHostAddress(), c.name(), e.getMessage());
-                count(c.name(), "tempfail");
-                return new Verdict.Defer(c.name(), dev.postern.mail.Reply.of(451, "4.3.0", "Temporary lookup failure, try again later"));
-            }
-            if (v instanceof Verdict.Continue) continue;
-            if (v instanceof Verdict.Refusal r) {
-                boolean warn = warnOnly.contains(c.name());
-                count(c.name(), warn ? "warn" : r.action());
-                if (warn) {
-                    log.info("warn: {} from {}[{}]: would {}: {}; check={}", phase, facts.clientName(), facts.client().getHostAddress(),
-                            r.action(), r.reply(), c.name());
-                    continue;
-                }
-            }
-            return v;
+            Verdict v = decide(c, phase, facts);
+            if (v != null) return v;
         }
         return Verdict.CONTINUE;
+    }
+
+    /**
+     * Runs the phase's checks without a thread waiting on the DNS: checks that may wait run through the
+     * replay (each on its own, so a check that counts, such as rate_limit, runs once), the others inline.
+     */
+    public CompletableFuture<Verdict> evaluateAsync(Phase phase, Facts given, DnsReplay lookups) {
+        return from(checks.getOrDefault(phase, List.of()), 0, phase, given.inPhase(phase), lookups);
+    }
+
+    private CompletableFuture<Verdict> from(List<Check> list, int start, Phase phase, Facts facts, DnsReplay lookups) {
+        for (int i = start; i < list.size(); i++) {
+            Check c = list.get(i);
+            if (c.blocking()) {
+                int next = i + 1;
+                return lookups.run(() -> Optional.ofNullable(decide(c, phase, facts)))
+                        .thenCompose(v -> v.isPresent() ? CompletableFuture.completedFuture(v.get()) : from(list, next, phase, facts, lookups));
+            }
+            Verdict v = decide(c, phase, facts);
+            if (v != null) return CompletableFuture.completedFuture(v);
+        }
+        return CompletableFuture.completedFuture(Verdict.CONTINUE);
+    }
+
+    /** One check: its verdict, or null to go on (it passed, or it is warn_only). */
+    private Verdict decide(Check c, Phase phase, Facts facts) {
+        Verdict v;
+        try {
+            v = c.check(facts);
+        } catch (RuntimeException e) {
+            // a check whose state is out of reach (the cluster database down): never decide without it
+            log.warn("{} from {}[{}]: check {} failed: {}", phase, facts.clientName(), facts.client().getHostAddress(), c.name(), e.getMessage());
+            count(c.name(), "tempfail");
+            return new Verdict.Defer(c.name(), dev.postern.mail.Reply.of(451, "4.3.0", "Temporary lookup failure, try again later"));
+        }
+        if (v instanceof Verdict.Continue) return null;
+        if (v instanceof Verdict.Refusal r) {
+            boolean warn = warnOnly.contains(c.name());
+            count(c.name(), warn ? "warn" : r.action());
+            if (warn) {
+                log.info("warn: {} from {}[{}]: would {}: {}; check={}", phase, facts.clientName(), facts.client().getHostAddress(),
+                        r.action(), r.reply(), c.name());
+                return null;
+            }
+        }
+        return v;
     }
 
     private void count(String check, String action) {

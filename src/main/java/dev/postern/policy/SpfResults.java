@@ -12,6 +12,8 @@ import java.util.Map;
 public final class SpfResults {
     private static final int MAX_ENTRIES = 10_000;
     private static final long TTL_MILLIS = 5 * 60_000;
+    /** A temporary error is kept briefly: long enough that one transaction waits on a silent DNS once, not for minutes. */
+    private static final long TEMPERROR_TTL_MILLIS = 30_000;
 
     private record Entry(Spf.Outcome outcome, long at) {}
 
@@ -32,7 +34,7 @@ public final class SpfResults {
         long now = clock.millis();
         synchronized (recent) {
             Entry e = recent.get(key);
-            if (e != null && now - e.at() < TTL_MILLIS) return e.outcome();
+            if (e != null && now - e.at() < (e.outcome().result() == Spf.Result.TEMPERROR ? TEMPERROR_TTL_MILLIS : TTL_MILLIS)) return e.outcome();
         }
         Spf.Outcome o = spf.checkMailFrom(ip, sender, helo);
         synchronized (recent) {

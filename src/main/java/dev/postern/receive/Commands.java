@@ -277,7 +277,7 @@ final class Commands {
             return;
         }
         s.message = null; // the commit below owns it now
-        s.offloadAsync(() -> m.commit(), (queued, err) -> {
+        s.await(m.commit(s.server.lookups()), (queued, err) -> {
             if (err instanceof InboundMessage.Refused r) {
                 logReject("END-OF-MESSAGE", r.reply, "authentication", null);
                 s.reply(r.reply);
@@ -295,7 +295,8 @@ final class Commands {
     // ------------------------------------------------------------------ policy
 
     /**
-     * Runs the phase's checks (off the event loop when one of them may wait on DNS), then either refuses
+     * Runs the phase's checks (off the event loop, and off the spool's threads, when one of them may wait on
+     * the DNS; no thread waits while it answers), then either refuses
      * with the deciding check's reply or continues with {@code pass}.
      */
     void decide(Phase phase, Facts facts, String command, Runnable pass) {
@@ -304,7 +305,7 @@ final class Commands {
             apply(chain.evaluate(phase, facts), command, facts, pass);
             return;
         }
-        s.offload(() -> chain.evaluate(phase, facts), (v, err) -> {
+        s.await(chain.evaluateAsync(phase, facts, s.server.lookups()), (v, err) -> {
             if (err != null) {
                 SmtpSession.log.warn("policy check failed: {}", err.toString());
                 s.reply(Reply.of(451, "4.3.0", "Temporary failure in policy checks"));

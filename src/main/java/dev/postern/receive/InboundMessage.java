@@ -6,8 +6,11 @@ import dev.postern.queue.QueuedMessage;
 import dev.postern.queue.Intake;
 import dev.postern.queue.Queue;
 
+import dev.postern.route.DnsReplay;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
@@ -108,35 +111,54 @@ final class InboundMessage {
     int receivedHeaders() { return scanner.receivedCount(); }
 
     /**
-     * Runs on the disk executor after every write; completes once the message is durable and queued (with
-     * any arrival hold in the same step), or with the error.
+     * At the end of the data, on the event loop: the message's authentication runs first, on the check
+     * executor without a thread waiting on the DNS; then, on the disk executor after every write, the
+     * durable commit (with any arrival hold in the same step). Completes once the message is queued, or
+     * with the error or refusal.
      */
-    java.util.concurrent.CompletableFuture<QueuedMessage> commit() {
+    CompletableFuture<QueuedMessage> commit(DnsReplay lookups) {
+        CompletableFuture<MessageAuthentication.Outcome> checked = auth == null ? CompletableFuture.completedFuture(null) : lookups.run(auth::finish);
+        CompletableFuture<QueuedMessage> done = new CompletableFuture<>();
+        checked.whenComplete((o, t) -> disk.execute(() -> {
+            CompletableFuture<QueuedMessage> c;
+            try {
+                c = commitChecked(o, t);
+            } catch (RuntimeException e) {
+                c = CompletableFuture.failedFuture(e);
+            }
+            c.whenComplete((q, e) -> {
+                if (e == null) done.complete(q);
+                else done.completeExceptionally(e);
+            });
+        }));
+        return done;
+    }
+
+    private CompletableFuture<QueuedMessage> commitChecked(MessageAuthentication.Outcome o, Throwable failed) {
         if (error != null) {
             incoming.abort();
-            return java.util.concurrent.CompletableFuture.failedFuture(error);
+            return CompletableFuture.failedFuture(error);
         }
-        if (auth == null) return incoming.commitAsync(null);
-        MessageAuthentication.Outcome o;
-        try {
-            o = auth.finish();
-        } catch (RuntimeException e) {
+        if (failed != null) {
             // as a milter failure in Postfix (milter_default_action = tempfail): never accept unchecked mail
-            SmtpSession.log.error("{}: message authentication failed: {}", incoming.id(), e.toString(), e);
+            Throwable cause = failed instanceof java.util.concurrent.CompletionException && failed.getCause() != null ? failed.getCause() : failed;
+            SmtpSession.log.error("{}: message authentication failed: {}", incoming.id(), cause.toString(), cause);
             incoming.abort();
-            return java.util.concurrent.CompletableFuture.failedFuture(new Refused(
+            return CompletableFuture.failedFuture(new Refused(
                     dev.postern.mail.Reply.of(451, "4.3.0", "Temporary failure in message authentication, try again later")));
         }
+        if (o == null) return incoming.commitAsync(null);
+        o.effects().run();
         authSummary = o.summary();
         if (o.refusal() != null) {
             incoming.abort();
-            return java.util.concurrent.CompletableFuture.failedFuture(new Refused(o.refusal()));
+            return CompletableFuture.failedFuture(new Refused(o.refusal()));
         }
         try {
             if (o.prefix().length > 0) incoming.prepend(o.prefix());
         } catch (IOException e) {
             incoming.abort();
-            return java.util.concurrent.CompletableFuture.failedFuture(e);
+            return CompletableFuture.failedFuture(e);
         }
         return incoming.commitAsync(o.holdReason());
     }

@@ -35,8 +35,13 @@ final class MessageAuthentication {
     /** The session facts this message was sent with. */
     record Origin(InetAddress client, String helo, String sender, boolean trusted, String hostname, Set<String> localDomains) {}
 
-    /** What to put before the message, and whether to refuse it or hold it. */
-    record Outcome(byte[] prefix, Reply refusal, String holdReason, String summary) {}
+    /**
+     * What to put before the message, and whether to refuse it or hold it. effects (counting results, the
+     * DMARC report row) are run once by the caller: {@link #finish} itself may run more than once.
+     */
+    record Outcome(byte[] prefix, Reply refusal, String holdReason, String summary, Runnable effects) {
+        Outcome(byte[] prefix, Reply refusal, String holdReason, String summary) { this(prefix, refusal, holdReason, summary, () -> { }); }
+    }
 
     private final AuthServices services;
     private final Origin origin;
@@ -95,7 +100,11 @@ final class MessageAuthentication {
         if (signHasher != null) signHasher.update(b, off, len);
     }
 
-    /** Runs off the event loop: DNS for keys, SPF and DMARC. */
+    /**
+     * Runs off the event loop: DNS for keys, SPF and DMARC. It may run several times for one message (each
+     * time the DNS has answered one more question, see route.DnsReplay), so it changes nothing outside the
+     * outcome it returns.
+     */
     Outcome finish() {
         header.end(); // InboundMessage.endOfContent wrote the header section already; this only marks it read
         if (signHasher != null) return signOutgoing();
@@ -109,18 +118,18 @@ final class MessageAuthentication {
                 v.extra.append("X-Postern-Warning: a Received field claims this message passed through ").append(origin.hostname()).append("\r\n");
             }
         }
-        if (verifier == null) return new Outcome(bytes(v.extra), v.refusal, null, v.summary);
+        if (verifier == null) return new Outcome(bytes(v.extra), v.refusal, null, v.summary, v::effects);
         Spf.Outcome spf = spf(v);
         List<DkimVerifier.Result> dkim = dkim(v);
         dmarc(v, spf, dkim);
         dev.postern.message.Arc.Validation chain = arc.validate(services.keys());
         v.ar.add("arc", chain.status(), chain.reason(), "header.i", chain.instances() > 0 ? String.valueOf(chain.instances()) : null);
         v.summary += " arc=" + chain.status();
-        services.count("arc", chain.status());
+        v.count("arc", chain.status());
         String arcSet = v.refusal == null ? seal(chain, v.ar) : null;
         // RFC 8601 5: our field goes on top, above the trace fields
         String header = v.ar.field() + (arcSet == null ? "" : arcSet) + v.extra;
-        return new Outcome(header.getBytes(StandardCharsets.ISO_8859_1), v.refusal, v.hold, v.summary.strip());
+        return new Outcome(header.getBytes(StandardCharsets.ISO_8859_1), v.refusal, v.hold, v.summary.strip(), v::effects);
     }
 
     /** What the checks of one message have found so far. */
@@ -130,13 +139,18 @@ final class MessageAuthentication {
         Reply refusal;
         String hold;
         String summary = "";
+        final List<Runnable> effects = new ArrayList<>();
+
+        void count(String method, String result) { effects.add(() -> services.count(method, result)); }
+
+        void effects() { effects.forEach(Runnable::run); }
     }
 
     /** Our users' mail: one DKIM-Signature per key of the From domain. */
     private Outcome signOutgoing() {
         String sigs = DkimSigner.signAll(header.fields(), signHasher.finish(), signKeys, clock.instant().getEpochSecond());
-        services.count("dkim-sign", "signed");
-        return new Outcome(sigs.getBytes(StandardCharsets.ISO_8859_1), null, null, "dkim-signed=" + signKeys.size());
+        return new Outcome(sigs.getBytes(StandardCharsets.ISO_8859_1), null, null, "dkim-signed=" + signKeys.size(),
+                () -> services.count("dkim-sign", "signed"));
     }
 
     /** RFC 7208: MAIL FROM decides (the HELO identity for the null sender); HELO is reported too (2.3). */
@@ -149,7 +163,7 @@ final class MessageAuthentication {
             Spf.Outcome helo = services.spf().mailFrom(origin.client(), null, origin.helo());
             v.ar.add("spf", helo.result().label(), helo.reason(), "smtp.helo", octets(origin.helo()));
         }
-        services.count("spf", spf.result().label());
+        v.count("spf", spf.result().label());
         v.summary += " spf=" + spf.result().label();
         return spf;
     }
@@ -157,11 +171,11 @@ final class MessageAuthentication {
     private List<DkimVerifier.Result> dkim(Verdicts v) {
         List<DkimVerifier.Result> dkim = verifier.finish(services.keys(), clock.instant());
         if (dkim.isEmpty()) {
-            services.count("dkim", "none");
+            v.count("dkim", "none");
             v.ar.add("dkim", "none", null);
         }
         for (DkimVerifier.Result r : dkim) {
-            services.count("dkim", r.result());
+            v.count("dkim", r.result());
             v.ar.add("dkim", r.result(), r.reason(), "header.d", r.domain(), "header.i", r.identity(), "header.s", r.selector(),
                     "header.a", r.algorithm(), "header.b", r.signaturePrefix());
         }
@@ -185,7 +199,7 @@ final class MessageAuthentication {
         v.ar.add("dmarc", result, e.result() == Dmarc.Result.FAIL ? "p=" + p : null,
                 "header.from", e.fromDomain(), "policy.dmarc", e.result() == Dmarc.Result.NONE ? null : p);
         v.summary += " dmarc=" + result;
-        services.count("dmarc", result);
+        v.count("dmarc", result);
         String disposition = "none";
         boolean enforce = services.settings().dmarc().equals("enforce") && e.result() == Dmarc.Result.FAIL;
         if (enforce && e.disposition() == Dmarc.Disposition.REJECT && v.refusal == null) {
@@ -199,7 +213,8 @@ final class MessageAuthentication {
         if (services.settings().dmarcReports() && services.reports() != null) {
             List<Map.Entry<String, String>> rows = new ArrayList<>();
             for (DkimVerifier.Result r : dkim) rows.add(new AbstractMap.SimpleEntry<>(r.domain(), r.result()));
-            services.reports().record(origin.client().getHostAddress(), e, origin.sender(), spf, rows, disposition);
+            String row = disposition;
+            v.effects.add(() -> services.reports().record(origin.client().getHostAddress(), e, origin.sender(), spf, rows, row));
         }
     }
 

@@ -16,4 +16,5 @@ record ServerContext(Config config, SslContext ssl, Authenticator authenticator,
                      dev.postern.policy.PolicyChain policy,
                      Queue queue, ExecutorService workers, ConnectionLimiter connections,
                      dev.postern.policy.AuthFailures authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted,
-                     AuthServices auth, java.util.function.Function<InetAddress, String> clientNames) {}
+                     AuthServices auth, java.util.function.Function<InetAddress, java.util.concurrent.CompletableFuture<String>> clientNames,
+                     dev.postern.route.DnsReplay lookups) {}

@@ -48,14 +48,16 @@ public final class SmtpServer implements AutoCloseable {
     public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router,
                       dev.postern.policy.PolicyChain policy, Queue queue, Clock clock,
                       AuthServices auth, dev.postern.policy.AuthFailures authFailures,
-                      java.util.function.Function<java.net.InetAddress, String> clientNames) {
+                      java.util.function.Function<java.net.InetAddress, java.util.concurrent.CompletableFuture<String>> clientNames,
+                      dev.postern.route.DnsReplay lookups) {
         this.config = config;
         boolean epoll = Epoll.isAvailable();
         var factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.boss = new MultiThreadIoEventLoopGroup(1, factory);
         this.workers = new MultiThreadIoEventLoopGroup(0, factory);
         AtomicInteger n = new AtomicInteger();
-        // disk commits block on fsync; many threads let concurrent sessions fsync in parallel
+        // disk commits block on fsync; many threads let concurrent sessions fsync in parallel. Checks that ask
+        // the DNS never run here: they run on the server's check executor through lookups (route.DnsReplay)
         this.blocking = Executors.newFixedThreadPool(32, r -> {
             Thread t = new Thread(r, "spool-" + n.incrementAndGet());
             t.setDaemon(true);
@@ -64,7 +66,7 @@ public final class SmtpServer implements AutoCloseable {
         var limits = config.limits();
         this.context = new ServerContext(config, ssl, authenticator, router, new RelayControl(router, config.relayNetworks()), policy,
                 queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
-                authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames);
+                authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames, lookups);
         log.info("using {} transport", epoll ? "epoll" : "NIO");
     }
 

@@ -134,8 +134,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (clientIp.isLoopbackAddress()) {
             clientName = "localhost";
         } else {
-            server.workers().execute(() -> {
-                String name = server.clientNames().apply(clientIp);
+            server.clientNames().apply(clientIp).thenAccept(name -> {
                 if (name != null) clientName = name;
             });
         }
@@ -328,14 +327,27 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** As {@link #offload}, for work that finishes later by itself (a group commit waiting for its fsync). */
     <T> void offloadAsync(Supplier<CompletableFuture<T>> work, BiConsumer<T, Exception> then) {
         busy = true;
-        disk.execute(() -> started(work).whenComplete((r, t) -> ctx.executor().execute(() -> {
+        disk.execute(() -> resume(started(work), then));
+    }
+
+    /**
+     * Waits, reading no further commands, on work that completes elsewhere (checks waiting on the DNS, a
+     * commit), then continues on the event loop.
+     */
+    <T> void await(CompletableFuture<T> work, BiConsumer<T, Exception> then) {
+        busy = true;
+        resume(work, then);
+    }
+
+    private <T> void resume(CompletableFuture<T> work, BiConsumer<T, Exception> then) {
+        work.whenComplete((r, t) -> ctx.executor().execute(() -> {
             busy = false;
             if (mode == Mode.CLOSED) return;
             touch();
             Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
             then.accept(r, cause == null ? null : cause instanceof Exception e ? e : new Exception(cause));
             process();
-        })));
+        }));
     }
 
     // ---------------------------------------------------------------- output

@@ -2,9 +2,7 @@ package dev.postern.route;
 
 import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
-import org.xbill.DNS.Cache;
 import org.xbill.DNS.ExtendedResolver;
-import org.xbill.DNS.Lookup;
 import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.PTRRecord;
@@ -15,21 +13,58 @@ import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
+import org.xbill.DNS.lookup.LookupResult;
+import org.xbill.DNS.lookup.LookupSession;
+import org.xbill.DNS.lookup.NoSuchDomainException;
+import org.xbill.DNS.lookup.NoSuchRRSetException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
- * DNS through dnsjava, against configured servers (e.g. 127.0.0.1:5353 in tests) or the system's.
- * Answers are cached for their TTL (dnsjava's cache, at most 10,000 names): a message can ask the same
+ * DNS through dnsjava's asynchronous lookups, against configured servers (e.g. 127.0.0.1:5353 in tests)
+ * or the system's. Answers are cached for their TTL (at most 10,000 questions): a message can ask the same
  * names at connect, RCPT and end of data, and every message from a busy sender asks the same ones.
+ *
+ * <p>Inside a {@link DnsReplay} run (the receiving side's checks) no thread waits on the network; outside
+ * one (routing on delivery threads, the CLI) the calling thread waits, at most the timeout. The same
+ * question asked while it is outstanding is not sent again, and at most {@link #MAX_IN_FLIGHT} distinct
+ * questions are outstanding at once: past that, new ones fail at once as temporary failures rather than
+ * queue behind a silent server.
  */
-public final class DnsjavaDns implements Dns {
-    private final Resolver resolver;
-    private final Cache cache = new Cache();
+public final class DnsjavaDns implements Dns, DnsReplay.Source {
+    static final int MAX_IN_FLIGHT = 2_000;
+    private static final int MAX_CACHED = 10_000;
+    private static final Logger log = LoggerFactory.getLogger("postern.dns");
+
+    /** Runs dnsjava's completion stages: short, never blocking; not the common pool, which has one thread on 2 cores. */
+    private static final java.util.concurrent.ExecutorService ANSWERS = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+        Thread t = new Thread(r, "dns-answers");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private record Cached(Answer<Record> answer, long expires) {}
+
+    private final LookupSession session;
+    private final Duration timeout;
+    private final Map<DnsReplay.Question, CompletableFuture<Answer<Record>>> inFlight = new ConcurrentHashMap<>();
+    private final Map<DnsReplay.Question, Cached> cache = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override protected boolean removeEldestEntry(Map.Entry<DnsReplay.Question, Cached> e) { return size() > MAX_CACHED; }
+    };
 
     public DnsjavaDns(List<InetSocketAddress> servers, Duration timeout) {
         Resolver r;
@@ -37,12 +72,21 @@ public final class DnsjavaDns implements Dns {
             r = new ExtendedResolver();
         } else {
             List<Resolver> each = new ArrayList<>();
-            for (InetSocketAddress a : servers) each.add(new SimpleResolver(a));
+            for (InetSocketAddress a : servers) {
+                SimpleResolver one = new SimpleResolver(a);
+                one.setTimeout(timeout);
+                each.add(one);
+            }
             r = new ExtendedResolver(each);
         }
         r.setTimeout(timeout);
-        this.resolver = r;
-        cache.setMaxEntries(10_000);
+        this.timeout = timeout;
+        // mail routing asks the DNS only, as Postfix's smtp_host_lookup = dns: no hosts file, no search list;
+        // CNAME chains are followed (at most 16 steps); dnsjava's own cache keeps negative answers for their SOA TTL
+        org.xbill.DNS.Cache negative = new org.xbill.DNS.Cache();
+        negative.setMaxEntries(MAX_CACHED);
+        this.session = LookupSession.builder().resolver(r).cache(negative).hostsFileParser(null).clearSearchPath()
+                .maxRedirects(16).executor(ANSWERS).build();
     }
 
     @Override public Answer<Mx> mx(String domain) {
@@ -57,8 +101,9 @@ public final class DnsjavaDns implements Dns {
     }
 
     @Override public Answer<InetAddress> addresses(String host) {
-        Answer<Record> v4 = lookup(host, Type.A);
-        Answer<Record> v6 = lookup(host, Type.AAAA);
+        List<Answer<Record>> both = lookupBoth(host, Type.A, Type.AAAA);
+        Answer<Record> v4 = both.get(0);
+        Answer<Record> v6 = both.get(1);
         List<InetAddress> out = new ArrayList<>();
         for (Record r : v4.values()) out.add(((ARecord) r).getAddress());
         for (Record r : v6.values()) out.add(((AAAARecord) r).getAddress());
@@ -90,22 +135,96 @@ public final class DnsjavaDns implements Dns {
     }
 
     private Answer<Record> lookup(String name, int type) {
-        Lookup l;
+        DnsReplay.Question q = new DnsReplay.Question(absolute(name), type);
+        List<Answer<Record>> known = DnsReplay.answers(this, q);
+        return known != null ? known.get(0) : await(q);
+    }
+
+    /** Both questions at once: inside a run they go out together rather than one pass after the other. */
+    private List<Answer<Record>> lookupBoth(String name, int type1, int type2) {
+        DnsReplay.Question a = new DnsReplay.Question(absolute(name), type1);
+        DnsReplay.Question b = new DnsReplay.Question(absolute(name), type2);
+        List<Answer<Record>> known = DnsReplay.answers(this, a, b);
+        if (known != null) return known;
+        CompletableFuture<Answer<Record>> fa = ask(a), fb = ask(b);
+        return List.of(await(a, fa), await(b, fb));
+    }
+
+    private static String absolute(String name) {
+        return (name.endsWith(".") ? name : name + ".").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private Answer<Record> await(DnsReplay.Question q) { return await(q, ask(q)); }
+
+    private Answer<Record> await(DnsReplay.Question q, CompletableFuture<Answer<Record>> f) {
         try {
-            l = new Lookup(Name.fromString(name.endsWith(".") ? name : name + "."), type);
-        } catch (TextParseException e) {
-            return Answer.failed(Status.NXDOMAIN, "bad name " + name);
+            return f.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Answer.failed(Status.TEMPFAIL, q.name() + ": interrupted");
+        } catch (ExecutionException | TimeoutException e) {
+            return Answer.failed(Status.TEMPFAIL, q.name() + ": timed out");
         }
-        l.setResolver(resolver);
-        l.setCache(cache);
-        l.setHostsFileParser(null); // mail routing asks the DNS only, as Postfix's smtp_host_lookup = dns
-        l.setSearchPath((Name[]) null);
-        Record[] records = l.run(); // follows CNAME chains, at most 16 steps (dnsjava's bound)
-        return switch (l.getResult()) {
-            case Lookup.SUCCESSFUL -> Answer.of(List.of(records));
-            case Lookup.HOST_NOT_FOUND -> Answer.failed(Status.NXDOMAIN, name + ": " + l.getErrorString());
-            case Lookup.TYPE_NOT_FOUND -> Answer.failed(Status.NODATA, name + ": " + l.getErrorString());
-            default -> Answer.failed(Status.TEMPFAIL, name + ": " + l.getErrorString());
-        };
+    }
+
+    @Override public Answer<Record> cached(DnsReplay.Question q) {
+        synchronized (cache) {
+            Cached c = cache.get(q);
+            if (c == null) return null;
+            if (c.expires() - System.nanoTime() > 0) return c.answer();
+            cache.remove(q);
+            return null;
+        }
+    }
+
+    @Override public CompletableFuture<Answer<Record>> ask(DnsReplay.Question q) {
+        Answer<Record> hit = cached(q);
+        if (hit != null) return CompletableFuture.completedFuture(hit);
+        CompletableFuture<Answer<Record>> running = inFlight.get(q);
+        if (running != null) return running;
+        if (inFlight.size() >= MAX_IN_FLIGHT) {
+            log.warn("{} DNS questions outstanding; {} {} fails at once", inFlight.size(), q.name(), Type.string(q.type()));
+            return CompletableFuture.completedFuture(Answer.failed(Status.TEMPFAIL, q.name() + ": too many DNS questions outstanding"));
+        }
+        CompletableFuture<Answer<Record>> mine = new CompletableFuture<>();
+        running = inFlight.putIfAbsent(q, mine);
+        if (running != null) return running;
+        Name name;
+        try {
+            name = Name.fromString(q.name());
+        } catch (TextParseException e) {
+            inFlight.remove(q);
+            mine.complete(Answer.failed(Status.NXDOMAIN, "bad name " + q.name()));
+            return mine;
+        }
+        session.lookupAsync(name, q.type()).toCompletableFuture()
+                .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .handle((result, t) -> t == null ? answer(q, result) : failure(q, t))
+                .thenAccept(a -> {
+                    inFlight.remove(q, mine);
+                    mine.complete(a);
+                });
+        return mine;
+    }
+
+    private Answer<Record> answer(DnsReplay.Question q, LookupResult result) {
+        List<Record> records = result.getRecords();
+        if (records.isEmpty()) return Answer.failed(Status.NODATA, q.name() + ": no records");
+        Answer<Record> a = Answer.of(records);
+        long ttl = records.stream().mapToLong(Record::getTTL).min().orElse(0);
+        if (ttl > 0) {
+            synchronized (cache) {
+                cache.put(q, new Cached(a, System.nanoTime() + TimeUnit.SECONDS.toNanos(ttl)));
+            }
+        }
+        return a;
+    }
+
+    private static Answer<Record> failure(DnsReplay.Question q, Throwable t) {
+        Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (cause instanceof NoSuchDomainException) return Answer.failed(Status.NXDOMAIN, q.name() + ": host not found");
+        if (cause instanceof NoSuchRRSetException) return Answer.failed(Status.NODATA, q.name() + ": type not found");
+        if (cause instanceof TimeoutException) return Answer.failed(Status.TEMPFAIL, q.name() + ": timed out");
+        return Answer.failed(Status.TEMPFAIL, q.name() + ": " + cause.getMessage());
     }
 }

@@ -32,6 +32,8 @@ public final class TestDnsServer implements AutoCloseable {
     private final DatagramSocket socket;
     private final Map<Name, List<Record>> records = new ConcurrentHashMap<>();
     private final Set<Name> servfail = ConcurrentHashMap.newKeySet();
+    private final Set<Name> silent = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicLong unanswered = new java.util.concurrent.atomic.AtomicLong();
     private final Thread thread;
 
     public TestDnsServer() throws IOException {
@@ -64,6 +66,24 @@ public final class TestDnsServer implements AutoCloseable {
         return this;
     }
 
+    /** Questions about this name or any name under it are never answered (a dead or hostile name server). */
+    public TestDnsServer silent(String zone) {
+        try {
+            silent.add(Name.fromString(zone.endsWith(".") ? zone : zone + "."));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(zone, e);
+        }
+        return this;
+    }
+
+    /** How many questions went unanswered because of {@link #silent}. */
+    public long unanswered() { return unanswered.get(); }
+
+    private boolean isSilent(Name name) {
+        for (Name z : silent) if (name.subdomain(z)) return true;
+        return false;
+    }
+
     private void serve() {
         byte[] buf = new byte[4096];
         while (!socket.isClosed()) {
@@ -71,6 +91,10 @@ public final class TestDnsServer implements AutoCloseable {
                 DatagramPacket p = new DatagramPacket(buf, buf.length);
                 socket.receive(p);
                 Message q = new Message(java.util.Arrays.copyOf(p.getData(), p.getLength()));
+                if (isSilent(q.getQuestion().getName())) {
+                    unanswered.incrementAndGet();
+                    continue;
+                }
                 byte[] answer = answer(q).toWire(512);
                 socket.send(new DatagramPacket(answer, answer.length, p.getSocketAddress()));
             } catch (IOException e) {
