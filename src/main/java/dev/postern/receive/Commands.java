@@ -436,7 +436,9 @@ final class Commands {
             s.reply(Reply.of(501, "5.5.2", "Invalid authentication exchange: " + m.why()));
         } else if (step instanceof SaslServer.Verify v) {
             s.sasl = null;
-            s.offload(() -> s.server.authenticator().verify(v.credentials()), (user, err) -> {
+            // Argon2 takes ~15 MiB and a core's worth of time per check: a few at a time, never on the spool's threads
+            s.await(java.util.concurrent.CompletableFuture.supplyAsync(() -> s.server.authenticator().verify(v.credentials()),
+                    s.server.passwordChecks()), (user, err) -> {
                 if (user != null) {
                     s.authUser = user;
                     SmtpSession.log.info("{}[{}]: sasl_username={}", s.clientName, s.clientIp.getHostAddress(), user);

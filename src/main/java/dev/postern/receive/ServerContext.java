@@ -17,4 +17,4 @@ record ServerContext(Config config, SslContext ssl, Authenticator authenticator,
                      Queue queue, ExecutorService workers, ConnectionLimiter connections,
                      dev.postern.policy.AuthFailures authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted,
                      AuthServices auth, java.util.function.Function<InetAddress, java.util.concurrent.CompletableFuture<String>> clientNames,
-                     dev.postern.route.DnsReplay lookups) {}
+                     dev.postern.route.DnsReplay lookups, ExecutorService passwordChecks) {}

@@ -43,6 +43,7 @@ public final class SmtpServer implements AutoCloseable {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ExecutorService blocking;
+    private final ExecutorService passwordChecks;
     private final List<Channel> channels = new ArrayList<>();
 
     public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router,
@@ -63,10 +64,16 @@ public final class SmtpServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        // as many password checks at once as there are cores: more would only queue for CPU, and hold memory
+        this.passwordChecks = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(), r -> {
+            Thread t = new Thread(r, "password-check");
+            t.setDaemon(true);
+            return t;
+        });
         var limits = config.limits();
         this.context = new ServerContext(config, ssl, authenticator, router, new RelayControl(router, config.relayNetworks()), policy,
                 queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
-                authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames, lookups);
+                authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames, lookups, passwordChecks);
         log.info("using {} transport", epoll ? "epoll" : "NIO");
     }
 
@@ -133,5 +140,6 @@ public final class SmtpServer implements AutoCloseable {
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         blocking.shutdown();
+        passwordChecks.shutdown();
     }
 }
