@@ -179,7 +179,7 @@ public final class LogSpool implements Spool {
                     if (state != null) en.state = state.lines().toList();
                 }
                 // the log moved to a new segment meanwhile: older ones may hold nothing live any more
-                if (writer.currentSegment() != firstSegment) CompletableFuture.runAsync(LogSpool.this::collectGarbage);
+                if (writer.currentSegment() != firstSegment) CompletableFuture.runAsync(LogSpool.this::collectGarbage, GARBAGE);
                 return message;
             });
         }
@@ -203,17 +203,39 @@ public final class LogSpool implements Spool {
     }
 
     @Override public void saveState(QueuedMessage message) throws IOException {
-        String text = EnvelopeCodec.encodeState(message);
-        await(writer.append(List.of(LogRecord.of(LogRecord.Type.STATE, message.id(),
-                text.getBytes(StandardCharsets.UTF_8))), true));
-        synchronized (this) {
-            entries.get(message.id()).state = text.lines().toList();
-        }
+        awaitVoid(saveStateAsync(message));
     }
 
     @Override public void remove(String id) throws IOException {
-        await(writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), true));
-        finish(id);
+        awaitVoid(removeAsync(id));
+        collectGarbage();
+    }
+
+    /** Appended to the log without waiting: the group commit's fsync completes it. */
+    @Override public CompletableFuture<Void> saveStateAsync(QueuedMessage message) {
+        String text = EnvelopeCodec.encodeState(message);
+        return writer.append(List.of(LogRecord.of(LogRecord.Type.STATE, message.id(), text.getBytes(StandardCharsets.UTF_8))), true)
+                .thenAccept(p -> {
+                    synchronized (this) {
+                        Entry e = entries.get(message.id());
+                        if (e != null) e.state = text.lines().toList();
+                    }
+                });
+    }
+
+    @Override public CompletableFuture<Void> removeAsync(String id) {
+        return writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), true).thenAccept(p -> finish(id));
+    }
+
+    private static void awaitVoid(CompletableFuture<Void> f) throws IOException {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
     }
 
     private static LogWriter.Position await(CompletableFuture<List<LogWriter.Position>> f) throws IOException {
@@ -229,12 +251,24 @@ public final class LogSpool implements Spool {
 
     /** Marks a message finished and deletes every segment that no longer holds anything live. */
     private void finish(String id) {
+        boolean older;
         synchronized (this) {
             Entry e = entries.get(id);
             if (e != null) e.finished = true;
+            long active = writer == null ? Long.MAX_VALUE : writer.currentSegment();
+            older = e == null || e.segments.stream().anyMatch(s -> s < active);
         }
-        collectGarbage();
+        // only a message that reached back into an older segment can free one; the scan and any deletion run
+        // off the thread that finished it (the log writer, for a removal)
+        if (older) CompletableFuture.runAsync(this::collectGarbage, GARBAGE);
     }
+
+    /** One thread for segment deletion: it may wait on the file system, and the log writer must not. */
+    private static final java.util.concurrent.Executor GARBAGE = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "queue-log-gc");
+        t.setDaemon(true);
+        return t;
+    });
 
     private void collectGarbage() {
         List<Long> deletable = new ArrayList<>();
@@ -295,7 +329,7 @@ public final class LogSpool implements Spool {
         }
         long next = segments.isEmpty() ? 1 : segments.get(segments.size() - 1) + 1;
         // after a rotation, older segments may hold nothing live: look off the writer thread
-        writer = new LogWriter(dir, next, segmentSize, this::note, () -> CompletableFuture.runAsync(this::collectGarbage));
+        writer = new LogWriter(dir, next, segmentSize, this::note, () -> CompletableFuture.runAsync(this::collectGarbage, GARBAGE));
         collectGarbage();
         out.sort((a, b) -> a.envelope().arrival().compareTo(b.envelope().arrival()));
         return out;

@@ -68,7 +68,7 @@ public final class QueueManager implements Queue {
     private record Due(Instant at, String id, long generation) {}
 
     private interface IoTask {
-        void run() throws IOException;
+        CompletableFuture<Void> run() throws IOException;
     }
 
     private final Spool spool;
@@ -262,22 +262,21 @@ public final class QueueManager implements Queue {
         }
         return chain(en, () -> {
             for (OutcomeRules.Notice n : toSend) notices.send(m, n, now);
-            if (m.isDone()) {
-                spool.remove(id);
-                log.info("{}: removed", id);
-            } else {
-                spool.saveState(m);
-            }
+            if (!m.isDone()) return spool.saveStateAsync(m);
+            return spool.removeAsync(id).thenRun(() -> log.info("{}: removed", id));
         });
     }
 
-    /** Runs a write after every earlier write of the same message, on the writer pool. */
+    /**
+     * Runs a write after every earlier write of the same message, on the writer pool; a group-committed
+     * store's write returns at once and completes with its fsync, so no writer thread waits on the disk.
+     */
     private CompletableFuture<Void> chain(Entry en, IoTask task) {
-        CompletableFuture<Void> next = en.writes.handle((v, e) -> null).thenRunAsync(() -> {
+        CompletableFuture<Void> next = en.writes.handle((v, e) -> null).thenComposeAsync(v -> {
             try {
-                task.run();
+                return task.run();
             } catch (IOException e) {
-                throw new CompletionException(e);
+                return CompletableFuture.<Void>failedFuture(e);
             }
         }, writers);
         writesPending.incrementAndGet();
@@ -357,7 +356,7 @@ public final class QueueManager implements Queue {
             view.put(id, en.message);
             QueuedMessage m = en.message;
             schedule(id, en);
-            return chain(en, () -> spool.saveState(m)).thenApply(v -> true);
+            return chain(en, () -> spool.saveStateAsync(m)).thenApply(v -> true);
         });
     }
 
@@ -368,7 +367,7 @@ public final class QueueManager implements Queue {
             if (en == null) return CompletableFuture.completedFuture(false);
             view.remove(id);
             log.info("{}: deleted by administrator{}", id, en.inFlight ? " (during an attempt, whose outcome will be dropped)" : "");
-            return chain(en, () -> spool.remove(id)).thenApply(v -> true);
+            return chain(en, () -> spool.removeAsync(id)).thenApply(v -> true);
         });
     }
 

@@ -62,6 +62,29 @@ public interface Spool {
     /** Removes a message whose recipients are all final. */
     void remove(String id) throws IOException;
 
+    /**
+     * As {@link #saveState}, completing once durable; a store whose writes are group-committed returns at
+     * once, so the calling thread does not wait on the disk. The default runs the blocking write here.
+     */
+    default java.util.concurrent.CompletableFuture<Void> saveStateAsync(QueuedMessage message) {
+        try {
+            saveState(message);
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        } catch (IOException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** As {@link #remove}, completing once durable (see {@link #saveStateAsync}). */
+    default java.util.concurrent.CompletableFuture<Void> removeAsync(String id) {
+        try {
+            remove(id);
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        } catch (IOException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
     /** Counters for the metrics endpoint (name → value). */
     default java.util.Map<String, Long> stats() { return java.util.Map.of(); }
 

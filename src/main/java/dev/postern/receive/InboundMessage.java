@@ -117,7 +117,8 @@ final class InboundMessage {
      * with the error or refusal.
      */
     CompletableFuture<QueuedMessage> commit(DnsReplay lookups) {
-        CompletableFuture<MessageAuthentication.Outcome> checked = auth == null ? CompletableFuture.completedFuture(null) : lookups.run(auth::finish);
+        CompletableFuture<MessageAuthentication.Outcome> checked = auth == null ? CompletableFuture.completedFuture(null)
+                : auth.hasWork() ? lookups.run(auth::finish) : finishedHere();
         CompletableFuture<QueuedMessage> done = new CompletableFuture<>();
         checked.whenComplete((o, t) -> disk.execute(() -> {
             CompletableFuture<QueuedMessage> c;
@@ -132,6 +133,15 @@ final class InboundMessage {
             });
         }));
         return done;
+    }
+
+    /** Nothing to verify or sign (trusted senders, verification off): no trip to the check executor. */
+    private CompletableFuture<MessageAuthentication.Outcome> finishedHere() {
+        try {
+            return CompletableFuture.completedFuture(auth.finish());
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     private CompletableFuture<QueuedMessage> commitChecked(MessageAuthentication.Outcome o, Throwable failed) {

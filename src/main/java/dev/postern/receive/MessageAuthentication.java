@@ -94,6 +94,9 @@ final class MessageAuthentication {
         return header.without("Authentication-Results", f -> AuthenticationResults.claims(f, ourId));
     }
 
+    /** True when finishing takes real work (DNS look-ups, signatures); otherwise it is done on the spot. */
+    boolean hasWork() { return verifier != null || signHasher != null; }
+
     void body(byte[] b, int off, int len) {
         if (verifier != null) verifier.body(b, off, len);
         if (arc != null) arc.body(b, off, len);
