@@ -223,6 +223,11 @@ public final class LogSpool implements Spool {
                 });
     }
 
+    @Override public boolean writesMayBlock() {
+        LogWriter w = writer;
+        return w == null || w.congested();
+    }
+
     @Override public CompletableFuture<Void> removeAsync(String id) {
         return writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), true).thenAccept(p -> finish(id));
     }

@@ -70,6 +70,9 @@ final class LogWriter implements AutoCloseable {
     long[] syncStats() { return new long[] {syncs, syncedRecords}; }
 
     /** Queues records; the future completes when they are written (and forced to disk if sync). */
+    /** True when appends may soon wait for room (the disk is behind by most of the in-flight allowance). */
+    boolean congested() { return inFlightBytes.availablePermits() < 16 << 20; }
+
     CompletableFuture<List<Position>> append(List<LogRecord> records, boolean sync) {
         int bytes = 0;
         for (LogRecord r : records) bytes += r.encodedLength();

@@ -18,6 +18,9 @@ public interface Queue extends AutoCloseable {
     /** Starts receiving a message: the one way into the queue (SMTP, notices, reports). */
     Intake receive(Envelope envelope) throws IOException;
 
+    /** Whether writing to an intake may wait on the disk now (see Spool.writesMayBlock). */
+    default boolean intakeMayBlock() { return true; }
+
     /** Queues a message this server wrote itself (a DMARC report), signed like notices. Returns its queue id. */
     String inject(Envelope env, byte[] content) throws IOException;
 

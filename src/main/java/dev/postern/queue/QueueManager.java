@@ -120,6 +120,8 @@ public final class QueueManager implements Queue {
     // ------------------------------------------------------------------ the doors
 
     /** Starts receiving a message: the one way into the queue (SMTP, notices, reports). */
+    @Override public boolean intakeMayBlock() { return spool.writesMayBlock(); }
+
     @Override public Intake receive(Envelope envelope) throws IOException {
         return new Intake(spool.begin(envelope), m -> enqueue(m, false));
     }

@@ -85,6 +85,13 @@ public interface Spool {
         }
     }
 
+    /**
+     * Whether a write of incoming content or a commit may wait on the disk now. A store that only hands
+     * writes to its own writer thread answers false (until that writer falls behind), and sessions then
+     * write on their event loop instead of crossing to a thread pool.
+     */
+    default boolean writesMayBlock() { return true; }
+
     /** Counters for the metrics endpoint (name → value). */
     default java.util.Map<String, Long> stats() { return java.util.Map.of(); }
 

@@ -104,7 +104,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     SmtpSession(ServerContext server, Config.Listener listener) {
         this.server = server;
         this.listener = listener;
-        this.disk = new SerialExecutor(server.workers());
+        this.disk = new SerialExecutor(server.workers(), server.queue()::intakeMayBlock);
         this.commands = new Commands(this);
         this.tls = listener.kind() == Kind.SMTPS;
     }
