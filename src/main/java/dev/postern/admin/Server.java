@@ -71,6 +71,7 @@ public final class Server implements AutoCloseable {
     private final SmtpServer smtp;
     private final java.util.concurrent.ScheduledExecutorService timer;
     private ExecutorService checks;
+    private MaildirWriter maildir;
     private final SmtpDelivery outbound;
     private final AdminEndpoint admin;
     private final Spool spool;
@@ -186,11 +187,13 @@ public final class Server implements AutoCloseable {
             java.util.Map<String, Long> all = new java.util.HashMap<>(smtp.stats());
             all.putAll(queue.stats());
             all.putAll(spool.stats());
+            all.putAll(maildir.stats());
             return all;
         }, dmarcSender, db != null ? new SharedTokens(db) : null);
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
         Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload, db, nodes);
         server.checks = checks;
+        server.maildir = maildir;
         return server;
     }
 
@@ -219,6 +222,7 @@ public final class Server implements AutoCloseable {
         smtp.close();
         checks.shutdown();
         queue.close();
+        maildir.close();
         outbound.close();
         spool.close();
         greylist.save();

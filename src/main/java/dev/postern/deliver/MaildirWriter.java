@@ -1,5 +1,8 @@
 package dev.postern.deliver;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,21 +15,60 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Writes one message into a Maildir (https://cr.yp.to/proto/maildir.html): tmp/NAME, fsync, rename to
+ * Writes messages into Maildirs (https://cr.yp.to/proto/maildir.html): tmp/NAME, fsync, rename to
  * new/NAME, fsync new/. Names are derived from the queue id and mailbox, so a delivery repeated after a
  * crash finds its earlier copy and does not write a second one.
+ *
+ * <p>Deliveries running at the same time share their directory fsyncs: each delivery thread writes and
+ * fsyncs its own file (concurrent fsyncs share the file system's journal commits), then one thread renames
+ * every file that is ready into new/ and fsyncs each directory once for the whole batch. A delivery
+ * returns only after its batch's directory fsync, so "delivered" still means durable.
  */
-public final class MaildirWriter {
+public final class MaildirWriter implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("postern.local");
+
     private final Path mailboxesRoot;
     private final String hostname;
+    private final LinkedBlockingQueue<Publish> ready = new LinkedBlockingQueue<>();
+    private final Thread publisher;
+    private final AtomicLong batches = new AtomicLong();
+    private final AtomicLong published = new AtomicLong();
+    private final AtomicLong dirSyncs = new AtomicLong();
+    /** Held by the publisher while it works a batch; tests hold it to gather one. */
+    final java.util.concurrent.locks.ReentrantLock publishing = new java.util.concurrent.locks.ReentrantLock();
+    private volatile boolean closed;
+
+    /** A file fsynced in tmp/, to be renamed into new/. */
+    private record Publish(Path tmp, Path target, CompletableFuture<Void> done) {}
 
     public MaildirWriter(Path mailboxesRoot, String hostname) {
         this.mailboxesRoot = mailboxesRoot;
         this.hostname = hostname.replace("/", "\\057").replace(":", "\\072");
+        this.publisher = new Thread(this::publish, "maildir-publish");
+        publisher.setDaemon(true);
+        publisher.start();
     }
+
+    /** Batches of renames + directory fsyncs, and files published in them (for /metrics and tests). */
+    public Map<String, Long> stats() {
+        return Map.of("postern_maildir_batches_total", batches.get(), "postern_maildir_files_total", published.get(),
+                "postern_maildir_dir_fsyncs_total", dirSyncs.get());
+    }
+
+    /** Files fsynced and waiting for their batch. */
+    int waiting() { return ready.size(); }
 
     /** The Maildir of a mailbox key "local@domain": mailboxes/DOMAIN/LOCAL/Maildir. */
     public Path maildirOf(String mailbox) {
@@ -90,11 +132,70 @@ public final class MaildirWriter {
             throw e;
         }
         Path target = newDir.resolve(name);
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE); // 2. visible to readers whole
-        try (FileChannel dir = FileChannel.open(newDir, StandardOpenOption.READ)) {
-            dir.force(true);                                 // 3. the rename survives a crash
+        Publish p = new Publish(tmp, target, new CompletableFuture<>());
+        if (closed) throw new IOException("maildir writer is closed");
+        ready.add(p);                                        // 2. and 3. in a batch, on the publisher thread
+        try {
+            p.done().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while delivering " + name);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         }
         return target;
+    }
+
+    /** The publisher: renames every ready file into new/ (visible whole), then fsyncs each new/ once. */
+    private void publish() {
+        List<Publish> batch = new ArrayList<>();
+        while (!closed || !ready.isEmpty()) {
+            try {
+                Publish first = ready.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) continue;
+                publishing.lock();
+                batch.add(first);
+                ready.drainTo(batch);
+                Map<Path, List<Publish>> byDir = new LinkedHashMap<>();
+                for (Publish p : batch) {
+                    try {
+                        Files.move(p.tmp(), p.target(), StandardCopyOption.ATOMIC_MOVE); // 2. visible to readers whole
+                        byDir.computeIfAbsent(p.target().getParent(), d -> new ArrayList<>()).add(p);
+                    } catch (IOException | RuntimeException e) {
+                        p.done().completeExceptionally(e);
+                    }
+                }
+                for (Map.Entry<Path, List<Publish>> d : byDir.entrySet()) {
+                    try (FileChannel dir = FileChannel.open(d.getKey(), StandardOpenOption.READ)) {
+                        dir.force(true);                     // 3. the renames survive a crash
+                        dirSyncs.incrementAndGet();
+                        d.getValue().forEach(p -> p.done().complete(null));
+                    } catch (IOException | RuntimeException e) {
+                        d.getValue().forEach(p -> p.done().completeExceptionally(e));
+                    }
+                }
+                batches.incrementAndGet();
+                published.addAndGet(batch.size());
+            } catch (InterruptedException e) {
+                if (closed) break;
+            } catch (RuntimeException e) {
+                log.error("maildir publisher: {}", e.toString(), e);
+                batch.forEach(p -> p.done().completeExceptionally(e));
+            } finally {
+                batch.clear();
+                if (publishing.isHeldByCurrentThread()) publishing.unlock();
+            }
+        }
+        for (Publish p; (p = ready.poll()) != null; ) p.done().completeExceptionally(new IOException("maildir writer closed"));
+    }
+
+    @Override public void close() {
+        closed = true;
+        try {
+            publisher.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void copyToLf(InputStream in, OutputStream out) throws IOException {

@@ -24,7 +24,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * "A 250 is a promise": the server runs as its own process, many clients send concurrently, and the
  * process is killed with SIGKILL mid-stream, three times. After the last restart every message that
- * got a 250 is in the mailbox exactly once, and no message is in it twice.
+ * got a 250 is in the mailbox exactly once, and no message is in it twice. The kills land while Maildir
+ * deliveries are being published in batches (checked from /metrics before each kill).
  */
 class CrashTest {
     @TempDir Path dir;
@@ -58,6 +59,7 @@ class CrashTest {
         users.put("bob@example.test", "x");
 
         Set<String> acked = ConcurrentHashMap.newKeySet();
+        List<Double> batchedFiles = new ArrayList<>();
         for (int round = 0; round < 3; round++) {
             Process server = startServer(config, round);
             try {
@@ -71,6 +73,7 @@ class CrashTest {
                     clients.add(t);
                 }
                 Thread.sleep(1200 + round * 300L);
+                batchedFiles.add(maildirFilesPerBatch(dir.resolve("data")));
                 server.destroyForcibly(); // SIGKILL on Linux: no shutdown hooks, no flushing
                 assertThat(server.waitFor(10, TimeUnit.SECONDS)).isTrue();
                 stop.set(true);
@@ -80,6 +83,8 @@ class CrashTest {
             }
         }
         assertThat(acked).as("the test sent too little to mean anything").hasSizeGreaterThan(50);
+        // the kills landed while Maildir deliveries were being published in batches of several files
+        assertThat(batchedFiles).as("Maildir files per publishing batch, each round").anyMatch(r -> r > 1.0);
 
         Process last = startServer(config, 3);
         try {
@@ -100,6 +105,20 @@ class CrashTest {
         return new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"), "dev.postern.Postern",
                 "serve", "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("server-" + round + ".log").toFile()).start();
+    }
+
+    /** From the running server's /metrics: Maildir files published per batch so far (0 when none yet). */
+    static double maildirFilesPerBatch(Path data) throws Exception {
+        String port = Files.readString(data.resolve("admin.port")).strip();
+        String m = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        double files = metric(m, "postern_maildir_files_total"), batches = metric(m, "postern_maildir_batches_total");
+        return batches == 0 ? 0 : files / batches;
+    }
+
+    static double metric(String text, String name) {
+        java.util.regex.Matcher mt = java.util.regex.Pattern.compile("(?m)^" + name + " (\\S+)$").matcher(text);
+        return mt.find() ? Double.parseDouble(mt.group(1)) : 0;
     }
 
     static void awaitPort(int port) throws InterruptedException {

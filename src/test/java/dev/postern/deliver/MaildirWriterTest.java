@@ -1,0 +1,71 @@
+package dev.postern.deliver;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Batched Maildir publishing: files written and fsynced by each delivery, renamed and dir-fsynced together. */
+class MaildirWriterTest {
+    @TempDir Path dir;
+
+    @Test void concurrentDeliveriesShareOneDirectoryFsyncPerMailboxAndEachReturnsOnlyOnceDurable() throws Exception {
+        MaildirWriter w = new MaildirWriter(dir, "mx.example.test");
+        ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        List<Thread> threads = new ArrayList<>();
+        w.publishing.lock(); // the publisher waits: the 40 deliveries gather into one batch
+        try {
+            for (int i = 0; i < 40; i++) {
+                String mailbox = (i % 2 == 0 ? "alice" : "bob") + "@example.test";
+                String name = w.uniqueName(1_700_000_000L, "Q" + i, mailbox);
+                byte[] content = ("Subject: " + i + "\r\n\r\nbody " + i + "\r\n").getBytes(StandardCharsets.US_ASCII);
+                Thread t = new Thread(() -> {
+                    try {
+                        Path p = w.deliver(mailbox, name, "s@remote.test", mailbox, new ByteArrayInputStream(content));
+                        // returned: the file is in new/ already
+                        if (!Files.exists(p)) failures.add(new AssertionError("returned before published: " + p));
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                });
+                t.start();
+                threads.add(t);
+            }
+            long deadline = System.currentTimeMillis() + 10_000;
+            while (w.waiting() < 39 && System.currentTimeMillis() < deadline) Thread.sleep(5);
+            assertThat(listNew("alice")).as("nothing visible before the batch is published").isEmpty();
+        } finally {
+            w.publishing.unlock();
+        }
+        for (Thread t : threads) t.join(10_000);
+        assertThat(failures).isEmpty();
+        assertThat(listNew("alice")).hasSize(20);
+        assertThat(listNew("bob")).hasSize(20);
+        assertThat(Files.readString(listNew("bob").get(0))).startsWith("Return-Path: <s@remote.test>\nDelivered-To: bob@example.test\nSubject: ");
+        try (Stream<Path> tmp = Files.list(w.maildirOf("alice@example.test").resolve("tmp"))) {
+            assertThat(tmp).as("nothing left in tmp/").isEmpty();
+        }
+        long batches = w.stats().get("postern_maildir_batches_total");
+        long dirSyncs = w.stats().get("postern_maildir_dir_fsyncs_total");
+        assertThat(batches).as("40 deliveries in at most 2 batches").isLessThanOrEqualTo(2);
+        assertThat(dirSyncs).as("one new/ fsync per mailbox per batch, not per file").isLessThanOrEqualTo(4);
+        w.close();
+    }
+
+    private List<Path> listNew(String user) throws Exception {
+        Path d = dir.resolve("example.test").resolve(user).resolve("Maildir").resolve("new");
+        if (!Files.isDirectory(d)) return List.of();
+        try (Stream<Path> s = Files.list(d)) {
+            return s.sorted().toList();
+        }
+    }
+}
