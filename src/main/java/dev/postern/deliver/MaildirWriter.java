@@ -111,6 +111,12 @@ public final class MaildirWriter implements AutoCloseable {
      * converted to LF, the Maildir convention. Returns the path of the new file.
      */
     public Path deliver(String mailbox, String name, String returnPath, String deliveredTo, InputStream content) throws IOException {
+        return deliver(mailbox, name, returnPath, deliveredTo, content, 64 * 1024);
+    }
+
+    /** As above; sizeHint (the message size) keeps the copy buffers small for small messages. */
+    public Path deliver(String mailbox, String name, String returnPath, String deliveredTo, InputStream content, long sizeHint) throws IOException {
+        int buffer = (int) Math.max(512, Math.min(64 * 1024, sizeHint + 256));
         Path md = maildirOf(mailbox);
         Path tmpDir = Files.createDirectories(md.resolve("tmp"));
         Path newDir = Files.createDirectories(md.resolve("new"));
@@ -118,9 +124,9 @@ public final class MaildirWriter implements AutoCloseable {
         Path tmp = tmpDir.resolve(name);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 64 * 1024);
+            OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), buffer);
             out.write(("Return-Path: <" + returnPath + ">\nDelivered-To: " + deliveredTo + "\n").getBytes(StandardCharsets.UTF_8));
-            copyToLf(content, out);
+            copyToLf(content, out, buffer);
             out.flush();
             ch.force(true);                                  // 1. the message is on disk in tmp/
         } catch (IOException e) {
@@ -198,8 +204,8 @@ public final class MaildirWriter implements AutoCloseable {
         }
     }
 
-    private static void copyToLf(InputStream in, OutputStream out) throws IOException {
-        byte[] buf = new byte[64 * 1024];
+    private static void copyToLf(InputStream in, OutputStream out, int buffer) throws IOException {
+        byte[] buf = new byte[buffer];
         boolean pendingCr = false;
         int n;
         while ((n = in.read(buf)) > 0) {

@@ -36,18 +36,22 @@ final class OutboundConnection implements AutoCloseable {
     private final Hop hop;
     private final LinkedBlockingQueue<Object> queue;
     private final Duration writeTimeout;
+    /** Notified by the event loop when the channel's writability changes. */
+    private final Object writability;
     private boolean tls;
 
-    private OutboundConnection(Channel channel, Hop hop, LinkedBlockingQueue<Object> queue, Duration writeTimeout) {
+    private OutboundConnection(Channel channel, Hop hop, LinkedBlockingQueue<Object> queue, Duration writeTimeout, Object writability) {
         this.channel = channel;
         this.hop = hop;
         this.queue = queue;
         this.writeTimeout = writeTimeout;
+        this.writability = writability;
     }
 
     static OutboundConnection open(EventLoopGroup group, Class<? extends Channel> channelClass, Hop hop,
                                    InetSocketAddress bind, Duration connectTimeout, Duration writeTimeout) throws IOException {
         LinkedBlockingQueue<Object> replies = new LinkedBlockingQueue<>();
+        Object writability = new Object();
         Bootstrap b = new Bootstrap().group(group).channel(channelClass)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -55,7 +59,7 @@ final class OutboundConnection implements AutoCloseable {
                     @Override protected void initChannel(Channel ch) {
                         // RFC 5321 4.5.3.1.5: a reply line is at most 512 octets; we allow more from lenient peers
                         ch.pipeline().addLast("lines", new LineBasedFrameDecoder(8192));
-                        ch.pipeline().addLast("replies", new ReplyHandler(replies));
+                        ch.pipeline().addLast("replies", new ReplyHandler(replies, writability));
                     }
                 });
         InetSocketAddress remote = new InetSocketAddress(hop.address(), hop.port());
@@ -65,7 +69,7 @@ final class OutboundConnection implements AutoCloseable {
             Throwable c = future.cause();
             throw new IOException("connect to " + hop + " failed: " + (c == null ? "timed out" : c.getMessage()));
         }
-        return new OutboundConnection(future.channel(), hop, replies, writeTimeout);
+        return new OutboundConnection(future.channel(), hop, replies, writeTimeout, writability);
     }
 
     Hop hop() { return hop; }
@@ -101,13 +105,35 @@ final class OutboundConnection implements AutoCloseable {
         write(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8));
     }
 
+    /**
+     * Hands bytes to the event loop without waiting for them to be written: a write that fails reaches
+     * the reply handler, and so the next read. The thread waits only while the socket's outbound buffer
+     * is over its high-water mark (large content), at most the write time-out.
+     */
     private void write(ByteBuf b) throws IOException {
-        var f = channel.writeAndFlush(b);
-        if (!f.awaitUninterruptibly(writeTimeout.toMillis())) {
-            channel.close();
-            throw new IOException("timeout after " + writeTimeout.toSeconds() + "s writing to " + hop);
+        if (!channel.isActive()) {
+            b.release();
+            throw new IOException("lost connection with " + hop + " while writing");
         }
-        if (!f.isSuccess()) throw new IOException("lost connection with " + hop + " while writing: " + f.cause());
+        channel.writeAndFlush(b, channel.voidPromise());
+        if (channel.isWritable()) return;
+        long deadline = System.nanoTime() + writeTimeout.toNanos();
+        synchronized (writability) {
+            while (!channel.isWritable() && channel.isActive()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    channel.close();
+                    throw new IOException("timeout after " + writeTimeout.toSeconds() + "s writing to " + hop);
+                }
+                try {
+                    writability.wait(Math.max(1, Math.min(100, left / 1_000_000)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted");
+                }
+            }
+        }
+        if (!channel.isActive()) throw new IOException("lost connection with " + hop + " while writing");
     }
 
     /** RFC 3207: after the peer's 220, handshake; the caller says EHLO again. Certificates are not checked (opportunistic). */
@@ -134,10 +160,11 @@ final class OutboundConnection implements AutoCloseable {
 
     /**
      * Sends message content with dot-stuffing (RFC 5321 4.5.2) and the terminating CRLF.CRLF, in 64 KiB
-     * pieces; each waits for the socket, so memory stays bounded whatever the message size.
+     * pieces; the thread waits while the socket is behind, so memory stays bounded whatever the message size.
      */
-    void sendData(InputStream content) throws IOException {
-        byte[] in = new byte[64 * 1024];
+    void sendData(InputStream content, long sizeHint) throws IOException {
+        // a 1 KB message does not need a 64 KiB scratch buffer: it was most of the relay path's allocation
+        byte[] in = new byte[(int) Math.max(512, Math.min(64 * 1024, sizeHint + 64))];
         boolean lineStart = true;
         byte last = '\n';
         int n;
@@ -165,9 +192,20 @@ final class OutboundConnection implements AutoCloseable {
 
     private static final class ReplyHandler extends SimpleChannelInboundHandler<ByteBuf> {
         private final LinkedBlockingQueue<Object> out;
+        private final Object writability;
         private final ReplyReader reader = new ReplyReader();
 
-        ReplyHandler(LinkedBlockingQueue<Object> out) { this.out = out; }
+        ReplyHandler(LinkedBlockingQueue<Object> out, Object writability) {
+            this.out = out;
+            this.writability = writability;
+        }
+
+        @Override public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            synchronized (writability) {
+                writability.notifyAll();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
 
         @Override protected void channelRead0(ChannelHandlerContext ctx, ByteBuf line) {
             String s = line.toString(StandardCharsets.UTF_8);
@@ -181,7 +219,12 @@ final class OutboundConnection implements AutoCloseable {
             }
         }
 
-        @Override public void channelInactive(ChannelHandlerContext ctx) { out.offer(CLOSED); }
+        @Override public void channelInactive(ChannelHandlerContext ctx) {
+            out.offer(CLOSED);
+            synchronized (writability) {
+                writability.notifyAll();
+            }
+        }
 
         @Override public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             out.offer(cause);

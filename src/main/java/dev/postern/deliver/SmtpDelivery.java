@@ -305,13 +305,13 @@ public final class SmtpDelivery implements AutoCloseable {
                     }
                 }
                 if (!mail.isPositive()) {
-                    if (data != null && data.code() == 354) s.conn.sendData(InputStream.nullInputStream());
+                    if (data != null && data.code() == 354) s.conn.sendData(InputStream.nullInputStream(), 0);
                     s.release(false);
                     return all(Outcome.fromReply(relay, mail, false));
                 }
                 if (accepted.isEmpty()) {
                     if (data != null && data.code() == 354) {
-                        s.conn.sendData(InputStream.nullInputStream()); // RFC 2920 3.1: end the empty DATA
+                        s.conn.sendData(InputStream.nullInputStream(), 0); // RFC 2920 3.1: end the empty DATA
                         s.conn.read(settings.dataTimeout());
                     }
                     s.command("RSET", settings.commandTimeout());
@@ -325,7 +325,7 @@ public final class SmtpDelivery implements AutoCloseable {
                     return List.of(outcomes);
                 }
                 try (InputStream in = content.open()) {
-                    s.conn.sendData(in);
+                    s.conn.sendData(in, size);
                 }
                 // RFC 2033 4.2: LMTP answers once per accepted recipient; SMTP once for all
                 boolean ok = true;

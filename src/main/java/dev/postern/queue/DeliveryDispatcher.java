@@ -145,7 +145,7 @@ final class DeliveryDispatcher {
                 return Outcome.delivered("local", "already delivered to maildir before restart");
             }
             try (InputStream in = spool.openContent(m.id())) {
-                maildir.deliver(mailbox, name, m.envelope().sender().toString(), mailbox, in);
+                maildir.deliver(mailbox, name, m.envelope().sender().toString(), mailbox, in, m.size());
             }
             return Outcome.delivered("local", "delivered to maildir");
         } catch (SpoolUnavailable e) {

@@ -358,7 +358,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
      */
     void reply(Reply r) {
         if (ctx == null) return;
-        ctx.write(Unpooled.copiedBuffer(r.format(true), StandardCharsets.UTF_8));
+        // no promise per reply: a failed write closes the connection through exceptionCaught
+        ctx.write(Unpooled.copiedBuffer(r.format(true), StandardCharsets.UTF_8), ctx.voidPromise());
         wroteSomething = true;
         if (r.code() >= 400 && r.code() != 421 && mode != Mode.CLOSED && ++errors >= MAX_ERRORS) {
             log.info("too many errors from {}[{}]", clientName, clientIp.getHostAddress());

@@ -95,6 +95,20 @@ class OutboundDeliveryTest {
         assertThat(server.server.queue().list()).isEmpty();
     }
 
+    /** Content far past the socket's buffer: the delivery thread waits for the socket, never for each piece, and nothing is lost. */
+    @Test void largeMessageArrivesByteForByteWithDotStuffingAcrossPieces() throws Exception {
+        peer.sizeLimit = 10_000_000;
+        startServer(delivery(Config.TlsMode.MAY, null, null, null));
+        StringBuilder body = new StringBuilder("Subject: large\r\n\r\n");
+        for (int i = 0; i < 11_000; i++) body.append(i % 7 == 0 ? "..starts with a dot " : "line ").append(i).append(" ").append("z".repeat(60)).append("\r\n");
+        String text = body.append("end").toString();
+        send("alice@example.test", text, "friend@remote.test");
+        awaitPeer(1);
+        assertThat(peer.received.get(0).text()).endsWith("\r\n" + text + "\r\n");
+        server.awaitQueueIdle();
+        assertThat(server.server.queue().list()).isEmpty();
+    }
+
     @Test void eachRecipientsReplyIsRecordedSeparately() throws Exception {
         peer.rcptReply = rcpt -> rcpt.startsWith("ok") ? "250 2.1.5 ok" : rcpt.startsWith("later") ? "450 4.2.1 mailbox busy"
                 : "550 5.1.1 no such user";
