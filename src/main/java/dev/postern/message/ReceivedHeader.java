@@ -34,8 +34,21 @@ public final class ReceivedHeader {
         return sb.toString();
     }
 
-    /** Client-supplied text never breaks the header: no controls, no parentheses imbalance. */
+    /**
+     * Client-supplied text never breaks the header: control characters, parentheses and backslashes
+     * become "?" (they would end or escape the comment).
+     */
     private static String clean(String s) {
-        return s.replaceAll("[\\x00-\\x1f\\x7f()\\\\]", "?");
+        StringBuilder out = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f || c == '(' || c == ')' || c == '\\') {
+                if (out == null) out = new StringBuilder(s.length()).append(s, 0, i);
+                out.append('?');
+            } else if (out != null) {
+                out.append(c);
+            }
+        }
+        return out == null ? s : out.toString();
     }
 }

@@ -127,8 +127,10 @@ public final class MxRouter {
         return failed(550, "5.1.2", "Host or domain name not found. Name service error for name=" + host + " type=A: Host not found");
     }
 
+    private static final java.util.regex.Pattern LITERAL = java.util.regex.Pattern.compile("[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*");
+
     private static InetAddress literal(String host) {
-        if (!host.matches("[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*")) return null;
+        if (!LITERAL.matcher(host).matches()) return null;
         try {
             return InetAddress.getByName(host);
         } catch (Exception e) {
