@@ -58,6 +58,7 @@ PF_MASTER=$(cat /var/spool/postfix/pid/master.pid | tr -d ' ')
 
 wait_port() { for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 not up" >&2; exit 1; }
 wait_port $PT_PORT; wait_port $PF_PORT
+sleep 2; rss_start=$(awk '/VmRSS/{print $2}' /proc/$PT_PID/status)
 
 # CPU seconds used so far by an MTA: Postern is one process; Postfix is master, its live children, and
 # the children it has already reaped (cutime/cstime).
@@ -107,8 +108,13 @@ scenario() { # key mta clients size msgs dest
   echo "$key: accepted $(printf '%s' "$acc" | stat3) msg/s, end-to-end $(printf '%s' "$e2e" | stat3) msg/s, cpu $(printf '%s' "$cpu" | stat3 3) ms/msg" >&2
 }
 
+# An MTA runs for weeks: measure the JIT-compiled steady state. 3,000 messages, the old warm-up, left the
+# compiler busy for tens of thousands more (its thread took a third of Postern's CPU in the measured runs).
 echo "warming up the JVM" >&2
-smtp-source -s 20 -m 3000 -l 1024 -f warm@source.test -t user@sink.test 127.0.0.1:$PT_PORT
+smtp-source -s 20 -m 30000 -l 1024 -f warm@source.test -t user@sink.test 127.0.0.1:$PT_PORT
+smtp-source -s 20 -m 3000 -l 51200 -f warm@source.test -t user@sink.test 127.0.0.1:$PT_PORT
+smtp-source -s 20 -m 3000 -l 1024 -f warm@source.test -t benchuser@bench.test 127.0.0.1:$PT_PORT
+java -cp target/postern.jar bench/tools/Latency.java --port $PT_PORT --clients 100 --messages 10000 >/dev/null
 smtp-source -s 20 -m 200 -l 1024 -f warm@source.test -t user@sink.test 127.0.0.1:$PF_PORT
 sleep 2
 
@@ -121,9 +127,11 @@ for mta in postern postfix; do
     done
   done
   scenario "$mta.local.20.1024" "$mta" 20 1024 5000 local
+  scenario "$mta.local.100.1024" "$mta" 100 1024 5000 local
 done
 
-lat() { $PY bench/tools/latency.py --port "$(port_of "$1")" --clients 100 --messages 5000 --size 1024; }
+# a client in Java on one Netty event loop: the Python one took most of a core itself
+lat() { java -cp target/postern.jar bench/tools/Latency.java --port "$(port_of "$1")" --clients 100 --messages 10000 --size 1024; }
 for mta in postern postfix; do
   l50=""; l99=""; lr=""
   for _ in $(seq "$REPS"); do
@@ -153,7 +161,7 @@ row() { # label key [decimals]
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; $(java -version 2>&1 | head -1); Postfix $(postconf -h mail_version)."
   echo "fsync probe on the data disk: $FSYNC"
   echo "Each figure: median (min–max) of $REPS runs. smtp-source clients, 1 message per connection; 500 messages at 1 client, 5000 at 20 and 100 (half for 50 KB)."
-  echo "Both MTAs relay to the same smtp-sink on $SINK_HOST, or deliver to a Maildir; Postern uses its default group-commit queue. Command: \`bench/run.sh\`."
+  echo "Both MTAs relay to the same smtp-sink on $SINK_HOST, or deliver to a Maildir; Postern uses its default group-commit queue and the launcher's default JVM options (\`./postern\`), after a warm-up of ~37,000 messages. Command: \`bench/run.sh\`."
   echo
   echo "## Durable acceptance, messages/s (until smtp-source has every 250)"
   echo
@@ -161,6 +169,7 @@ row() { # label key [decimals]
   echo "|---|---|---|---|"
   for c in 1 20 100; do for s in 1024 51200; do row "relay, $c clients, $((s / 1024)) KB" "relay.$c.$s.acc"; done; done
   row "local Maildir, 20 clients, 1 KB" "local.20.1024.acc"
+  row "local Maildir, 100 clients, 1 KB" "local.100.1024.acc"
   echo
   echo "## End to end, messages/s (until the sink or the Maildir has every message)"
   echo
@@ -169,6 +178,7 @@ row() { # label key [decimals]
   row "relay, 20 clients, 1 KB" "relay.20.1024.e2e"
   row "relay, 100 clients, 1 KB" "relay.100.1024.e2e"
   row "local Maildir, 20 clients, 1 KB" "local.20.1024.e2e"
+  row "local Maildir, 100 clients, 1 KB" "local.100.1024.e2e"
   echo
   echo "## Server CPU per message, ms (user+system from /proc, acceptance and delivery)"
   echo
@@ -188,6 +198,6 @@ row() { # label key [decimals]
   echo
   echo "## Memory"
   echo
-  echo "Postern resident size: $((rss0 / 1024)) MiB before, $((rss1 / 1024)) MiB with 10,000 idle connections open ($idle_line)."
+  echo "Postern resident size: $((rss_start / 1024)) MiB just started, $((rss0 / 1024)) MiB idle after every run above, $((rss1 / 1024)) MiB with 10,000 idle connections open ($idle_line)."
   echo "(Postfix runs one smtpd process per connection, capped at 100 by default_process_limit; not comparable.)"
 } | tee "$out"

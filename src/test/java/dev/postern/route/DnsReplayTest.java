@@ -31,6 +31,9 @@ class DnsReplayTest {
             return asked.computeIfAbsent(q, k -> new CompletableFuture<>());
         }
         void answer(String name, String text) throws Exception {
+            // the pass that asks it runs on the CPU executor: wait for the question before answering it
+            long deadline = System.currentTimeMillis() + 5_000;
+            while (!asked.containsKey(new DnsReplay.Question(name, Type.TXT)) && System.currentTimeMillis() < deadline) Thread.sleep(1);
             Record r = new TXTRecord(Name.fromString(name), DClass.IN, 300, text);
             asked.get(new DnsReplay.Question(name, Type.TXT)).complete(Dns.Answer.of(List.of(r)));
         }
