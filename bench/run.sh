@@ -16,7 +16,6 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 ./mvnw -q -B -DskipTests package
-id benchuser >/dev/null 2>&1 || useradd -m -s /usr/sbin/nologin benchuser
 work=$(mktemp -d /tmp/postern-bench.XXXXXX); chmod 755 "$work"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; postfix stop >/dev/null 2>&1 || true; }
@@ -47,14 +46,7 @@ POSTERN_LOG_LEVEL=WARN ./postern serve --config "$work/postern.toml" > "$work/po
 PT_PID=$!; pids+=($PT_PID)
 
 # ---------------------------------------------------------------- Postfix, configured to match
-postconf -e "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" "mynetworks = 127.0.0.0/8" \
-  "myhostname = postfix.bench.test" "mydestination = bench.test" "home_mailbox = Maildir/" \
-  "transport_maps =" "relayhost = [$SINK_HOST]:$SINK_PORT" \
-  "maillog_file = /var/log/postfix-bench.log" "smtpd_client_connection_count_limit = 0" \
-  "smtpd_client_connection_rate_limit = 0" "default_destination_concurrency_limit = 20" \
-  "compatibility_level = 3.6" "alias_maps =" "alias_database ="
-postfix start >/dev/null 2>&1 || postfix reload >/dev/null 2>&1
-PF_MASTER=$(cat /var/spool/postfix/pid/master.pid | tr -d ' ')
+. bench/tools/postfix-setup.sh
 
 wait_port() { for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 not up" >&2; exit 1; }
 wait_port $PT_PORT; wait_port $PF_PORT
