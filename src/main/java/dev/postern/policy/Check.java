@@ -8,6 +8,12 @@ public interface Check {
 
     Verdict check(Facts facts);
 
-    /** True when the check may wait (DNS): the session then runs its phase off the event loop. */
+    /** True when the check may wait (DNS, shared state): the session then runs its phase off the event loop. */
     default boolean blocking() { return false; }
+
+    /**
+     * True when the only thing it waits for is the DNS: such a check first runs where the session is and
+     * leaves only when an answer is not cached (route.DnsReplay); one waiting on shared state always leaves.
+     */
+    default boolean waitsOnlyForDns() { return blocking(); }
 }

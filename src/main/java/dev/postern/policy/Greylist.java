@@ -66,6 +66,8 @@ public final class Greylist implements Check {
 
     @Override public boolean blocking() { return shared != null; }
 
+    @Override public boolean waitsOnlyForDns() { return false; }
+
     private long[] get(String key) { return shared != null ? shared.greylistGet(key) : state.get(key); }
 
     private void put(String key, long first, long passedUntil) {

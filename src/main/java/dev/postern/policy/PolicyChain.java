@@ -55,7 +55,8 @@ public final class PolicyChain {
             Check c = list.get(i);
             if (c.blocking()) {
                 int next = i + 1;
-                return lookups.run(() -> Optional.ofNullable(decide(c, phase, facts)))
+                java.util.function.Supplier<Optional<Verdict>> one = () -> Optional.ofNullable(decide(c, phase, facts));
+                return (c.waitsOnlyForDns() ? lookups.runHere(one) : lookups.run(one))
                         .thenCompose(v -> v.isPresent() ? CompletableFuture.completedFuture(v.get()) : from(list, next, phase, facts, lookups));
             }
             Verdict v = decide(c, phase, facts);

@@ -45,6 +45,8 @@ public final class RateLimit implements Check {
 
     @Override public boolean blocking() { return shared != null; }
 
+    @Override public boolean waitsOnlyForDns() { return false; }
+
     @Override public Verdict check(Facts f) {
         if (f.phase() == Phase.CONNECT) {
             // connect phase: one new connection from this address

@@ -36,8 +36,9 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * DNS through dnsjava's asynchronous lookups, against configured servers (e.g. 127.0.0.1:5353 in tests)
- * or the system's. Answers are cached for their TTL (at most 10,000 questions): a message can ask the same
- * names at connect, RCPT and end of data, and every message from a busy sender asks the same ones.
+ * or the system's. Answers are cached for their TTL, negative ones for 30 s (at most 10,000 questions): a
+ * message can ask the same names at connect, RCPT and end of data, and every message from a busy sender
+ * asks the same ones.
  *
  * <p>Inside a {@link DnsReplay} run (the receiving side's checks) no thread waits on the network; outside
  * one (routing on delivery threads, the CLI) the calling thread waits, at most the timeout. The same
@@ -199,7 +200,7 @@ public final class DnsjavaDns implements Dns, DnsReplay.Source {
         }
         session.lookupAsync(name, q.type()).toCompletableFuture()
                 .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                .handle((result, t) -> t == null ? answer(q, result) : failure(q, t))
+                .handle((result, t) -> t == null ? answer(q, result) : remember(q, failure(q, t)))
                 .thenAccept(a -> {
                     inFlight.remove(q, mine);
                     mine.complete(a);
@@ -215,6 +216,22 @@ public final class DnsjavaDns implements Dns, DnsReplay.Source {
         if (ttl > 0) {
             synchronized (cache) {
                 cache.put(q, new Cached(a, System.nanoTime() + TimeUnit.SECONDS.toNanos(ttl)));
+            }
+        }
+        return a;
+    }
+
+    /**
+     * Negative answers are kept briefly too: a DNSBL or DBL zone answers NXDOMAIN for nearly every client,
+     * and a check that finds its answer cached runs once instead of twice. dnsjava does not hand us the
+     * SOA's negative TTL (RFC 2308 5), so a short fixed time stands in for it.
+     */
+    private static final long NEGATIVE_TTL_SECONDS = 30;
+
+    private Answer<Record> remember(DnsReplay.Question q, Answer<Record> a) {
+        if (a.status() == Status.NXDOMAIN || a.status() == Status.NODATA) {
+            synchronized (cache) {
+                cache.put(q, new Cached(a, System.nanoTime() + TimeUnit.SECONDS.toNanos(NEGATIVE_TTL_SECONDS)));
             }
         }
         return a;

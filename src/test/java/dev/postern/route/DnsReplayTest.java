@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DnsReplayTest {
 
     /** Answers questions when the test says so; counts questions. */
-    static final class ManualSource implements DnsReplay.Source {
+    static class ManualSource implements DnsReplay.Source {
         final Map<DnsReplay.Question, CompletableFuture<Dns.Answer<Record>>> asked = new ConcurrentHashMap<>();
         @Override public Dns.Answer<Record> cached(DnsReplay.Question q) { return null; }
         @Override public CompletableFuture<Dns.Answer<Record>> ask(DnsReplay.Question q) {
@@ -66,6 +66,30 @@ class DnsReplayTest {
         assertThat(r.get(5, TimeUnit.SECONDS)).isEqualTo("one+two");
         assertThat(passes.get()).isEqualTo(3);
         cpu.shutdown();
+    }
+
+    @Test void runHereFinishesOnTheCallingThreadWhenEveryAnswerIsCachedAndLeavesOnlyToWait() throws Exception {
+        ManualSource dns = new ManualSource() {
+            @Override public Dns.Answer<Record> cached(DnsReplay.Question q) {
+                CompletableFuture<Dns.Answer<Record>> f = asked.get(q);
+                return f != null && f.isDone() ? f.join() : null;
+            }
+        };
+        AtomicInteger handedOff = new AtomicInteger();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        DnsReplay replay = new DnsReplay(dns, task -> {
+            handedOff.incrementAndGet();
+            pool.execute(task);
+        }, Duration.ofSeconds(5));
+        CompletableFuture<String> first = replay.runHere(() -> txt(dns, "a.test."));
+        assertThat(first).isNotDone();
+        dns.answer("a.test.", "one");
+        assertThat(first.get(5, TimeUnit.SECONDS)).isEqualTo("one");
+        int before = handedOff.get();
+        CompletableFuture<String> second = replay.runHere(() -> txt(dns, "a.test."));
+        assertThat(second).as("answered from the cache on this thread").isCompletedWithValue("one");
+        assertThat(handedOff.get()).isEqualTo(before);
+        pool.shutdown();
     }
 
     @Test void aRunWaitsAtMostItsBudgetInAllThenUnansweredQuestionsAreTemporaryFailures() throws Exception {
