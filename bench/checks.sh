@@ -34,7 +34,9 @@ PF_CHECKS="smtpd_helo_required smtpd_client_restrictions smtpd_helo_restrictions
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   cat "$work/resolv.conf.orig" > /etc/resolv.conf
-  [ -f "$work/resolv.conf.chroot" ] && cp "$work/resolv.conf.chroot" /var/spool/postfix/etc/resolv.conf
+  # Postfix's chroot copy as it was: restored, or removed if there was none
+  if [ -f "$work/resolv.conf.chroot" ]; then cp "$work/resolv.conf.chroot" /var/spool/postfix/etc/resolv.conf
+  else rm -f /var/spool/postfix/etc/resolv.conf; fi
   postconf -X $PF_CHECKS 2>/dev/null || true
   postconf -MX policyd-spf/unix 2>/dev/null || true
   postfix stop >/dev/null 2>&1 || true

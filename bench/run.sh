@@ -108,7 +108,9 @@ smtp-source -s 20 -m 3000 -l 51200 -f warm@source.test -t user@sink.test 127.0.0
 smtp-source -s 20 -m 3000 -l 1024 -f warm@source.test -t benchuser@bench.test 127.0.0.1:$PT_PORT
 java -cp target/postern.jar bench/tools/Latency.java --port $PT_PORT --clients 100 --messages 10000 >/dev/null
 smtp-source -s 20 -m 200 -l 1024 -f warm@source.test -t user@sink.test 127.0.0.1:$PF_PORT
-sleep 2
+# the warm-up's deliveries must be over before anything is timed: a backlog would share the cores
+drained() { local a b; a="$(sink_count) $(maildir_count postern)"; sleep 2; b="$(sink_count) $(maildir_count postern)"; [ "$a" = "$b" ]; }
+for _ in $(seq 60); do drained && break; done
 
 FSYNC=$($PY bench/tools/fsync_probe.py "$work" 3 | tr '\n' ' ')
 for mta in postern postfix; do
@@ -127,6 +129,7 @@ lat() { java -cp target/postern.jar bench/tools/Latency.java --port "$(port_of "
 for mta in postern postfix; do
   l50=""; l99=""; lr=""
   for _ in $(seq "$REPS"); do
+    for _ in $(seq 60); do drained && break; done
     read -r _ rate _ p50 _ p99 < <(lat "$mta")
     lr+="$rate"$'\n'; l50+="$p50"$'\n'; l99+="$p99"$'\n'
   done
