@@ -17,6 +17,32 @@ import java.time.Duration;
 final class AdminClient {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * Tells a running server something changed (POST path) and waits for it to take it in. No running
+     * server (no port file, nothing listening) is not an error: a server reads everything when it starts.
+     * Returns false after printing a warning when a running server refused.
+     */
+    static boolean tellIfRunning(Config c, String path) throws IOException, InterruptedException {
+        String port, token;
+        try {
+            port = Files.readString(c.adminPortFile()).strip();
+            token = Files.readString(c.adminTokenFile()).strip();
+        } catch (NoSuchFileException e) {
+            return true;
+        }
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.noBody()).build();
+        HttpResponse<String> r;
+        try {
+            r = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString());
+        } catch (java.net.ConnectException e) {
+            return true; // a port file left by a server that is not running
+        }
+        if (r.statusCode() == 200) return true;
+        System.err.println("postern: warning: the running server did not take the change in: " + r.body());
+        return false;
+    }
+
     /** The answer, or null after printing why the server could not be asked or refused. */
     static JsonNode call(Config c, String method, String path) throws IOException, InterruptedException {
         String port, token;

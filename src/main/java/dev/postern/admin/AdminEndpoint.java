@@ -39,6 +39,11 @@ import java.util.concurrent.Executors;
  * </pre>
  */
 final class AdminEndpoint implements AutoCloseable {
+    /** An action that may fail reading files or the database. */
+    interface IoAction {
+        void run() throws IOException;
+    }
+
     private static final Logger log = LoggerFactory.getLogger("postern.admin");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -59,7 +64,7 @@ final class AdminEndpoint implements AutoCloseable {
 
     static AdminEndpoint start(Config config, Queue queue, Runnable reloadTables,
                                java.util.function.Supplier<Map<String, Long>> metrics, DmarcReportSender dmarc,
-                               SharedTokens shared) throws IOException {
+                               SharedTokens shared, IoAction reloadUsers) throws IOException {
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
         writePrivate(config.adminTokenFile(), token + "\n");
         if (shared != null) shared.register(config.cluster().nodeName(), token);
@@ -73,6 +78,22 @@ final class AdminEndpoint implements AutoCloseable {
                 if (a.refused(ex)) return;
                 reloadTables.run();
                 respond(ex, 200, Map.of("result", "reloaded"));
+            }
+        });
+        // "postern user add|passwd|remove" wait for this, so an account works as soon as the command returns
+        http.createContext("/users/reload", ex -> {
+            try (ex) {
+                if (a.refused(ex)) return;
+                if (!ex.getRequestMethod().equals("POST")) {
+                    respond(ex, 405, Map.of("error", "use POST"));
+                    return;
+                }
+                try {
+                    reloadUsers.run();
+                    respond(ex, 200, Map.of("result", "reloaded"));
+                } catch (IOException e) {
+                    respond(ex, 500, Map.of("error", "cannot read the accounts: " + e.getMessage()));
+                }
             }
         });
         http.createContext("/dmarc/send", ex -> {

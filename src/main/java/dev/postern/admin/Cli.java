@@ -129,6 +129,16 @@ public final class Cli implements Callable<Integer> {
             }
 
             abstract int run(Config c, UserStore users) throws IOException;
+
+            /** A running server re-reads the accounts before the command returns: the account works at once. */
+            static int tellServer(Config c) throws IOException {
+                try {
+                    return AdminClient.tellIfRunning(c, "/users/reload") ? 0 : 1;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return 1;
+                }
+            }
         }
 
         abstract static class WithPassword extends Base {
@@ -166,7 +176,7 @@ public final class Cli implements Callable<Integer> {
                 if (users.exists(address)) { System.err.println("postern: " + address + " already exists; use user passwd"); return 1; }
                 users.put(address, readPassword());
                 System.out.println("added " + address.toLowerCase());
-                return 0;
+                return tellServer(c);
             }
         }
 
@@ -176,7 +186,7 @@ public final class Cli implements Callable<Integer> {
                 if (!users.exists(address)) { System.err.println("postern: no such user " + address); return 1; }
                 users.put(address, readPassword());
                 System.out.println("password changed for " + address.toLowerCase());
-                return 0;
+                return tellServer(c);
             }
         }
 
@@ -187,7 +197,7 @@ public final class Cli implements Callable<Integer> {
             @Override int run(Config c, UserStore users) throws IOException {
                 if (!users.remove(address)) { System.err.println("postern: no such user " + address); return 1; }
                 System.out.println("removed " + address.toLowerCase());
-                return 0;
+                return tellServer(c);
             }
         }
 

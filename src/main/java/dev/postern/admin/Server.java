@@ -189,7 +189,7 @@ public final class Server implements AutoCloseable {
             all.putAll(spool.stats());
             all.putAll(maildir.stats());
             return all;
-        }, dmarcSender, db != null ? new SharedTokens(db) : null);
+        }, dmarcSender, db != null ? new SharedTokens(db) : null, users::reload);
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
         Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload, db, nodes);
         server.checks = checks;

@@ -88,7 +88,8 @@ public final class UserStore {
         return removed;
     }
 
-    private void reload() throws IOException {
+    /** Re-reads the accounts now ("postern user add" tells the running server, which calls this). */
+    public void reload() throws IOException {
         loadedStamp = backing.stamp();
         users = new TreeMap<>(backing.load());
     }

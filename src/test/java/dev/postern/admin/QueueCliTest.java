@@ -131,6 +131,41 @@ class QueueCliTest {
         throw new AssertionError("attempt " + n + " did not happen for " + id);
     }
 
+    /** The README's "Try it": user add, then mail to the account at once (a 1 s refresh used to answer 550). */
+    @Test void accountChangesMadeWithTheCliTakeEffectBeforeTheCommandReturns() throws Exception {
+        start(null);
+        for (int i = 0; i < 5; i++) {
+            String user = "new" + i + "@example.test";
+            java.io.InputStream oldIn = System.in;
+            try {
+                System.setIn(new java.io.ByteArrayInputStream(("secret" + i + "\n").getBytes(StandardCharsets.UTF_8)));
+                assertThat(cli("user", "add", user, "--password-stdin").code()).isZero();
+            } finally {
+                System.setIn(oldIn);
+            }
+            try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+                c.command("MAIL FROM:<x@remote.test>", "250");
+                c.command("RCPT TO:<" + user + ">", "250");
+            }
+            assertThat(cli("user", "remove", user).code()).isZero();
+            try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+                c.command("MAIL FROM:<x@remote.test>", "250");
+                c.command("RCPT TO:<" + user + ">", "550");
+            }
+        }
+        // with no server running, the change is simply there for the next start
+        server.stop();
+        java.io.InputStream oldIn = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("x\n".getBytes(StandardCharsets.UTF_8)));
+            Run r = cli("user", "add", "later@example.test", "--password-stdin");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.err()).isEmpty();
+        } finally {
+            System.setIn(oldIn);
+        }
+    }
+
     @Test void endpointRefusesRequestsWithoutTheToken() throws Exception {
         String port = Files.readString(server.config.adminPortFile()).strip();
         var r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/queue"))
