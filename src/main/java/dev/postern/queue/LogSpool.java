@@ -216,11 +216,11 @@ public final class LogSpool implements Spool {
     }
 
     @Override public void saveState(QueuedMessage message) throws IOException {
-        awaitVoid(saveStateAsync(message));
+        await(saveStateAsync(message));
     }
 
     @Override public void remove(String id) throws IOException {
-        awaitVoid(removeAsync(id));
+        await(removeAsync(id));
         collectGarbage();
     }
 
@@ -245,20 +245,10 @@ public final class LogSpool implements Spool {
         return writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), true).thenAccept(p -> finish(id));
     }
 
-    private static void awaitVoid(CompletableFuture<Void> f) throws IOException {
+    /** Waits for a log write (for the blocking Spool methods); its IOException as thrown. */
+    private static <T> T await(CompletableFuture<T> f) throws IOException {
         try {
-            f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-        }
-    }
-
-    private static LogWriter.Position await(CompletableFuture<List<LogWriter.Position>> f) throws IOException {
-        try {
-            return f.get().get(0);
+            return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");

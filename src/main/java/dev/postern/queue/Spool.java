@@ -67,22 +67,27 @@ public interface Spool {
      * once, so the calling thread does not wait on the disk. The default runs the blocking write here.
      */
     default java.util.concurrent.CompletableFuture<Void> saveStateAsync(QueuedMessage message) {
+        return done(() -> saveState(message));
+    }
+
+    /** As {@link #remove}, completing once durable (see {@link #saveStateAsync}). */
+    default java.util.concurrent.CompletableFuture<Void> removeAsync(String id) {
+        return done(() -> remove(id));
+    }
+
+    /** A blocking write as a completed (or failed) future. */
+    private static java.util.concurrent.CompletableFuture<Void> done(Write write) {
         try {
-            saveState(message);
+            write.run();
             return java.util.concurrent.CompletableFuture.completedFuture(null);
         } catch (IOException e) {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
     }
 
-    /** As {@link #remove}, completing once durable (see {@link #saveStateAsync}). */
-    default java.util.concurrent.CompletableFuture<Void> removeAsync(String id) {
-        try {
-            remove(id);
-            return java.util.concurrent.CompletableFuture.completedFuture(null);
-        } catch (IOException e) {
-            return java.util.concurrent.CompletableFuture.failedFuture(e);
-        }
+    /** One blocking write. */
+    interface Write {
+        void run() throws IOException;
     }
 
     /**

@@ -119,20 +119,7 @@ final class InboundMessage {
     CompletableFuture<QueuedMessage> commit(DnsReplay lookups) {
         CompletableFuture<MessageAuthentication.Outcome> checked = auth == null ? CompletableFuture.completedFuture(null)
                 : auth.hasWork() ? lookups.run(auth::finish) : finishedHere();
-        CompletableFuture<QueuedMessage> done = new CompletableFuture<>();
-        checked.whenComplete((o, t) -> disk.execute(() -> {
-            CompletableFuture<QueuedMessage> c;
-            try {
-                c = commitChecked(o, t);
-            } catch (RuntimeException e) {
-                c = CompletableFuture.failedFuture(e);
-            }
-            c.whenComplete((q, e) -> {
-                if (e == null) done.complete(q);
-                else done.completeExceptionally(e);
-            });
-        }));
-        return done;
+        return checked.handleAsync(this::commitChecked, disk).thenCompose(c -> c);
     }
 
     /** Nothing to verify or sign (trusted senders, verification off): no trip to the check executor. */

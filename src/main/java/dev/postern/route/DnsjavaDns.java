@@ -49,6 +49,12 @@ import java.util.concurrent.TimeoutException;
 public final class DnsjavaDns implements Dns, DnsReplay.Source {
     static final int MAX_IN_FLIGHT = 2_000;
     private static final int MAX_CACHED = 10_000;
+    /**
+     * Negative answers are kept briefly too: a DNSBL or DBL zone answers NXDOMAIN for nearly every client,
+     * and a check that finds its answer cached runs once instead of twice. dnsjava does not hand us the
+     * SOA's negative TTL (RFC 2308 5), so a short fixed time stands in for it.
+     */
+    private static final long NEGATIVE_TTL_SECONDS = 30;
     private static final Logger log = LoggerFactory.getLogger("postern.dns");
 
     /** Runs dnsjava's completion stages: short, never blocking; not the common pool, which has one thread on 2 cores. */
@@ -211,27 +217,18 @@ public final class DnsjavaDns implements Dns, DnsReplay.Source {
     private Answer<Record> answer(DnsReplay.Question q, LookupResult result) {
         List<Record> records = result.getRecords();
         if (records.isEmpty()) return Answer.failed(Status.NODATA, q.name() + ": no records");
-        Answer<Record> a = Answer.of(records);
-        long ttl = records.stream().mapToLong(Record::getTTL).min().orElse(0);
-        if (ttl > 0) {
-            synchronized (cache) {
-                cache.put(q, new Cached(a, System.nanoTime() + TimeUnit.SECONDS.toNanos(ttl)));
-            }
-        }
-        return a;
+        return keep(q, Answer.of(records), records.stream().mapToLong(Record::getTTL).min().orElse(0));
     }
 
-    /**
-     * Negative answers are kept briefly too: a DNSBL or DBL zone answers NXDOMAIN for nearly every client,
-     * and a check that finds its answer cached runs once instead of twice. dnsjava does not hand us the
-     * SOA's negative TTL (RFC 2308 5), so a short fixed time stands in for it.
-     */
-    private static final long NEGATIVE_TTL_SECONDS = 30;
-
+    /** Negative answers are kept NEGATIVE_TTL_SECONDS; temporary failures are never kept. */
     private Answer<Record> remember(DnsReplay.Question q, Answer<Record> a) {
-        if (a.status() == Status.NXDOMAIN || a.status() == Status.NODATA) {
+        return a.status() == Status.NXDOMAIN || a.status() == Status.NODATA ? keep(q, a, NEGATIVE_TTL_SECONDS) : a;
+    }
+
+    private Answer<Record> keep(DnsReplay.Question q, Answer<Record> a, long ttlSeconds) {
+        if (ttlSeconds > 0) {
             synchronized (cache) {
-                cache.put(q, new Cached(a, System.nanoTime() + TimeUnit.SECONDS.toNanos(NEGATIVE_TTL_SECONDS)));
+                cache.put(q, new Cached(a, System.nanoTime() + TimeUnit.SECONDS.toNanos(ttlSeconds)));
             }
         }
         return a;

@@ -58,21 +58,21 @@ public final class TestDnsServer implements AutoCloseable {
     }
 
     public TestDnsServer servfail(String name) {
+        servfail.add(absolute(name));
+        return this;
+    }
+
+    private static Name absolute(String name) {
         try {
-            servfail.add(Name.fromString(name.endsWith(".") ? name : name + "."));
+            return Name.fromString(name.endsWith(".") ? name : name + ".");
         } catch (IOException e) {
             throw new IllegalArgumentException(name, e);
         }
-        return this;
     }
 
     /** Questions about this name or any name under it are never answered (a dead or hostile name server). */
     public TestDnsServer silent(String zone) {
-        try {
-            silent.add(Name.fromString(zone.endsWith(".") ? zone : zone + "."));
-        } catch (IOException e) {
-            throw new IllegalArgumentException(zone, e);
-        }
+        silent.add(absolute(zone));
         return this;
     }
 
