@@ -4,6 +4,8 @@ import dev.postern.auth.PgAccounts;
 import dev.postern.auth.UserStore;
 import dev.postern.store.Database;
 import dev.postern.config.Config;
+import dev.postern.deliver.MailboxOwner;
+import dev.postern.deliver.MaildirWriter;
 import dev.postern.config.ConfigException;
 import dev.postern.config.ConfigLoader;
 import dev.postern.mail.Address;
@@ -175,7 +177,13 @@ public final class Cli implements Callable<Integer> {
                 if (bad != null) { System.err.println("postern: " + bad); return 2; }
                 if (users.exists(address)) { System.err.println("postern: " + address + " already exists; use user passwd"); return 1; }
                 users.put(address, readPassword());
-                System.out.println("added " + address.toLowerCase());
+                // the mailbox exists before the first mail, with the owner the mail store runs as, so a user who
+                // logs in to IMAP first does not get directories made by the store that Postern cannot write
+                String key = address.toLowerCase(java.util.Locale.ROOT);
+                String owner = c.recipients().mailboxOwner();
+                MaildirWriter.createMaildir(c.mailboxesDir(), MaildirWriter.maildirOf(c.mailboxesDir(), key),
+                        owner == null ? null : MailboxOwner.parse(owner));
+                System.out.println("added " + key);
                 return tellServer(c);
             }
         }

@@ -25,6 +25,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.postern.deliver.SmtpDelivery;
+import dev.postern.deliver.RecipientProbe;
+import dev.postern.policy.RecipientVerifier;
 import dev.postern.policy.AccessTable;
 import dev.postern.policy.Check;
 import dev.postern.policy.AuthFailures;
@@ -72,6 +74,8 @@ public final class Server implements AutoCloseable {
     private final java.util.concurrent.ScheduledExecutorService timer;
     private ExecutorService checks;
     private MaildirWriter maildir;
+    private dev.postern.policy.RecipientVerifier verifier;
+    private dev.postern.deliver.RecipientProbe prober;
     private final SmtpDelivery outbound;
     private final AdminEndpoint admin;
     private final Spool spool;
@@ -101,7 +105,8 @@ public final class Server implements AutoCloseable {
         Files.createDirectories(config.dataDir());
         Database db = config.clustered() ? openDatabase(config) : null;
         UserStore users = db != null ? new UserStore(new PgAccounts(db)) : new UserStore(config.usersFile());
-        Router router = new Router(config.domains(), config.aliases(), users::exists, config.hostname());
+        Config.Recipients rc = config.recipients();
+        Router router = new Router(config.domains(), rc.relayDomains(), config.aliases(), users::exists, config.hostname(), rc.delimiters());
         Spool spool = switch (config.queue().store()) {
             case LOG -> new LogSpool(config.queueDir(), clock);
             case FILES -> new FileSpool(config.queueDir(), clock);
@@ -131,7 +136,8 @@ public final class Server implements AutoCloseable {
                 Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)));
         Config.QueueSettings qt = config.queue();
         var times = new QueueManager.Times(qt.minBackoff(), qt.maxBackoff(), qt.maxLifetime(), qt.delayWarning());
-        MaildirWriter maildir = new MaildirWriter(config.mailboxesDir(), config.hostname());
+        MaildirWriter maildir = new MaildirWriter(config.mailboxesDir(), config.hostname(), rc.subaddressFolders(),
+                rc.overQuota().equals("bounce"), rc.mailboxOwner() == null ? null : dev.postern.deliver.MailboxOwner.parse(rc.mailboxOwner()));
         QueueManager local = null;
         Queue queue;
         NodeRegistry nodes = null;
@@ -153,10 +159,30 @@ public final class Server implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        // reject_unverified_recipient: probes with their own client, time-outs and threads, so a slow next hop
+        // delays only the RCPTs that wait for it
+        RecipientVerifier verifier = null;
+        RecipientProbe prober = null;
+        if (pol.phases().values().stream().anyMatch(l -> l.contains("reject_unverified_recipient"))) {
+            Duration pt = rc.probeTimeout();
+            prober = new RecipientProbe(mx, new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
+                    d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), SmtpDelivery.TlsPolicy.MAY,
+                    d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(), pt, pt, pt)),
+                    rc.probeConcurrency(), pt, 16);
+            verifier = new RecipientVerifier(router, prober::probe, clock, rc.verifyPositive(), rc.verifyNegative(), pt,
+                    config.verifyCacheFile());
+            RecipientVerifier v = verifier;
+            timer.scheduleWithFixedDelay(v::save, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+        }
         AuthFailures authFailures = new AuthFailures(pol.authFailureLimit(), pol.authFailureWindow().toMillis(), clock, shared, timer);
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
-                policy(config, router, dns, greylist, clock, tables, spf, authFailures, shared), queue, clock, auth, authFailures,
+                policy(config, router, dns, greylist, clock, tables, spf, authFailures, shared, verifier), queue, clock, auth, authFailures,
                 ip -> lookups.run(() -> dev.postern.policy.DnsChecks.verifiedName(dns, ip)), lookups);
+        smtp.relayControl().fullMailboxesFrom(new dev.postern.policy.RelayControl.FullMailboxes() {
+            @Override public boolean any() { return maildir.anyKnownOverQuota(); }
+
+            @Override public boolean isFull(String mailbox) { return maildir.knownOverQuota(mailbox); }
+        });
         try {
             smtp.start();
         } catch (IOException e) {
@@ -182,18 +208,22 @@ public final class Server implements AutoCloseable {
             tables.values().forEach(AccessTable::reload);
             auth.signing().reload();
         };
+        RecipientVerifier verifierStats = verifier;
         DmarcReportSender dmarcSender = new DmarcReportSender(config, dns, queue, clock, auth.reports());
         AdminEndpoint admin = AdminEndpoint.start(config, queue, reload, () -> {
             java.util.Map<String, Long> all = new java.util.HashMap<>(smtp.stats());
             all.putAll(queue.stats());
             all.putAll(spool.stats());
             all.putAll(maildir.stats());
+            if (verifierStats != null) all.putAll(verifierStats.stats());
             return all;
         }, dmarcSender, db != null ? new SharedTokens(db) : null, users::reload);
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
         Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload, db, nodes);
         server.checks = checks;
         server.maildir = maildir;
+        server.verifier = verifier;
+        server.prober = prober;
         return server;
     }
 
@@ -226,6 +256,8 @@ public final class Server implements AutoCloseable {
         outbound.close();
         spool.close();
         greylist.save();
+        if (prober != null) prober.close();
+        if (verifier != null) verifier.save();
         if (nodes != null) nodes.close();
         if (db != null) db.close();
     }
@@ -241,11 +273,12 @@ public final class Server implements AutoCloseable {
     }
 
     static PolicyChain policy(Config config, Router router, DnsjavaDns dns, Greylist greylist, Clock clock,
-                              Map<String, AccessTable> tables, SpfResults spf, AuthFailures authFailures, PgPolicyState shared) {
+                              Map<String, AccessTable> tables, SpfResults spf, AuthFailures authFailures, PgPolicyState shared,
+                              RecipientVerifier verifier) {
         Config.Policy p = config.policy();
         CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold(),
                 greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), p.messagesPerMinute(), clock, shared), p.senderDbl(), tables, spf,
-                authFailures);
+                authFailures).withVerifier(verifier);
         Map<Phase, List<Check>> phases = new EnumMap<>(Phase.class);
         p.phases().forEach((phase, names) -> phases.put(Phase.valueOf(phase.toUpperCase(java.util.Locale.ROOT)),
                 names.stream().map(f::create).toList()));

@@ -15,7 +15,52 @@ import java.util.Set;
 public record Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                      List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                      Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
-                     QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster) {
+                     QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients) {
+
+    public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
+                  List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
+                  Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
+                  QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster) {
+        this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, cluster, Recipients.DEFAULT);
+    }
+
+    public Config withRecipients(Recipients r) {
+        return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, cluster, r);
+    }
+
+    /**
+     * Mail for domains other than our own mailboxes', and how recipients are named.
+     *
+     * @param relayDomains      accepted from anyone and routed by [transport] or MX (Postfix's relay_domains)
+     * @param relayRecipients   a file of the relay domains' valid addresses (one per line, "@domain" for all of a
+     *                          domain); null = any, or what reject_unverified_recipient finds out
+     * @param delimiters        recipient_delimiter: any of these characters starts an address extension; "" = none
+     * @param verifyPositive    how long a next hop's "exists" is believed (address_verify_positive_expire_time)
+     * @param verifyNegative    how long its "no such user" is believed
+     * @param probeTimeout      the longest one probe may take in all; past it the RCPT gets 450 4.1.1
+     * @param probeConcurrency  probes at once per destination domain
+     * @param subaddressFolders alice+tag goes to alice's Maildir folder .tag when that folder exists
+     * @param overQuota         "defer" (4.2.2, retried) or "bounce" (5.2.2) when a Maildir++ quota is exceeded
+     * @param mailboxOwner      "user[:group]" that owns Maildirs we create and files we write; null = this process
+     */
+    public record Recipients(Set<String> relayDomains, Path relayRecipients, String delimiters, Duration verifyPositive,
+                             Duration verifyNegative, Duration probeTimeout, int probeConcurrency, boolean subaddressFolders,
+                             String overQuota, String mailboxOwner) {
+        public static final Recipients DEFAULT = new Recipients(Set.of(), null, "", Duration.ofDays(1), Duration.ofHours(1),
+                Duration.ofSeconds(30), 4, false, "defer", null);
+
+        public Recipients withRelayDomains(Set<String> d) {
+            return new Recipients(d, relayRecipients, delimiters, verifyPositive, verifyNegative, probeTimeout, probeConcurrency,
+                    subaddressFolders, overQuota, mailboxOwner);
+        }
+
+        public Recipients withDelimiters(String d) {
+            return new Recipients(relayDomains, relayRecipients, d, verifyPositive, verifyNegative, probeTimeout, probeConcurrency,
+                    subaddressFolders, overQuota, mailboxOwner);
+        }
+    }
 
     /** A single node: no [cluster] section. */
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
@@ -28,7 +73,8 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withCluster(Cluster c) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, c != null && queue.store() != Store.POSTGRESQL ? queue.withStore(Store.POSTGRESQL) : queue, admin, policy, auth, c);
+                transports, c != null && queue.store() != Store.POSTGRESQL ? queue.withStore(Store.POSTGRESQL) : queue, admin, policy, auth, c,
+                recipients);
     }
 
     /**
@@ -138,7 +184,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                 "check_client_access", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname", "reject_non_fqdn_sender",
                 "reject_non_fqdn_recipient", "check_dnsbl", "reject", "greylist", "rate_limit", "reject_unknown_client_hostname",
                 "check_sender_dbl", "check_sender_access", "check_recipient_access", "check_client_hostname_access",
-                "reject_spf_fail", "reject_auth_failures", "reject_sender_login_mismatch");
+                "reject_spf_fail", "reject_auth_failures", "reject_sender_login_mismatch", "reject_unverified_recipient");
         /** Rates of 0 mean no limit. */
         public static final Policy DEFAULT = new Policy(
                 Map.of("rcpt", List.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination")),
@@ -234,4 +280,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public Path dmarcDir() { return dataDir.resolve("dmarc"); }
 
     public boolean isLocalDomain(String domain) { return domains.contains(domain); }
+
+    /** Recipient verification answers (verify.db) kept across restarts. */
+    public Path verifyCacheFile() { return dataDir.resolve("verify.db"); }
 }

@@ -34,7 +34,10 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
-            "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster");
+            "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster",
+            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir");
+    private static final Set<String> VERIFY_KEYS = Set.of("positive_ttl", "negative_ttl", "probe_timeout", "probe_concurrency");
+    private static final Set<String> MAILDIR_KEYS = Set.of("subaddress_folders", "over_quota", "owner");
     private static final Set<String> CLUSTER_KEYS = Set.of("database", "user", "password_file", "node_name", "lease", "mailbox_root");
     private static final Set<String> AUTH_KEYS = Set.of("authserv_id", "verify", "dmarc", "dmarc_quarantine", "dkim_sign",
             "dkim_key_dir", "received_forgery", "dmarc_reports", "dmarc_reports_send", "arc_seal", "arc_seal_domain");
@@ -124,7 +127,65 @@ public final class ConfigLoader {
         Config.Cluster cluster = cluster(root, hostname);
         Config.QueueSettings queue = queueSettings(root, cluster != null);
         return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log,
-                delivery, transports, queue, admin(root), policy(root), auth(root, hostname, domains), cluster);
+                delivery, transports, queue, admin(root), policy(root), auth(root, hostname, domains), cluster,
+                recipients(root, domains));
+    }
+
+    private Config.Recipients recipients(JsonNode root, Set<String> domains) {
+        Config.Recipients d = Config.Recipients.DEFAULT;
+        Set<String> relay = new LinkedHashSet<>();
+        for (String r : stringList(root, "relay_domains", List.of())) {
+            String lower = r.toLowerCase(Locale.ROOT);
+            if (!Domains.isValid(lower, false) || lower.startsWith("[")) problem("relay_domains", "not a valid domain: " + r);
+            else if (domains.contains(lower)) problem("relay_domains", lower + " is also in domains: a domain is either ours or relayed");
+            else relay.add(lower);
+        }
+        Path list = root.has("relay_recipients") ? path(root, "relay_recipients", null) : null;
+        if (list != null && !Files.isReadable(list)) problem("relay_recipients", "cannot read " + list);
+        if (list != null && relay.isEmpty()) problem("relay_recipients", "set relay_domains as well: the list is of their addresses");
+        String delim = string(root, "recipient_delimiter", "");
+        // Postfix 3.x: several characters, any of which starts the extension
+        if (!delim.chars().allMatch(c -> c > 32 && c < 127 && c != '@' && c != '"' && c != '\\')) {
+            problem("recipient_delimiter", "printable ASCII characters other than '@', '\"' and '\\', e.g. \"+\", got \"" + delim + "\"");
+            delim = "";
+        }
+        JsonNode v = root.get("recipient_verification");
+        Duration pos = d.verifyPositive(), neg = d.verifyNegative(), probe = d.probeTimeout();
+        int conc = d.probeConcurrency();
+        if (v != null) {
+            unknownKeys(v, "recipient_verification", VERIFY_KEYS);
+            pos = durationIn(v, "recipient_verification", "positive_ttl", pos);
+            neg = durationIn(v, "recipient_verification", "negative_ttl", neg);
+            probe = durationIn(v, "recipient_verification", "probe_timeout", probe);
+            conc = (int) positiveIn(v, "recipient_verification", "probe_concurrency", conc);
+        }
+        JsonNode m = root.get("maildir");
+        boolean folders = d.subaddressFolders();
+        String quota = d.overQuota();
+        String owner = null;
+        if (m != null) {
+            owner = string(m, "maildir.owner", "owner", null);
+            if (owner != null) ownerProblem(owner);
+            unknownKeys(m, "maildir", MAILDIR_KEYS);
+            folders = bool(m, "maildir.subaddress_folders", "subaddress_folders", folders);
+            quota = string(m, "maildir.over_quota", "over_quota", quota);
+            if (!quota.equals("defer") && !quota.equals("bounce")) {
+                problem("maildir.over_quota", "expected \"defer\" or \"bounce\", got \"" + quota + "\"");
+                quota = d.overQuota();
+            }
+        }
+        return new Config.Recipients(Set.copyOf(relay), list, delim, pos, neg, probe, conc, folders, quota, owner);
+    }
+
+    private void ownerProblem(String owner) {
+        String[] f = owner.split(":", 2);
+        var names = java.nio.file.FileSystems.getDefault().getUserPrincipalLookupService();
+        try {
+            names.lookupPrincipalByName(f[0]);
+            if (f.length == 2) names.lookupPrincipalByGroupName(f[1]);
+        } catch (IOException e) {
+            problem("maildir.owner", "no such user or group on this machine: \"" + owner + "\" (expected \"user\" or \"user:group\")");
+        }
     }
 
     private static final Pattern DATABASE = Pattern.compile("postgresql://[^/\\s]+(?::\\d+)?/[A-Za-z0-9_.-]+(?:\\?\\S*)?");
@@ -202,7 +263,7 @@ public final class ConfigLoader {
             for (String c : names) {
                 if (!Config.Policy.CHECKS.contains(c)) {
                     problem("policy." + phase, "unknown check \"" + c + "\" (known: " + String.join(", ", new java.util.TreeSet<>(Config.Policy.CHECKS)) + ")");
-                } else if ((c.equals("reject_unauth_destination") || c.equals("reject_non_fqdn_recipient")) && !phase.equals("rcpt")) {
+                } else if ((c.equals("reject_unauth_destination") || c.equals("reject_non_fqdn_recipient") || c.equals("reject_unverified_recipient")) && !phase.equals("rcpt")) {
                     problem("policy." + phase, c + " needs a recipient: use it in policy.rcpt");
                 }
             }

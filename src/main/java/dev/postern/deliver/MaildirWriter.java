@@ -1,5 +1,6 @@
 package dev.postern.deliver;
 
+import dev.postern.mail.QueueId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,16 +50,88 @@ public final class MaildirWriter implements AutoCloseable {
     /** Held by the publisher while it works a batch; tests hold it to gather one. */
     final java.util.concurrent.locks.ReentrantLock publishing = new java.util.concurrent.locks.ReentrantLock();
     private volatile boolean closed;
+    private final boolean subaddressFolders;
+    /** Who owns the mailboxes we create and the files we write ([maildir] owner); null = this process. */
+    private final MailboxOwner owner;
+    private final boolean bounceOverQuota;
+    /** Mailboxes a delivery found over quota, until when that is believed (RCPT answers from it, no I/O). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> overQuota = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final long OVER_QUOTA_BELIEVED_MILLIS = 10 * 60_000;
 
     /** A file fsynced in tmp/, to be renamed into new/. */
     private record Publish(Path tmp, Path target, CompletableFuture<Void> done) {}
 
     public MaildirWriter(Path mailboxesRoot, String hostname) {
+        this(mailboxesRoot, hostname, false, false, null);
+    }
+
+    /**
+     * @param subaddressFolders alice+tag is delivered to alice's folder .tag when it exists
+     * @param bounceOverQuota   a full mailbox bounces (5.2.2) instead of deferring (4.2.2)
+     */
+    public MaildirWriter(Path mailboxesRoot, String hostname, boolean subaddressFolders, boolean bounceOverQuota, MailboxOwner owner) {
+        this.owner = owner;
+        this.subaddressFolders = subaddressFolders;
+        this.bounceOverQuota = bounceOverQuota;
         this.mailboxesRoot = mailboxesRoot;
         this.hostname = hostname.replace("/", "\\057").replace(":", "\\072");
         this.publisher = new Thread(this::publish, "maildir-publish");
         publisher.setDaemon(true);
         publisher.start();
+    }
+
+    public boolean bounceOverQuota() { return bounceOverQuota; }
+
+    /** Whether any mailbox is believed full now (cheap: RCPT asks it first). */
+    public boolean anyKnownOverQuota() { return !overQuota.isEmpty(); }
+
+    /** True while a recent delivery found this mailbox over its quota (RFC 3463 4.2.2). */
+    public boolean knownOverQuota(String mailbox) {
+        Long until = overQuota.get(mailbox);
+        if (until == null) return false;
+        if (until > System.currentTimeMillis()) return true;
+        overQuota.remove(mailbox, until);
+        return false;
+    }
+
+    /**
+     * The Maildir++ quota check before a delivery of this size: null when it fits (or there is no quota),
+     * else the usage that it would exceed; remembered for RCPT either way.
+     */
+    public MaildirQuota.Usage quotaExceeded(String mailbox, long size) throws IOException {
+        MaildirQuota.Usage u = MaildirQuota.read(maildirOf(mailbox));
+        if (u != null && u.exceededBy(size)) {
+            overQuota.put(mailbox, System.currentTimeMillis() + OVER_QUOTA_BELIEVED_MILLIS);
+            return u;
+        }
+        overQuota.remove(mailbox);
+        return null;
+    }
+
+    /**
+     * Creates a Maildir (cur, new, tmp) and any missing parents, each new directory given to owner when set,
+     * below root, as "postern user add" does so that a mail store logging in first finds directories it may write.
+     */
+    public static void createMaildir(Path root, Path md, MailboxOwner owner) throws IOException {
+        java.util.ArrayDeque<Path> missing = new java.util.ArrayDeque<>();
+        for (Path p = md; p != null && !Files.isDirectory(p); p = p.getParent()) missing.push(p);
+        for (Path p : missing) {
+            try {
+                Files.createDirectory(p);
+                if (owner != null && p.startsWith(root) && !p.equals(root)) owner.apply(p); // the root itself stays ours
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // made meanwhile by another delivery
+            }
+        }
+        for (String sub : new String[] {"cur", "new", "tmp"}) {
+            Path d = md.resolve(sub);
+            try {
+                Files.createDirectory(d);
+                if (owner != null) owner.apply(d);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // there already
+            }
+        }
     }
 
     /** Batches of renames + directory fsyncs, and files published in them (for /metrics and tests). */
@@ -71,7 +144,10 @@ public final class MaildirWriter implements AutoCloseable {
     int waiting() { return ready.size(); }
 
     /** The Maildir of a mailbox key "local@domain": mailboxes/DOMAIN/LOCAL/Maildir. */
-    public Path maildirOf(String mailbox) {
+    public Path maildirOf(String mailbox) { return maildirOf(mailboxesRoot, mailbox); }
+
+    /** As above, under the given mailboxes root. */
+    public static Path maildirOf(Path mailboxesRoot, String mailbox) {
         int at = mailbox.lastIndexOf('@');
         return mailboxesRoot.resolve(safe(mailbox.substring(at + 1))).resolve(safe(mailbox.substring(0, at))).resolve("Maildir");
     }
@@ -90,14 +166,41 @@ public final class MaildirWriter implements AutoCloseable {
         return sb.toString();
     }
 
-    /** The unique Maildir name for this message in this mailbox. */
-    public String uniqueName(long arrivalSeconds, String queueId, String mailbox) {
-        return arrivalSeconds + ".Q" + queueId + "M" + Integer.toHexString(mailbox.hashCode() & 0x7fffffff) + "." + hostname;
+    /** The Maildir++ folder ".NAME" of a mailbox, or the mailbox itself when folder is null. */
+    public Path maildirOf(String mailbox, String folder) {
+        return folder == null ? maildirOf(mailbox) : maildirOf(mailbox).resolve("." + folder);
+    }
+
+    /** An existing Maildir++ folder of this mailbox named like a sub-address extension, or null. */
+    public String existingFolder(String mailbox, String extension) {
+        if (!subaddressFolders || extension == null || !extension.matches("[A-Za-z0-9_-]{1,64}")) return null; // nothing that could leave the Maildir
+        return Files.isDirectory(maildirOf(mailbox, extension).resolve("new")) ? extension : null;
+    }
+
+    /**
+     * The unique Maildir name for this message in this mailbox, in the spec's modern form
+     * SECONDS.M&lt;microseconds&gt;Q&lt;queue id&gt;_&lt;mailbox hash&gt;.HOST: readers such as Dovecot order mail
+     * of one second by the digits after the first M, so they come from the arrival's milliseconds and the
+     * queue id's counter. Derived only from the message and mailbox, so a repeated delivery finds its copy.
+     */
+    public String uniqueName(long arrivalMillis, String queueId, String mailbox) {
+        long micros = Math.floorMod(arrivalMillis, 1000L) * 1000 + QueueId.counterOf(queueId) % 1000;
+        String digits = Long.toString(1_000_000 + micros).substring(1); // six digits, leading zeros kept
+        return Math.floorDiv(arrivalMillis, 1000L) + ".M" + digits + "Q" + queueId + "_"
+                + Integer.toHexString(mailbox.hashCode() & 0x7fffffff) + "." + hostname;
+    }
+
+    /** The name releases before 2026-12 gave the same delivery; a recovered delivery looks for both. */
+    public String legacyName(long arrivalMillis, String queueId, String mailbox) {
+        return Math.floorDiv(arrivalMillis, 1000L) + ".Q" + queueId + "M" + Integer.toHexString(mailbox.hashCode() & 0x7fffffff) + "." + hostname;
     }
 
     /** True if a file of this name was already delivered (in new/, or moved to cur/ by a reader). */
     public boolean alreadyDelivered(String mailbox, String name) throws IOException {
-        Path md = maildirOf(mailbox);
+        return alreadyDelivered(maildirOf(mailbox), name);
+    }
+
+    public boolean alreadyDelivered(Path md, String name) throws IOException {
         if (Files.exists(md.resolve("new").resolve(name))) return true;
         Path cur = md.resolve("cur");
         if (!Files.isDirectory(cur)) return false;
@@ -116,14 +219,19 @@ public final class MaildirWriter implements AutoCloseable {
 
     /** As above; sizeHint (the message size) keeps the copy buffers small for small messages. */
     public Path deliver(String mailbox, String name, String returnPath, String deliveredTo, InputStream content, long sizeHint) throws IOException {
+        return deliverTo(maildirOf(mailbox), name, returnPath, deliveredTo, content, sizeHint);
+    }
+
+    /** As above, into the given Maildir (a mailbox's or one of its folders). */
+    public Path deliverTo(Path md, String name, String returnPath, String deliveredTo, InputStream content, long sizeHint) throws IOException {
         int buffer = (int) Math.max(512, Math.min(64 * 1024, sizeHint + 256));
-        Path md = maildirOf(mailbox);
-        Path tmpDir = Files.createDirectories(md.resolve("tmp"));
-        Path newDir = Files.createDirectories(md.resolve("new"));
-        Files.createDirectories(md.resolve("cur"));
+        Path tmpDir = md.resolve("tmp");
+        Path newDir = md.resolve("new");
+        if (!Files.isDirectory(newDir) || !Files.isDirectory(tmpDir)) createMaildir(mailboxesRoot, md, owner);
         Path tmp = tmpDir.resolve(name);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
+            if (owner != null) owner.apply(tmp);
             OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), buffer);
             out.write(("Return-Path: <" + returnPath + ">\nDelivered-To: " + deliveredTo + "\n").getBytes(StandardCharsets.UTF_8));
             copyToLf(content, out, buffer);

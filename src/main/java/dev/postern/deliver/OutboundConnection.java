@@ -12,6 +12,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -52,18 +55,20 @@ final class OutboundConnection implements AutoCloseable {
                                    InetSocketAddress bind, Duration connectTimeout, Duration writeTimeout) throws IOException {
         LinkedBlockingQueue<Object> replies = new LinkedBlockingQueue<>();
         Object writability = new Object();
-        Bootstrap b = new Bootstrap().group(group).channel(channelClass)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .handler(new ChannelInitializer<>() {
+        boolean unix = hop.isUnixSocket();
+        if (unix && !Epoll.isAvailable()) throw new IOException("unix-domain sockets (" + hop + ") need Linux's epoll transport");
+        Bootstrap b = new Bootstrap().group(group).channel(unix ? EpollDomainSocketChannel.class : channelClass)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis());
+        if (!unix) b.option(ChannelOption.TCP_NODELAY, true);
+        b.handler(new ChannelInitializer<>() {
                     @Override protected void initChannel(Channel ch) {
                         // RFC 5321 4.5.3.1.5: a reply line is at most 512 octets; we allow more from lenient peers
                         ch.pipeline().addLast("lines", new LineBasedFrameDecoder(8192));
                         ch.pipeline().addLast("replies", new ReplyHandler(replies, writability));
                     }
                 });
-        InetSocketAddress remote = new InetSocketAddress(hop.address(), hop.port());
-        var future = bind == null ? b.connect(remote) : b.connect(remote, bind);
+        java.net.SocketAddress remote = unix ? new DomainSocketAddress(hop.socketPath()) : new InetSocketAddress(hop.address(), hop.port());
+        var future = bind == null || unix ? b.connect(remote) : b.connect(remote, bind);
         if (!future.awaitUninterruptibly(connectTimeout.toMillis() + 1000) || !future.isSuccess()) {
             future.channel().close();
             Throwable c = future.cause();
@@ -139,7 +144,7 @@ final class OutboundConnection implements AutoCloseable {
     /** RFC 3207: after the peer's 220, handshake; the caller says EHLO again. Certificates are not checked (opportunistic). */
     void startTls(SslContext context, Duration timeout) throws IOException {
         if (!channel.isActive()) throw new IOException("lost connection with " + hop + " before the TLS handshake");
-        SslHandler ssl = context.newHandler(channel.alloc(), hop.host(), hop.port());
+        SslHandler ssl = hop.isUnixSocket() ? context.newHandler(channel.alloc()) : context.newHandler(channel.alloc(), hop.host(), hop.port());
         ssl.setHandshakeTimeoutMillis(timeout.toMillis());
         channel.pipeline().addFirst("tls", ssl);
         var f = ssl.handshakeFuture();

@@ -116,6 +116,48 @@ public final class SmtpDelivery implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Asks the route's hops whether they take this recipient, as Postfix's address verification does:
+     * MAIL FROM:&lt;&gt;, RCPT TO, then RSET, and no message. The reply is the next hop's to RCPT, with its
+     * words ("host H said: 550 5.1.1 ..."), or a 4xx when no hop could be asked.
+     */
+    public Reply probe(RouteDecision.Hops route, dev.postern.mail.Address rcpt) {
+        Reply last = Reply.of(451, "4.4.1", "no route hops to try");
+        for (Hop hop : route.hops()) {
+            for (int tries = 0; tries < 2; tries++) {
+                Session s;
+                try {
+                    s = session(hop, route.viaRelayhost(), route.nexthop().isLmtp(), true);
+                } catch (NextHop e) {
+                    last = e.reply;
+                    break;
+                }
+                try {
+                    Reply mail = s.command("MAIL FROM:<>", settings.commandTimeout());
+                    if (!mail.isPositive()) {
+                        s.release(false);
+                        last = Reply.of(451, "4.4.0", "host " + s.relay() + " refused the probe's sender: " + said(mail));
+                        break;
+                    }
+                    Reply r = s.command("RCPT TO:<" + rcpt + ">", settings.commandTimeout());
+                    Reply rset = s.command("RSET", settings.commandTimeout());
+                    s.release(rset.isPositive());
+                    return new Reply(r.code(), r.enhanced(), List.of("host " + s.relay() + " said: " + said(r)));
+                } catch (IOException e) {
+                    s.conn.close();
+                    if (s.reused) continue; // a cached connection had died; try a fresh one
+                    last = Reply.of(451, "4.4.2", "lost connection with " + s.relay() + ": " + e.getMessage());
+                    break;
+                }
+            }
+        }
+        return last;
+    }
+
+    private static String said(Reply r) {
+        return r.code() + (r.enhanced() == null ? "" : " " + r.enhanced()) + " " + String.join(" ", r.lines());
+    }
+
     /** A connected, greeted, (TLS'd, authenticated) session, fresh or from the cache. */
     final class Session {
         final OutboundConnection conn;
@@ -151,7 +193,7 @@ public final class SmtpDelivery implements AutoCloseable {
     }
 
     private static String key(Hop hop, boolean lmtp) {
-        return (lmtp ? "lmtp:" : "smtp:") + hop.address().getHostAddress() + ":" + hop.port();
+        return (lmtp ? "lmtp:" : "smtp:") + (hop.isUnixSocket() ? "unix:" + hop.socketPath() : hop.address().getHostAddress() + ":" + hop.port());
     }
 
     private Session session(Hop hop, boolean viaRelayhost, boolean lmtp, boolean allowTls) throws NextHop {
@@ -350,7 +392,7 @@ public final class SmtpDelivery implements AutoCloseable {
         }
 
         /** What the peer's EHLO already tells us it cannot take, before any byte of the message is sent. */
-        private Reply refusalBeforeSending() {
+        private Reply refusalBeforeSending() throws NextHop {
             long max = s.ext.maxSize();
             if (max > 0 && size > max) {
                 return Reply.of(552, "5.3.4", "message size " + size + " exceeds size limit " + max + " of " + s.relay());
@@ -359,17 +401,31 @@ public final class SmtpDelivery implements AutoCloseable {
             if ("8BITMIME".equals(env.body()) && !s.ext.has("8BITMIME")) {
                 return Reply.of(554, "5.6.3", s.relay() + " does not support 8BITMIME and the message is 8-bit");
             }
-            if (env.smtpUtf8() && !s.ext.has("SMTPUTF8")) { // RFC 6531 3.2
+            // RFC 6531 3.2 says such a message may not go on; like Postfix (SMTPUTF8_README) we decide on the content:
+            // the parameter alone, which many clients always send, does not make an all-ASCII message need SMTPUTF8
+            if (env.smtpUtf8() && !s.ext.has("SMTPUTF8") && needsSmtpUtf8()) {
                 return Reply.of(553, "5.6.7", s.relay() + " does not support SMTPUTF8, which this message needs");
             }
             return null;
+        }
+
+        /** Whether the envelope addresses or the header section of this message contain anything but ASCII. */
+        private boolean needsSmtpUtf8() throws NextHop {
+            if (!env.sender().isNull() && !env.sender().address().isAscii()) return true;
+            for (Recipient r : rcpts) if (!r.address().isAscii()) return true;
+            try (InputStream in = content.open()) {
+                return headerHasNonAscii(in);
+            } catch (IOException e) {
+                s.release(true); // nothing was sent on it
+                throw new NextHop(Reply.of(451, "4.3.0", "cannot read the queued message: " + e.getMessage()));
+            }
         }
 
         private String mailCommand(boolean dsn) {
             StringBuilder sb = new StringBuilder("MAIL FROM:<").append(env.sender()).append('>');
             if (s.ext.has("SIZE")) sb.append(" SIZE=").append(size);
             if (env.body() != null && s.ext.has("8BITMIME")) sb.append(" BODY=").append(env.body());
-            if (env.smtpUtf8()) sb.append(" SMTPUTF8");
+            if (env.smtpUtf8() && s.ext.has("SMTPUTF8")) sb.append(" SMTPUTF8");
             if (dsn && env.ret() != null) sb.append(" RET=").append(env.ret());
             if (dsn && env.envid() != null) sb.append(" ENVID=").append(env.envid());
             return sb.toString();
@@ -388,6 +444,25 @@ public final class SmtpDelivery implements AutoCloseable {
             for (int i = 0; i < rcpts.size(); i++) out.add(o);
             return out;
         }
+    }
+
+    /** True when a byte above 127 comes before the empty line that ends the header section (RFC 5322 2.1). */
+    static boolean headerHasNonAscii(InputStream in) throws IOException {
+        byte[] buf = new byte[8192];
+        int lineLength = 0;
+        for (int n; (n = in.read(buf)) > 0; ) {
+            for (int i = 0; i < n; i++) {
+                int b = buf[i] & 0xff;
+                if (b >= 0x80) return true;
+                if (b == '\n') {
+                    if (lineLength == 0) return false; // the empty line: the body follows
+                    lineLength = 0;
+                } else if (b != '\r') {
+                    lineLength++;
+                }
+            }
+        }
+        return false;
     }
 
     /** RFC 3461 4: xtext-encode '+', '=' and anything outside printable ASCII. */

@@ -22,6 +22,18 @@ public final class QueueId {
         return sb.toString();
     }
 
+    /** The per-process counter part of an id made by {@link #next}, or 0 for any other form. */
+    public static long counterOf(String id) {
+        if (id.length() != 14) return 0;
+        long v = 0;
+        for (int i = 9; i < 12; i++) {
+            int d = new String(DIGITS).indexOf(id.charAt(i));
+            if (d < 0) return 0;
+            v = v << 5 | d;
+        }
+        return v;
+    }
+
     private static void append(StringBuilder sb, long v, int digits) {
         for (int i = digits - 1; i >= 0; i--) sb.append(DIGITS[(int) ((v >>> (5 * i)) & 31)]);
     }

@@ -21,6 +21,7 @@ public final class CheckFactory {
     private final Map<String, AccessTable> accessTables;
     private final SpfResults spf;
     private final AuthFailures authFailures;
+    private RecipientVerifier verifier;
 
     public CheckFactory(Router router, List<Cidr> mynetworks, Map<Cidr, String> clientAccess, Dns dns,
                         Map<String, Integer> dnsblZones, int dnsblThreshold, Greylist greylist, RateLimit rateLimit,
@@ -43,6 +44,12 @@ public final class CheckFactory {
         this.dns = dns;
         this.dnsblZones = dnsblZones;
         this.dnsblThreshold = dnsblThreshold;
+    }
+
+    /** The verifier reject_unverified_recipient uses (built only when configured: it owns probe threads). */
+    public CheckFactory withVerifier(RecipientVerifier v) {
+        this.verifier = v;
+        return this;
     }
 
     private AccessTable table(String key) {
@@ -78,6 +85,10 @@ public final class CheckFactory {
             case "reject_spf_fail" -> {
                 if (spf == null) throw new IllegalArgumentException("reject_spf_fail needs SPF");
                 yield spf.rejectFail();
+            }
+            case "reject_unverified_recipient" -> {
+                if (verifier == null) throw new IllegalArgumentException("reject_unverified_recipient needs the verifier");
+                yield verifier;
             }
             default -> throw new IllegalArgumentException("unknown check " + name);
         };

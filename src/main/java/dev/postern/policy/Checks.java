@@ -31,9 +31,10 @@ public final class Checks {
         return new Simple("permit_authenticated", f -> f.authenticated() ? new Verdict.Accept("permit_authenticated") : Verdict.CONTINUE);
     }
 
-    /** RFC 5321 7.1 / Postfix: mail for other domains needs a permit before this point. */
+    /** RFC 5321 7.1 / Postfix: mail for other domains than ours and our relay_domains needs a permit before this point. */
     public static Check rejectUnauthDestination(Router router) {
         return new Simple("reject_unauth_destination", f -> f.recipient() == null || router.isLocalDomain(f.recipient().domain())
+                || router.isRelayDomain(f.recipient().domain())
                 ? Verdict.CONTINUE
                 : new Verdict.Reject("reject_unauth_destination", Replies.RELAY_DENIED.withText("<" + f.recipient() + ">: Relay access denied")));
     }

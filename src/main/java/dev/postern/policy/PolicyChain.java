@@ -53,6 +53,17 @@ public final class PolicyChain {
     private CompletableFuture<Verdict> from(List<Check> list, int start, Phase phase, Facts facts, DnsReplay lookups) {
         for (int i = start; i < list.size(); i++) {
             Check c = list.get(i);
+            if (c instanceof AsyncCheck a) {
+                int next = i + 1;
+                CompletableFuture<Verdict> started;
+                try {
+                    started = a.checkAsync(facts);
+                } catch (RuntimeException e) {
+                    started = CompletableFuture.failedFuture(e);
+                }
+                return started.handle((v, err) -> Optional.ofNullable(judge(c, phase, facts, v, err)))
+                        .thenCompose(v -> v.isPresent() ? CompletableFuture.completedFuture(v.get()) : from(list, next, phase, facts, lookups));
+            }
             if (c.blocking()) {
                 int next = i + 1;
                 java.util.function.Supplier<Optional<Verdict>> one = () -> Optional.ofNullable(decide(c, phase, facts));
@@ -67,10 +78,17 @@ public final class PolicyChain {
 
     /** One check: its verdict, or null to go on (it passed, or it is warn_only). */
     private Verdict decide(Check c, Phase phase, Facts facts) {
-        Verdict v;
         try {
-            v = c.check(facts);
+            return judge(c, phase, facts, c.check(facts), null);
         } catch (RuntimeException e) {
+            return judge(c, phase, facts, null, e);
+        }
+    }
+
+    /** What the chain makes of a check's verdict or failure. */
+    private Verdict judge(Check c, Phase phase, Facts facts, Verdict v, Throwable failure) {
+        if (failure != null) {
+            Throwable e = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
             // a check whose state is out of reach (the cluster database down): never decide without it
             log.warn("{} from {}[{}]: check {} failed: {}", phase, facts.clientName(), facts.client().getHostAddress(), c.name(), e.getMessage());
             count(c.name(), "tempfail");

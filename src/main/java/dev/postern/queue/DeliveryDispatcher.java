@@ -66,7 +66,7 @@ final class DeliveryDispatcher {
     Map<Integer, Outcome> attempt(QueuedMessage m, boolean recovered) {
         List<RecipientState> states = m.recipients();
         Map<Integer, Outcome> outcomes = new LinkedHashMap<>();
-        Map<String, List<Integer>> byMailbox = new LinkedHashMap<>();
+        Map<LocalTarget, List<Integer>> byMailbox = new LinkedHashMap<>();
         Map<String, Map<Address, List<Integer>>> byDomain = new LinkedHashMap<>();
         for (int i = 0; i < states.size(); i++) {
             RecipientState s = states.get(i);
@@ -76,7 +76,13 @@ final class DeliveryDispatcher {
                 outcomes.put(i, Outcome.permanent("local", Reply.of(550, "5.1.1", "<" + r.unknown() + ">: Recipient address rejected: user unknown")));
                 continue;
             }
-            for (String mb : r.mailboxes()) byMailbox.computeIfAbsent(mb, k -> new ArrayList<>()).add(i);
+            for (String mb : r.mailboxes()) {
+                String ext = r.extensions().get(mb);
+                // Delivered-To keeps the full address (alice+news@…) when the recipient named this mailbox itself
+                String deliveredTo = ext != null ? s.recipient().address().toString() : mb;
+                LocalTarget t = new LocalTarget(mb, maildir.existingFolder(mb, ext), deliveredTo);
+                byMailbox.computeIfAbsent(t, k -> new ArrayList<>()).add(i);
+            }
             for (Address a : r.remote()) {
                 byDomain.computeIfAbsent(a.domain(), k -> new LinkedHashMap<>()).computeIfAbsent(a, k -> new ArrayList<>()).add(i);
             }
@@ -138,16 +144,33 @@ final class DeliveryDispatcher {
         return out;
     }
 
-    private Outcome deliverLocal(QueuedMessage m, String mailbox, boolean recovered) {
-        String name = maildir.uniqueName(m.envelope().arrival().getEpochSecond(), m.id(), mailbox);
+    /** One copy to write: a mailbox, the Maildir++ folder in it (null = INBOX), and the Delivered-To value. */
+    private record LocalTarget(String mailbox, String folder, String deliveredTo) {}
+
+    private Outcome deliverLocal(QueuedMessage m, LocalTarget t, boolean recovered) {
+        String mailbox = t.mailbox();
+        long arrival = m.envelope().arrival().toEpochMilli();
+        String key = t.folder() == null ? mailbox : mailbox + "/." + t.folder();
+        String name = maildir.uniqueName(arrival, m.id(), key);
+        java.nio.file.Path md = maildir.maildirOf(mailbox, t.folder());
         try {
-            if (recovered && maildir.alreadyDelivered(mailbox, name)) {
+            if (recovered && (maildir.alreadyDelivered(md, name) || maildir.alreadyDelivered(md, maildir.legacyName(arrival, m.id(), key)))) {
                 return Outcome.delivered("local", "already delivered to maildir before restart");
             }
-            try (InputStream in = spool.openContent(m.id())) {
-                maildir.deliver(mailbox, name, m.envelope().sender().toString(), mailbox, in, m.size());
+            var over = maildir.quotaExceeded(mailbox, m.size());
+            if (over != null) {
+                String text = "mailbox " + mailbox + " is over its quota (" + over.bytes() + " of " + over.limitBytes() + " bytes, "
+                        + over.count() + " of " + over.limitCount() + " messages)";
+                // RFC 3463 3.3: X.2.2 mailbox full; temporary unless the site chose to bounce
+                return maildir.bounceOverQuota() ? Outcome.permanent("local", Reply.of(552, "5.2.2", text))
+                        : Outcome.temporary("local", Reply.of(452, "4.2.2", text));
             }
-            return Outcome.delivered("local", "delivered to maildir");
+            java.nio.file.Path written;
+            try (InputStream in = spool.openContent(m.id())) {
+                written = maildir.deliverTo(md, name, m.envelope().sender().toString(), t.deliveredTo(), in, m.size());
+            }
+            dev.postern.deliver.MaildirQuota.record(maildir.maildirOf(mailbox), written);
+            return Outcome.delivered("local", t.folder() == null ? "delivered to maildir" : "delivered to maildir folder ." + t.folder());
         } catch (SpoolUnavailable e) {
             throw new SpoolUnavailable.Abandoned(e);
         } catch (IOException e) {

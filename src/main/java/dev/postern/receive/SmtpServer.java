@@ -24,6 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Clock;
@@ -71,11 +72,23 @@ public final class SmtpServer implements AutoCloseable {
             return t;
         });
         var limits = config.limits();
-        this.context = new ServerContext(config, ssl, authenticator, router, new RelayControl(router, config.relayNetworks()), policy,
+        this.context = new ServerContext(config, ssl, authenticator, router, relayControl(config, router), policy,
                 queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
                 authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames, lookups, passwordChecks);
         log.info("using {} transport", epoll ? "epoll" : "NIO");
     }
+
+    private static RelayControl relayControl(Config config, Router router) {
+        Path list = config.recipients().relayRecipients();
+        try {
+            return new RelayControl(router, config.relayNetworks(), list == null ? null : RelayControl.readRecipientList(list));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read relay_recipients " + list, e);
+        }
+    }
+
+    /** Recipient existence and relaying rules, for wiring what later steps know (e.g. full mailboxes). */
+    public RelayControl relayControl() { return context.relay(); }
 
     public void start() throws IOException {
         Class<? extends ServerChannel> channelClass = Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class;

@@ -58,6 +58,7 @@ public final class MxRouter {
     }
 
     private RouteDecision resolve(Nexthop nexthop, String domain, boolean viaRelayhost) {
+        if (nexthop.isUnixSocket()) return new RouteDecision.Hops(nexthop, List.of(Hop.unixSocket(nexthop.socketPath())), viaRelayhost);
         if (nexthop.noMx()) {
             List<Hop> hops = new ArrayList<>();
             RouteDecision.Failed f = addHops(nexthop.host(), nexthop.port(), hops);

@@ -79,6 +79,20 @@ class CliTest {
         assertThat(run(null, "user", "list", "--config", f).out()).isEmpty();
     }
 
+    @Test void userAddCreatesTheMailboxWithTheConfiguredOwner() throws Exception {
+        String f = config("[maildir]\nowner = \"mail:mail\"\n").toString();
+        assertThat(run("pw\n", "user", "add", "carol@example.test", "--password-stdin", "--config", f).code()).isZero();
+        Path md = dir.resolve("data/mailboxes/example.test/carol/Maildir");
+        for (String sub : new String[] {"cur", "new", "tmp"}) {
+            Path d = md.resolve(sub);
+            assertThat(d).isDirectory();
+            assertThat(Files.getOwner(d).getName()).isEqualTo("mail");
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(d))).isEqualTo("rwx------");
+        }
+        assertThat(Files.getOwner(md.getParent()).getName()).as("the user's directory too").isEqualTo("mail");
+        assertThat(Files.getOwner(dir.resolve("data/mailboxes")).getName()).as("not the root of all mailboxes").isNotEqualTo("mail");
+    }
+
     @Test void dkimKeygenWritesAPrivateKeyAndPrintsItsRecord() throws Exception {
         String f = config("").toString();
         for (String algo : new String[]{"ed25519", "rsa"}) {

@@ -108,7 +108,7 @@ class ConfigLoaderTest {
                 [limits]
                 max_recipient = 5
                 """);
-        assertThat(e.problems()).anyMatch(p -> p.endsWith("postern.toml:2: domians: unknown key (known here: admin, aliases, auth, cluster, data_dir, delivery, domains, hostname, limits, listeners, log_file, policy, queue, relay_networks, tls, transport, users_file)"));
+        assertThat(e.problems()).anyMatch(p -> p.endsWith("postern.toml:2: domians: unknown key (known here: admin, aliases, auth, cluster, data_dir, delivery, domains, hostname, limits, listeners, log_file, maildir, policy, queue, recipient_delimiter, recipient_verification, relay_domains, relay_networks, relay_recipients, tls, transport, users_file)"));
         assertThat(e.problems()).anyMatch(p -> p.contains("postern.toml:4: limits.max_recipient: unknown key"));
     }
 
@@ -169,5 +169,70 @@ class ConfigLoaderTest {
             assertThatThrownBy(() -> ConfigLoader.load(f, true)).isInstanceOf(ConfigException.class)
                     .hasMessageContaining("postern.toml:2: listeners.smtp.bind: cannot listen on 127.0.0.1:" + taken.getLocalPort());
         }
+    }
+
+    @Test void relayDomainsDelimiterVerificationAndMaildirSettingsLoad() throws Exception {
+        Files.writeString(dir.resolve("relay-recipients"), "alice@lmtp.test\n@all.test\n");
+        Config c = ConfigLoader.load(write("""
+                domains = ["example.test"]
+                relay_domains = ["LMTP.test", "all.test"]
+                relay_recipients = "relay-recipients"
+                recipient_delimiter = "+-"
+
+                [transport]
+                "lmtp.test" = "lmtp:unix:/run/dovecot/lmtp"
+
+                [policy]
+                rcpt = ["permit_mynetworks", "reject_unauth_destination", "reject_unverified_recipient"]
+
+                [recipient_verification]
+                positive_ttl = "7d"
+                negative_ttl = "30m"
+                probe_timeout = "20s"
+                probe_concurrency = 2
+
+                [maildir]
+                subaddress_folders = true
+                over_quota = "bounce"
+                owner = "mail"
+                """), false);
+        Config.Recipients r = c.recipients();
+        assertThat(r.relayDomains()).containsExactlyInAnyOrder("lmtp.test", "all.test");
+        assertThat(r.relayRecipients()).isEqualTo(dir.resolve("relay-recipients"));
+        assertThat(r.delimiters()).isEqualTo("+-");
+        assertThat(r.verifyPositive()).hasDays(7);
+        assertThat(r.verifyNegative()).hasMinutes(30);
+        assertThat(r.probeTimeout()).hasSeconds(20);
+        assertThat(r.probeConcurrency()).isEqualTo(2);
+        assertThat(r.subaddressFolders()).isTrue();
+        assertThat(r.overQuota()).isEqualTo("bounce");
+        assertThat(r.mailboxOwner()).isEqualTo("mail");
+        var lmtp = c.transports().get("lmtp.test");
+        assertThat(lmtp.isLmtp()).isTrue();
+        assertThat(lmtp.socketPath()).isEqualTo("/run/dovecot/lmtp");
+        assertThat(lmtp).hasToString("lmtp:unix:/run/dovecot/lmtp");
+    }
+
+    @Test void badRelayAndMaildirSettingsNameTheirKeyAndLine() throws Exception {
+        ConfigException e = errors("""
+                domains = ["example.test"]
+                relay_domains = ["example.test", "not a domain"]
+                recipient_delimiter = "@"
+                relay_recipients = "missing-file"
+
+                [policy]
+                mail = ["reject_unverified_recipient"]
+
+                [maildir]
+                over_quota = "sometimes"
+                owner = "no-such-user-here"
+                """);
+        assertThat(e.problems()).anyMatch(p -> p.contains(":2: relay_domains: example.test is also in domains"))
+                .anyMatch(p -> p.contains(":2: relay_domains: not a valid domain: not a domain"))
+                .anyMatch(p -> p.contains(":3: recipient_delimiter:"))
+                .anyMatch(p -> p.contains(":4: relay_recipients: cannot read"))
+                .anyMatch(p -> p.contains("reject_unverified_recipient"))
+                .anyMatch(p -> p.contains(":10: maildir.over_quota: expected \"defer\" or \"bounce\""))
+                .anyMatch(p -> p.contains(":11: maildir.owner: no such user or group"));
     }
 }

@@ -68,4 +68,40 @@ class MaildirWriterTest {
             return s.sorted().toList();
         }
     }
+
+    @Test void namesOfOneSecondSortByTheirMicrosecondFieldInArrivalOrder() {
+        MaildirWriter w = new MaildirWriter(dir, "mx.example.test");
+        long second = 1_796_000_000_000L;
+        List<Long> micros = new ArrayList<>();
+        String previous = null;
+        for (int i = 0; i < 50; i++) {
+            long arrival = second + i * 7;  // several messages per millisecond and many per second
+            String id = dev.postern.mail.QueueId.next(arrival);
+            String name = w.uniqueName(arrival, id, "alice@example.test");
+            assertThat(name).startsWith("1796000000.M").endsWith(".mx.example.test");
+            assertThat(name).isEqualTo(w.uniqueName(arrival, id, "alice@example.test")); // derived, so redelivery finds it
+            // what Dovecot's maildir_filename_sort_cmp reads: the digits after the first M
+            micros.add(Long.parseLong(name.substring(name.indexOf(".M") + 2, name.indexOf('Q'))));
+            if (previous != null) assertThat(name).isNotEqualTo(previous);
+            previous = name;
+        }
+        assertThat(micros).isSorted();
+        w.close();
+    }
+
+    @Test void maildirsizeQuotaIsReadAndEachDeliveryCounted() throws Exception {
+        Path md = Files.createDirectories(dir.resolve("Maildir"));
+        assertThat(MaildirQuota.read(md)).as("no file, no quota").isNull();
+        Files.writeString(md.resolve("maildirsize"), "1000S,3C\n0 0\n400 1\n300 1\n");
+        MaildirQuota.Usage u = MaildirQuota.read(md);
+        assertThat(u).isEqualTo(new MaildirQuota.Usage(1000, 3, 700, 2));
+        assertThat(u.exceededBy(300)).isFalse();
+        assertThat(u.exceededBy(301)).isTrue();
+        Path msg = Files.writeString(md.resolve("m"), "x".repeat(250));
+        MaildirQuota.record(md, msg);
+        assertThat(Files.readString(md.resolve("maildirsize"))).endsWith("300 1\n250 1\n");
+        assertThat(MaildirQuota.read(md).exceededBy(1)).as("3 messages of 3").isTrue();
+        Files.writeString(md.resolve("maildirsize"), "0S\n5 1\n");
+        assertThat(MaildirQuota.read(md)).as("a limit of 0 is no limit").isNull();
+    }
 }

@@ -280,7 +280,9 @@ class PolicyTest {
         CheckFactory f = new CheckFactory(router, List.of(), Map.of(), null, Map.of("zen.test", 1), 1,
                 new Greylist(Greylist.Settings.DEFAULT, java.time.Clock.systemUTC(), null), new RateLimit(1, 1, java.time.Clock.systemUTC()),
                 List.of("dbl.test"), tables, new SpfResults(new Spf(null, "mx.example.test"), java.time.Clock.systemUTC()),
-                new AuthFailures(10, 600_000, java.time.Clock.systemUTC()));
+                new AuthFailures(10, 600_000, java.time.Clock.systemUTC()))
+                .withVerifier(new RecipientVerifier(router, a -> new java.util.concurrent.CompletableFuture<>(), java.time.Clock.systemUTC(),
+                        java.time.Duration.ofDays(1), java.time.Duration.ofHours(1), java.time.Duration.ofSeconds(30), null));
         for (String name : Config.Policy.CHECKS) assertThat(f.create(name).name()).isEqualTo(name);
     }
 }

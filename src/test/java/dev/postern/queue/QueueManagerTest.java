@@ -92,11 +92,20 @@ class QueueManagerTest {
     }
 
     @Test void redeliveryAfterACrashDoesNotDuplicate() throws Exception {
+        redeliveryFindsTheEarlierCopy(false);
+    }
+
+    @Test void redeliveryAfterAnUpgradeFindsACopyUnderTheOldName() throws Exception {
+        redeliveryFindsTheEarlierCopy(true);
+    }
+
+    private void redeliveryFindsTheEarlierCopy(boolean legacyName) throws Exception {
         FileSpool spool = new FileSpool(dir.resolve("queue"), Clock.systemUTC());
         QueuedMessage msg = queue(spool, "alice@example.test");
         // deliver into the Maildir as the first run did, then "crash" before the queue recorded it
         MaildirWriter w = new MaildirWriter(dir.resolve("mailboxes"), "mx.example.test");
-        String name = w.uniqueName(msg.envelope().arrival().getEpochSecond(), msg.id(), "alice@example.test");
+        long arrival = msg.envelope().arrival().toEpochMilli();
+        String name = legacyName ? w.legacyName(arrival, msg.id(), "alice@example.test") : w.uniqueName(arrival, msg.id(), "alice@example.test");
         try (var in = spool.openContent(msg.id())) {
             w.deliver("alice@example.test", name, "s@remote.test", "alice@example.test", in);
         }

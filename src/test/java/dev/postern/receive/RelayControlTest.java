@@ -58,4 +58,21 @@ class RelayControlTest {
             c.command("RCPT TO:<friend@remote.test>", "250 2.1.5");
         }
     }
+
+    @org.junit.jupiter.api.Test void relayDomainsAreAcceptedFromAnyoneAndTheirListedRecipientsOnly(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path list = java.nio.file.Files.writeString(dir.resolve("relay_recipients"), "# the store's users\nalice@lmtp.test\n@open.test\n");
+        dev.postern.config.Config.Recipients d = dev.postern.config.Config.Recipients.DEFAULT;
+        var r = new dev.postern.config.Config.Recipients(java.util.Set.of("lmtp.test", "open.test"), list, "+", d.verifyPositive(),
+                d.verifyNegative(), d.probeTimeout(), d.probeConcurrency(), false, "defer", null);
+        try (TestServer s = TestServer.builder().recipients(r).start();
+             SmtpClient c = SmtpClient.ehlo(s.smtp())) {
+            c.command("MAIL FROM:<someone@remote.test>", "250");
+            c.command("RCPT TO:<alice@lmtp.test>", "250");
+            c.command("RCPT TO:<alice+tag@lmtp.test>", "250");
+            org.assertj.core.api.Assertions.assertThat(c.command("RCPT TO:<mallory@lmtp.test>", "550")).startsWith("550 5.1.1");
+            c.command("RCPT TO:<anyone@open.test>", "250");
+            c.command("RCPT TO:<victim@remote.test>", "554");
+        }
+    }
 }

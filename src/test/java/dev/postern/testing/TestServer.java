@@ -114,6 +114,7 @@ public final class TestServer implements AutoCloseable {
         private boolean createUsers = true;
         private Config.Cluster cluster;
         private List<Cidr> proxyFrom = List.of();
+        private Config.Recipients recipients = Config.Recipients.DEFAULT;
 
         public Builder hostname(String h) { hostname = h; delivery = Config.Delivery.defaults(h); return this; }
         public Builder listenOn(String host) { listenHost = host; return this; }
@@ -128,6 +129,7 @@ public final class TestServer implements AutoCloseable {
         public Builder proxyProtocolFrom(String... cidrs) { proxyFrom = Stream.of(cidrs).map(Cidr::parse).toList(); return this; }
         /** A cluster node: queue and shared state in this [cluster]'s database (migrated by the caller). */
         public Builder cluster(Config.Cluster c) { cluster = c; return this; }
+        public Builder recipients(Config.Recipients r) { recipients = r; return this; }
         public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
 
         public Builder domains(String... d) { domains = Set.of(d); return this; }
@@ -148,7 +150,7 @@ public final class TestServer implements AutoCloseable {
                     new Config.Tls(null, null),
                     new Limits(maxSize, maxRecipients, maxConnections, maxPerIp, commandTimeout, dataTimeout),
                     aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin("127.0.0.1", 0), policy,
-                    auth != null ? auth : Config.Auth.defaults(hostname).withVerify(false)).withCluster(cluster);
+                    auth != null ? auth : Config.Auth.defaults(hostname).withVerify(false)).withCluster(cluster).withRecipients(recipients);
             if (createUsers && cluster != null) {
                 try (dev.postern.store.Database db = dev.postern.store.Database.open(cluster, 2)) {
                     db.checkSchema();
