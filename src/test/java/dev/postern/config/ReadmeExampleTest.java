@@ -32,6 +32,25 @@ class ReadmeExampleTest {
         assertThat(c.listeners()).hasSize(3);
     }
 
+    @Test void bothDovecotPairingsLoad(@TempDir Path dir) throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        int section = readme.indexOf("## With Dovecot");
+        assertThat(section).isPositive();
+        int first = readme.indexOf("```toml\n", section) + 8;
+        String reads = readme.substring(first, readme.indexOf("```", first)).replace("/var/lib/postern", dir + "/data")
+                .replace("vmail:vmail", "mail:mail");
+        Config a = ConfigLoader.load(Files.writeString(dir.resolve("a.toml"), reads), false);
+        assertThat(a.recipients().mailboxOwner()).isEqualTo("mail:mail");
+        assertThat(a.recipients().delimiters()).isEqualTo("+");
+        assertThat(a.recipients().subaddressFolders()).isTrue();
+        int second = readme.indexOf("```toml\n", first) + 8;
+        String mx = readme.substring(second, readme.indexOf("```", second)).replace("/var/lib/postern", dir + "/data");
+        Config b = ConfigLoader.load(Files.writeString(dir.resolve("b.toml"), mx), false);
+        assertThat(b.recipients().relayDomains()).containsExactly("example.test");
+        assertThat(b.transports().get("example.test").socketPath()).isEqualTo("/run/dovecot/lmtp");
+        assertThat(b.policy().phases().get("rcpt")).endsWith("reject_unverified_recipient");
+    }
+
     @Test void authSectionErrorsNameKeyAndLine(@TempDir Path dir) throws Exception {
         Path file = Files.writeString(dir.resolve("postern.toml"), """
                 domains = ["example.test"]
