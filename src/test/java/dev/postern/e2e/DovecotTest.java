@@ -159,6 +159,35 @@ class DovecotTest {
         }
     }
 
+    @Test void aQuotaDovecotKeepsIsHonouredAndKeptUpToDate(@TempDir Path tmp) throws Exception {
+        Config.Recipients d = Config.Recipients.DEFAULT;
+        Config.Recipients r = new Config.Recipients(d.relayDomains(), null, "", d.verifyPositive(), d.verifyNegative(), d.probeTimeout(),
+                d.probeConcurrency(), false, "defer", "mail:mail");
+        try (TestServer mx = TestServer.builder().recipients(r).start()) {
+            Path mailboxes = mx.config.mailboxesDir();
+            dev.postern.deliver.MaildirWriter.createMaildir(mailboxes, mx.maildir("alice@example.test"),
+                    dev.postern.deliver.MailboxOwner.parse("mail:mail"));
+            try (TestDovecot dovecot = TestDovecot.start(tmp.resolve("dovecot"), mailboxes, "4k", "alice@example.test")) {
+                // Dovecot's quota plugin writes maildirsize when it first counts the mailbox
+                assertThat(dovecot.quota("alice@example.test")).isEqualTo("\"User quota\" (STORAGE 0 4)");
+                assertThat(mx.maildir("alice@example.test").resolve("maildirsize")).exists();
+                try (SmtpClient c = SmtpClient.ehlo(mx.smtp())) {
+                    assertThat(c.sendMail("x@remote.test", "alice@example.test", "Subject: fits\r\n\r\n" + "a".repeat(1500))).startsWith("250");
+                    mx.awaitQueueIdle();
+                    // Postern counted its delivery in maildirsize, so Dovecot's figure moved without a rescan
+                    assertThat(dovecot.quota("alice@example.test")).matches("\"User quota\" \\(STORAGE 2 4\\)"); // KiB, rounded up
+                    assertThat(c.sendMail("x@remote.test", "alice@example.test", "Subject: too much\r\n\r\n" + "b".repeat(3000))).startsWith("250");
+                    mx.awaitQueueIdle();
+                    assertThat(mx.server.queue().list()).hasSize(1);
+                    assertThat(mx.server.queue().list().get(0).recipients().get(0).lastReply()).contains("452 4.2.2");
+                    c.command("MAIL FROM:<x@remote.test>", "250");
+                    c.command("RCPT TO:<alice@example.test>", "452 4.2.2");
+                }
+                assertThat(dovecot.fetchAll("alice@example.test", "INBOX")).hasSize(1);
+            }
+        }
+    }
+
     private static List<String> awaitMessages(TestDovecot d, String user, String folder, int n) throws Exception {
         long deadline = System.currentTimeMillis() + 15_000;
         List<String> got = List.of();

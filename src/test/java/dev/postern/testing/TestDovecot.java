@@ -154,6 +154,24 @@ public final class TestDovecot implements AutoCloseable {
         return messages;
     }
 
+    /** The user's quota as Dovecot reports it (IMAP GETQUOTAROOT INBOX, RFC 2087), e.g. "STORAGE 1 1". */
+    public String quota(String user) throws Exception {
+        String script = String.join("\n",
+                "import imaplib, sys",
+                "m = imaplib.IMAP4('127.0.0.1', " + imapPort + ")",
+                "m.login(sys.argv[1], sys.argv[2])",
+                "typ, data = m.getquotaroot('INBOX')",
+                "assert typ == 'OK', typ",
+                "print(data[1][0].decode())",
+                "m.logout()",
+                "");
+        Process p = new ProcessBuilder("python3", "-c", script, user, PASSWORD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IOException("imaplib failed: " + err);
+        return out;
+    }
+
     /** Stops Dovecot and waits for it to be gone (its LMTP socket then refuses connections). */
     public void stop() throws InterruptedException {
         if (process == null) return;
