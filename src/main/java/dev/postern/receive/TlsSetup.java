@@ -34,6 +34,22 @@ import java.util.Date;
 public final class TlsSetup {
     private static final Logger log = LoggerFactory.getLogger(TlsSetup.class);
 
+    static {
+        // a client may not start a TLS 1.2 renegotiation: each costs the server a full handshake (testssl.sh's
+        // finding), and SMTP needs none. JSSE reads this once, when its first server handshake is made.
+        System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+    }
+
+    /**
+     * AEAD suites only (RFC 9325 4.2): the TLS 1.3 ones, and for TLS 1.2 ECDHE (forward secret) with AES-GCM or
+     * ChaCha20-Poly1305; no CBC, no static RSA key exchange.
+     */
+    static final java.util.List<String> CIPHERS = java.util.List.of(
+            "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
     private TlsSetup() {}
 
     public static SslContext serverContext(Config config) throws IOException {
@@ -51,7 +67,7 @@ public final class TlsSetup {
         try {
             // RFC 8996: no TLS below 1.2
             return SslContextBuilder.forServer(cert.toFile(), key.toFile()).sslProvider(SslProvider.JDK)
-                    .protocols("TLSv1.3", "TLSv1.2").build();
+                    .protocols("TLSv1.3", "TLSv1.2").ciphers(CIPHERS).build();
         } catch (Exception e) {
             throw new IOException("cannot load TLS certificate " + cert + " / key " + key + ": " + e.getMessage(), e);
         }

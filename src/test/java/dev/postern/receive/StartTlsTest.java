@@ -6,6 +6,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import java.nio.file.Files;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -17,6 +19,46 @@ class StartTlsTest {
     @BeforeAll static void start() throws Exception { server = TestServer.builder().start(); }
 
     @AfterAll static void stop() throws Exception { server.close(); }
+
+    /** openssl s_client: "R" asks for a TLS 1.2 renegotiation, then NOOP shows whether the session lived on. */
+    private static String sClient(int port, String... extra) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port, "-starttls", "smtp",
+                "-crlf"));
+        cmd.addAll(List.of(extra));
+        java.nio.file.Path out = java.nio.file.Files.createTempFile("s_client", ".out");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try (var in = p.getOutputStream()) {
+            Thread.sleep(1500); // the handshake is done
+            in.write("R\n".getBytes());
+            in.flush();
+            Thread.sleep(1500);
+            in.write("NOOP\n".getBytes());
+            in.flush();
+            Thread.sleep(1000);
+        } catch (java.io.IOException gone) {
+            // s_client has already given up
+        }
+        p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        p.destroyForcibly().waitFor();
+        String text = java.nio.file.Files.readString(out);
+        java.nio.file.Files.delete(out);
+        return text;
+    }
+
+    @Test void clientInitiatedRenegotiationIsRefused() throws Exception {
+        String out = sClient(server.smtp(), "-tls1_2");
+        assertThat(out).contains("RENEGOTIATING");
+        assertThat(out).as(out).doesNotContain("250 2.0.0 Ok");
+        assertThat(out).as(out).containsPattern("(?i)alert|errno|error");
+    }
+
+    @Test void onlyAeadSuitesAreOffered() throws Exception {
+        // a client that offers only CBC suites finds no common cipher
+        String cbc = sClient(server.smtp(), "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:AES128-SHA");
+        assertThat(cbc).as(cbc).containsPattern("(?i)handshake failure|no shared cipher|alert");
+        String gcm = sClient(server.smtp(), "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256");
+        assertThat(gcm).contains("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256");
+    }
 
     @Test void plaintextPipelinedAfterStartTlsIsDiscarded() throws Exception {
         try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
