@@ -26,13 +26,14 @@ class ArchitectureTest {
             Map.entry("auth", Set.of("mail", "smtp", "store")),
             Map.entry("message", Set.of("mail")),
             Map.entry("route", Set.of("mail")),
-            Map.entry("deliver", Set.of("mail", "smtp", "route")),
+            Map.entry("tls", Set.of("mail")),
+            Map.entry("deliver", Set.of("mail", "smtp", "route", "tls")),
             Map.entry("store", Set.of("mail", "config")),
             Map.entry("queue", Set.of("mail", "route", "deliver", "store")),
             Map.entry("policy", Set.of("mail", "route", "store")),
             Map.entry("config", Set.of("mail")),
             Map.entry("receive", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "config")),
-            Map.entry("admin", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "deliver", "config", "receive", "store")));
+            Map.entry("admin", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "deliver", "config", "receive", "store", "tls")));
 
     static final Pattern IMPORT = Pattern.compile("^import (?:static )?dev\\.postern\\.(\\w+)\\.", Pattern.MULTILINE);
 

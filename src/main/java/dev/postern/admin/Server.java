@@ -26,6 +26,9 @@ import org.slf4j.LoggerFactory;
 
 import dev.postern.deliver.SmtpDelivery;
 import dev.postern.deliver.RecipientProbe;
+import dev.postern.tls.PeerVerifier;
+import dev.postern.tls.TlsLevel;
+import dev.postern.tls.TlsPolicy;
 import dev.postern.policy.RecipientVerifier;
 import dev.postern.policy.AccessTable;
 import dev.postern.policy.Check;
@@ -129,9 +132,10 @@ public final class Server implements AutoCloseable {
                 clock, config.dataDir().resolve("greylist.db"), shared);
         MxRouter mx = new MxRouter(dns, config.transports(), d.relayhost(),
                 d.smtpPort(), config.hostname(), myself(config), new SecureRandom());
+        TlsPolicy tlsPolicy = tlsPolicy(d);
+        PeerVerifier peers = d.authenticatesPeers() ? PeerVerifier.load(d.tlsCaFile()) : null;
         SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
-                d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0),
-                d.tls() == Config.TlsMode.ENCRYPT ? SmtpDelivery.TlsPolicy.ENCRYPT : SmtpDelivery.TlsPolicy.MAY,
+                d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers,
                 d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
                 Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)));
         Config.QueueSettings qt = config.queue();
@@ -166,7 +170,7 @@ public final class Server implements AutoCloseable {
         if (pol.phases().values().stream().anyMatch(l -> l.contains("reject_unverified_recipient"))) {
             Duration pt = rc.probeTimeout();
             prober = new RecipientProbe(mx, new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
-                    d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), SmtpDelivery.TlsPolicy.MAY,
+                    d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers,
                     d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(), pt, pt, pt)),
                     rc.probeConcurrency(), pt, 16);
             verifier = new RecipientVerifier(router, prober::probe, clock, rc.verifyPositive(), rc.verifyNegative(), pt,
@@ -298,6 +302,13 @@ public final class Server implements AutoCloseable {
         };
         return new AuthServices(a, spf, new Dmarc(dns, () -> java.util.concurrent.ThreadLocalRandom.current().nextInt(100)), keys,
                 DkimKeyring.load(config.dkimKeyDir()), new DmarcReports(config.dmarcDir(), clock, shared));
+    }
+
+    /** The configured levels in the tls package's terms (config knows names only). */
+    static TlsPolicy tlsPolicy(Config.Delivery d) {
+        Map<String, TlsLevel> per = new java.util.HashMap<>();
+        d.tlsPolicy().forEach((domain, mode) -> per.put(domain, TlsLevel.valueOf(mode.name())));
+        return new TlsPolicy(TlsLevel.valueOf(d.tls().name()), Map.copyOf(per));
     }
 
     /** Whether an address and port is one of our own listeners: MX hosts that lead back here are loops. */

@@ -200,14 +200,35 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                 Auth.defaults(hostname).withVerify(false)); // no DNS for verification unless a configuration asks
     }
 
-    public enum TlsMode { MAY, ENCRYPT }
+    /** Outbound TLS levels, Postfix's smtp_tls_security_level names (see dev.postern.tls.TlsLevel). */
+    public enum TlsMode { NONE, MAY, ENCRYPT, VERIFY, SECURE }
 
     /**
      * Outbound delivery. dnsServers empty means the system resolver. relayhost null means MX routing.
      */
     public record Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
                            int smtpPort, String heloName, String bindAddress, TlsMode tls,
-                           int destinationConcurrency, int maxConcurrency, Duration dnsTimeout) {
+                           int destinationConcurrency, int maxConcurrency, Duration dnsTimeout, Path tlsCaFile,
+                           Map<String, TlsMode> tlsPolicy) {
+
+        public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
+                        int smtpPort, String heloName, String bindAddress, TlsMode tls, int destinationConcurrency, int maxConcurrency,
+                        Duration dnsTimeout) {
+            this(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls, destinationConcurrency,
+                    maxConcurrency, dnsTimeout, null, Map.of());
+        }
+
+        /** [delivery] tls_ca_file (null: the system's CAs) and the [tls_policy] table. */
+        public Delivery withTls(TlsMode level, Path caFile, Map<String, TlsMode> policy) {
+            return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, level,
+                    destinationConcurrency, maxConcurrency, dnsTimeout, caFile, policy);
+        }
+
+        /** Whether any destination's level asks who the peer is (then the trusted CAs are loaded). */
+        public boolean authenticatesPeers() {
+            return tls.compareTo(TlsMode.VERIFY) >= 0 || tlsPolicy.values().stream().anyMatch(m -> m.compareTo(TlsMode.VERIFY) >= 0);
+        }
+
         /** How long one question to the DNS may take, and the most any one check phase waits on the DNS in all. */
         public static final Duration DEFAULT_DNS_TIMEOUT = Duration.ofSeconds(10);
 
@@ -223,7 +244,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
         public Delivery withDnsTimeout(Duration t) {
             return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
-                    destinationConcurrency, maxConcurrency, t);
+                    destinationConcurrency, maxConcurrency, t, tlsCaFile, tlsPolicy);
         }
     }
 

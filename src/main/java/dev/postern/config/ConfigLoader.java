@@ -35,7 +35,7 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster",
-            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir");
+            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy");
     private static final Set<String> VERIFY_KEYS = Set.of("positive_ttl", "negative_ttl", "probe_timeout", "probe_concurrency");
     private static final Set<String> MAILDIR_KEYS = Set.of("subaddress_folders", "over_quota", "owner");
     private static final Set<String> CLUSTER_KEYS = Set.of("database", "user", "password_file", "node_name", "lease", "mailbox_root");
@@ -47,7 +47,8 @@ public final class ConfigLoader {
             "auth_failure_window", "greet_pause", "sender_dbl", "sender_access", "recipient_access",
             "client_hostname_access");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
-            "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency", "dns_timeout");
+            "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency", "dns_timeout",
+            "tls_ca_file");
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
     private static final Set<String> ADMIN_KEYS = Set.of("bind");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
@@ -123,6 +124,7 @@ public final class ConfigLoader {
         Path users = path(root, "users_file", dataDir == null ? "users" : dataDir.resolve("users").toString());
         Path log = root.has("log_file") ? path(root, "log_file", null) : null;
         Config.Delivery delivery = delivery(root, hostname);
+        delivery = delivery.withTls(delivery.tls(), delivery.tlsCaFile(), tlsPolicy(root));
         Map<String, Nexthop> transports = transports(root, delivery.smtpPort());
         Config.Cluster cluster = cluster(root, hostname);
         Config.QueueSettings queue = queueSettings(root, cluster != null);
@@ -401,17 +403,52 @@ public final class ConfigLoader {
         if (helo != null && !Domains.isValid(helo, false)) problem("delivery.helo_name", "not a valid host name: " + helo);
         String bindAddr = string(n, "delivery.bind_address", "bind_address", null);
         if (bindAddr != null && Cidr.parse(bindAddr) == null) problem("delivery.bind_address", "expected an IP address, got " + bindAddr);
-        Config.TlsMode tlsMode = Config.TlsMode.MAY;
-        String t = string(n, "delivery.tls", "tls", "may");
-        try {
-            tlsMode = Config.TlsMode.valueOf(t.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            problem("delivery.tls", "expected \"may\" or \"encrypt\", got \"" + t + "\"");
-        }
+        Config.TlsMode tlsMode = tlsLevel("delivery.tls", string(n, "delivery.tls", "tls", "may"));
+        Path caFile = n.has("tls_ca_file") ? path(n, "delivery.tls_ca_file", "tls_ca_file", null) : null;
+        if (caFile != null && !Files.isReadable(caFile)) problem("delivery.tls_ca_file", "cannot read " + caFile);
         return new Config.Delivery(relayhost, user, pwFile, List.copyOf(dns), port, helo, bindAddr, tlsMode,
                 (int) positiveIn(n, "delivery", "destination_concurrency", d.destinationConcurrency()),
                 (int) positiveIn(n, "delivery", "max_concurrency", d.maxConcurrency()),
-                durationIn(n, "delivery", "dns_timeout", d.dnsTimeout()));
+                durationIn(n, "delivery", "dns_timeout", d.dnsTimeout())).withTls(tlsMode, caFile, Map.of());
+    }
+
+    private static final String LEVELS = "\"none\", \"may\", \"encrypt\", \"verify\" or \"secure\"";
+
+    private Config.TlsMode tlsLevel(String key, String value) {
+        if (value.equalsIgnoreCase("dane") || value.equalsIgnoreCase("dane-only")) {
+            problem(key, "\"" + value + "\" is not supported yet (DANE is planned); use " + LEVELS);
+            return Config.TlsMode.MAY;
+        }
+        try {
+            return Config.TlsMode.valueOf(value.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            problem(key, "expected " + LEVELS + ", got \"" + value + "\"");
+            return Config.TlsMode.MAY;
+        }
+    }
+
+    /** [tls_policy]: "domain" (or ".parent") = level. */
+    private Map<String, Config.TlsMode> tlsPolicy(JsonNode root) {
+        JsonNode n = root.get("tls_policy");
+        if (n == null) return Map.of();
+        Map<String, Config.TlsMode> out = new LinkedHashMap<>();
+        if (!n.isObject()) {
+            problem("tls_policy", "must be a table of \"domain\" = \"level\"");
+            return out;
+        }
+        for (var it = n.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String key = "tls_policy." + e.getKey();
+            String domain = e.getKey().toLowerCase(Locale.ROOT);
+            String bare = domain.startsWith(".") ? domain.substring(1) : domain;
+            if (!Domains.isValid(bare, false)) problem(key, "not a domain (or .parent-domain): " + e.getKey());
+            if (!e.getValue().isTextual()) {
+                problem(key, "expected " + LEVELS + ", got " + e.getValue());
+                continue;
+            }
+            out.put(domain, tlsLevel(key, e.getValue().asText()));
+        }
+        return out;
     }
 
     private Map<String, Nexthop> transports(JsonNode root, int smtpPort) {

@@ -141,7 +141,7 @@ final class OutboundConnection implements AutoCloseable {
         if (!channel.isActive()) throw new IOException("lost connection with " + hop + " while writing");
     }
 
-    /** RFC 3207: after the peer's 220, handshake; the caller says EHLO again. Certificates are not checked (opportunistic). */
+    /** RFC 3207: after the peer's 220, handshake; the caller says EHLO again and judges the certificate, if its level asks. */
     void startTls(SslContext context, Duration timeout) throws IOException {
         if (!channel.isActive()) throw new IOException("lost connection with " + hop + " before the TLS handshake");
         SslHandler ssl = hop.isUnixSocket() ? context.newHandler(channel.alloc()) : context.newHandler(channel.alloc(), hop.host(), hop.port());
@@ -154,6 +154,17 @@ final class OutboundConnection implements AutoCloseable {
             throw new IOException("TLS handshake with " + hop + " failed: " + (f.cause() == null ? "timed out" : f.cause().getMessage()));
         }
         tls = true;
+    }
+
+    /** The peer's certificate chain after a handshake, leaf first; empty when there is none. */
+    java.security.cert.Certificate[] peerCertificates() {
+        SslHandler h = channel.pipeline().get(SslHandler.class);
+        if (h == null) return new java.security.cert.Certificate[0];
+        try {
+            return h.engine().getSession().getPeerCertificates();
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return new java.security.cert.Certificate[0];
+        }
     }
 
     String tlsDescription() {

@@ -6,6 +6,9 @@ import dev.postern.mail.Recipient;
 import dev.postern.mail.Reply;
 import dev.postern.route.Hop;
 import dev.postern.route.RouteDecision;
+import dev.postern.tls.PeerVerifier;
+import dev.postern.tls.TlsLevel;
+import dev.postern.tls.TlsPolicy;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -38,16 +41,34 @@ import java.util.concurrent.TimeUnit;
  */
 public final class SmtpDelivery implements AutoCloseable {
 
-    public enum TlsPolicy { MAY, ENCRYPT }
-
-    /** RFC 5321 4.5.3.2 time-outs, and who we are. */
-    public record Settings(String heloName, InetSocketAddress bindAddress, TlsPolicy tls, String relayUser,
+    /**
+     * RFC 5321 4.5.3.2 time-outs, who we are, and the TLS level per destination with what judges certificates
+     * (null when no level authenticates peers).
+     */
+    public record Settings(String heloName, InetSocketAddress bindAddress, TlsPolicy tls, PeerVerifier verifier, String relayUser,
                            String relayPassword, Duration connectTimeout, Duration commandTimeout,
                            Duration dataTimeout) {
         public static Settings defaults(String heloName) {
-            return new Settings(heloName, null, TlsPolicy.MAY, null, null, Duration.ofSeconds(30),
+            return new Settings(heloName, null, TlsPolicy.MAY, null, null, null, Duration.ofSeconds(30),
                     Duration.ofMinutes(5), Duration.ofMinutes(10));
         }
+    }
+
+    /** What TLS a session must have: the level, and the names its certificate must carry when it authenticates. */
+    record Security(TlsLevel level, List<String> names) {
+        String key() { return level + (names.isEmpty() ? "" : ":" + String.join(",", names)); }
+    }
+
+    /** The level for mail to this domain over this route (a relayhost always needs encryption) and, per hop, the names. */
+    private Security security(RouteDecision.Hops route, String domain, Hop hop) {
+        TlsLevel level = settings.tls().levelFor(domain);
+        if (route.viaRelayhost() && !level.requiresTls()) level = TlsLevel.ENCRYPT;
+        List<String> names = switch (level) {
+            case VERIFY -> List.of(hop.host());                                   // the MX host as found in DNS
+            case SECURE -> List.of(route.nexthop().host(), "." + route.nexthop().host()); // Postfix: nexthop, dot-nexthop
+            default -> List.of();
+        };
+        return new Security(level, names);
     }
 
     /** Opens the message content; called once per transaction actually sent. */
@@ -90,16 +111,18 @@ public final class SmtpDelivery implements AutoCloseable {
 
     public List<Outcome> deliver(RouteDecision.Hops route, Envelope env, List<Recipient> rcpts, long size, Content content) {
         Reply last = Reply.of(451, "4.4.1", "no route hops to try");
+        String domain = rcpts.get(0).address().domain();
         for (Hop hop : route.hops()) {
-            boolean allowTls = true;
+            Security sec = security(route, domain, hop);
+            boolean allowTls = sec.level() != TlsLevel.NONE;
             for (int tries = 0; tries < 3; tries++) {
                 Session s;
                 try {
-                    s = session(hop, route.viaRelayhost(), route.nexthop().isLmtp(), allowTls);
+                    s = session(hop, route.viaRelayhost(), route.nexthop().isLmtp(), allowTls, sec);
                     return new Transaction(s, env, rcpts, size, content).run();
                 } catch (NextHop e) {
                     last = e.reply;
-                    if (e.tlsHandshakeFailed && allowTls && settings.tls() == TlsPolicy.MAY && !route.viaRelayhost()) {
+                    if (e.tlsHandshakeFailed && allowTls && sec.level() == TlsLevel.MAY) {
                         allowTls = false; // "may": retry this hop in plaintext; no mail data was sent
                         continue;
                     }
@@ -127,7 +150,8 @@ public final class SmtpDelivery implements AutoCloseable {
             for (int tries = 0; tries < 2; tries++) {
                 Session s;
                 try {
-                    s = session(hop, route.viaRelayhost(), route.nexthop().isLmtp(), true);
+                    Security sec = security(route, rcpt.domain(), hop);
+                    s = session(hop, route.viaRelayhost(), route.nexthop().isLmtp(), sec.level() != TlsLevel.NONE, sec);
                 } catch (NextHop e) {
                     last = e.reply;
                     break;
@@ -165,11 +189,14 @@ public final class SmtpDelivery implements AutoCloseable {
         final boolean reused;
         final boolean lmtp;
 
-        Session(OutboundConnection conn, EhloKeywords ext, boolean reused, boolean lmtp) {
+        final Security security;
+
+        Session(OutboundConnection conn, EhloKeywords ext, boolean reused, boolean lmtp, Security security) {
             this.conn = conn;
             this.ext = ext;
             this.reused = reused;
             this.lmtp = lmtp;
+            this.security = security;
         }
 
         String relay() { return conn.hop().toString(); }
@@ -181,7 +208,7 @@ public final class SmtpDelivery implements AutoCloseable {
 
         void release(boolean reusable) {
             if (reusable && conn.isOpen()) {
-                cache.offer(key(conn.hop(), lmtp), this);
+                cache.offer(key(conn.hop(), lmtp, security), this);
             } else {
                 quit(conn);
             }
@@ -192,13 +219,14 @@ public final class SmtpDelivery implements AutoCloseable {
         StaleConnection() { super(null, null, false, false); }
     }
 
-    private static String key(Hop hop, boolean lmtp) {
-        return (lmtp ? "lmtp:" : "smtp:") + (hop.isUnixSocket() ? "unix:" + hop.socketPath() : hop.address().getHostAddress() + ":" + hop.port());
+    /** A cached session serves only mail that needs the same security: a "may" session never carries "verify" mail. */
+    private static String key(Hop hop, boolean lmtp, Security sec) {
+        return sec.key() + "|" + (lmtp ? "lmtp:" : "smtp:") + (hop.isUnixSocket() ? "unix:" + hop.socketPath() : hop.address().getHostAddress() + ":" + hop.port());
     }
 
-    private Session session(Hop hop, boolean viaRelayhost, boolean lmtp, boolean allowTls) throws NextHop {
-        Session cached = cache.take(key(hop, lmtp));
-        if (cached != null) return new Session(cached.conn, cached.ext, true, lmtp);
+    private Session session(Hop hop, boolean viaRelayhost, boolean lmtp, boolean allowTls, Security sec) throws NextHop {
+        Session cached = cache.take(key(hop, lmtp, sec));
+        if (cached != null) return new Session(cached.conn, cached.ext, true, lmtp, sec);
         OutboundConnection c;
         try {
             c = OutboundConnection.open(group, channelClass, hop, settings.bindAddress(), settings.connectTimeout(),
@@ -214,7 +242,8 @@ public final class SmtpDelivery implements AutoCloseable {
                         "host " + hop + " refused to talk to me: " + greeting));
             }
             EhloKeywords ext = hello(c, lmtp);
-            boolean required = settings.tls() == TlsPolicy.ENCRYPT || viaRelayhost;
+            boolean required = sec.level().requiresTls();
+            // RFC 3463 X.7.5 (cryptographic failure) for every way a required TLS can fail: the mail waits, never goes in plaintext
             if (ext.has("STARTTLS") && (allowTls || required)) {
                 Reply r = c.command("STARTTLS", settings.commandTimeout());
                 if (r.isPositive()) {
@@ -222,23 +251,35 @@ public final class SmtpDelivery implements AutoCloseable {
                         c.startTls(tlsContext, settings.commandTimeout());
                     } catch (IOException e) {
                         c.close();
-                        throw new NextHop(Reply.of(451, "4.7.4", "TLS handshake failed with " + hop + ": " + e.getMessage()), true);
+                        throw new NextHop(Reply.of(451, required ? "4.7.5" : "4.7.4", "TLS handshake failed with " + hop + ": " + e.getMessage()), true);
                     }
+                    if (sec.level().authenticates()) authenticatePeer(c, sec);
                     ext = hello(c, lmtp); // RFC 3207 4.2: start over after TLS
                 } else if (required) {
                     quit(c);
-                    throw new NextHop(Reply.of(451, "4.7.4", "TLS is required, but " + hop + " refused STARTTLS: " + r));
+                    throw new NextHop(Reply.of(451, "4.7.5", "TLS is required (level " + sec.level() + "), but " + hop + " refused STARTTLS: " + r));
                 }
             } else if (required) {
                 quit(c);
-                throw new NextHop(Reply.of(451, "4.7.4", "TLS is required, but was not offered by host " + hop));
+                throw new NextHop(Reply.of(451, "4.7.5", "TLS is required (level " + sec.level() + "), but was not offered by host " + hop));
             }
             if (viaRelayhost && settings.relayUser() != null) authenticate(c, ext);
-            return new Session(c, ext, false, lmtp);
+            return new Session(c, ext, false, lmtp, sec);
         } catch (IOException e) {
             c.close();
             throw new NextHop(Reply.of(451, "4.4.2", e.getMessage()));
         }
+    }
+
+    /** The level asks who the peer is: a trusted chain whose certificate names what the level requires. */
+    private void authenticatePeer(OutboundConnection c, Security sec) throws NextHop {
+        PeerVerifier.Failure f = settings.verifier() == null
+                ? new PeerVerifier.Failure("validation-failure", "no trusted CAs loaded")
+                : settings.verifier().check(c.peerCertificates(), sec.names());
+        if (f == null) return;
+        quit(c);
+        throw new NextHop(Reply.of(451, "4.7.5", "TLS level " + sec.level() + ": certificate of " + c.hop() + " not accepted ("
+                + f.resultType() + "): " + f.detail()));
     }
 
     /** EHLO, falling back to HELO when the peer refuses it (RFC 5321 4.1.4); LHLO for LMTP (RFC 2033). */

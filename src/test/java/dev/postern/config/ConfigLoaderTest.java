@@ -108,7 +108,7 @@ class ConfigLoaderTest {
                 [limits]
                 max_recipient = 5
                 """);
-        assertThat(e.problems()).anyMatch(p -> p.endsWith("postern.toml:2: domians: unknown key (known here: admin, aliases, auth, cluster, data_dir, delivery, domains, hostname, limits, listeners, log_file, maildir, policy, queue, recipient_delimiter, recipient_verification, relay_domains, relay_networks, relay_recipients, tls, transport, users_file)"));
+        assertThat(e.problems()).anyMatch(p -> p.endsWith("postern.toml:2: domians: unknown key (known here: admin, aliases, auth, cluster, data_dir, delivery, domains, hostname, limits, listeners, log_file, maildir, policy, queue, recipient_delimiter, recipient_verification, relay_domains, relay_networks, relay_recipients, tls, tls_policy, transport, users_file)"));
         assertThat(e.problems()).anyMatch(p -> p.contains("postern.toml:4: limits.max_recipient: unknown key"));
     }
 
@@ -234,5 +234,31 @@ class ConfigLoaderTest {
                 .anyMatch(p -> p.contains("reject_unverified_recipient"))
                 .anyMatch(p -> p.contains(":10: maildir.over_quota: expected \"defer\" or \"bounce\""))
                 .anyMatch(p -> p.contains(":11: maildir.owner: no such user or group"));
+    }
+
+    @Test void tlsLevelsAndPolicyLoadAndDaneIsRefusedForNow() throws Exception {
+        Files.writeString(dir.resolve("ca.pem"), "");
+        Config c = ConfigLoader.load(write("""
+                [delivery]
+                tls = "verify"
+                tls_ca_file = "ca.pem"
+
+                [tls_policy]
+                "example.com" = "secure"
+                ".example.org" = "none"
+                """), false);
+        assertThat(c.delivery().tls()).isEqualTo(Config.TlsMode.VERIFY);
+        assertThat(c.delivery().tlsCaFile()).isEqualTo(dir.resolve("ca.pem"));
+        assertThat(c.delivery().tlsPolicy()).containsEntry("example.com", Config.TlsMode.SECURE).containsEntry(".example.org", Config.TlsMode.NONE);
+        assertThat(c.delivery().authenticatesPeers()).isTrue();
+        ConfigException e = errors("""
+                [delivery]
+                tls = "dane"
+
+                [tls_policy]
+                "example.com" = "strict"
+                """);
+        assertThat(e.problems()).anyMatch(p -> p.contains(":2: delivery.tls: \"dane\" is not supported yet"))
+                .anyMatch(p -> p.contains(":5: tls_policy.example.com: expected \"none\", \"may\", \"encrypt\", \"verify\" or \"secure\", got \"strict\""));
     }
 }

@@ -147,7 +147,7 @@ class OutboundDeliveryTest {
         server.awaitQueueIdle();
         assertThat(peer.received).hasSize(1); // nothing more arrived in plaintext
         assertThat(server.server.queue().list()).singleElement()
-                .satisfies(m -> assertThat(m.recipients().get(0).lastReply()).contains("4.7.4").contains("TLS is required"));
+                .satisfies(m -> assertThat(m.recipients().get(0).lastReply()).contains("4.7.5").contains("TLS is required"));
     }
 
     @Test void relayhostWithStartTlsAndAuth(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
@@ -282,7 +282,7 @@ class OutboundDeliveryTest {
         server.awaitQueueIdle();
         assertThat(peer.received).hasSize(1);
         assertThat(server.server.queue().list()).singleElement()
-                .satisfies(m -> assertThat(m.recipients().get(0).lastReply()).contains("4.7.4"));
+                .satisfies(m -> assertThat(m.recipients().get(0).lastReply()).contains("4.7.5"));
     }
 
     @Test void lmtpGivesOneReplyPerRecipient() throws Exception {

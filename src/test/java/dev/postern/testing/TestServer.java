@@ -115,6 +115,8 @@ public final class TestServer implements AutoCloseable {
         private Config.Cluster cluster;
         private List<Cidr> proxyFrom = List.of();
         private Config.Recipients recipients = Config.Recipients.DEFAULT;
+        private Config.Tls tls = new Config.Tls(null, null);
+        private int smtpPort = 0;
 
         public Builder hostname(String h) { hostname = h; delivery = Config.Delivery.defaults(h); return this; }
         public Builder listenOn(String host) { listenHost = host; return this; }
@@ -130,6 +132,8 @@ public final class TestServer implements AutoCloseable {
         /** A cluster node: queue and shared state in this [cluster]'s database (migrated by the caller). */
         public Builder cluster(Config.Cluster c) { cluster = c; return this; }
         public Builder recipients(Config.Recipients r) { recipients = r; return this; }
+        public Builder tls(Path cert, Path key) { tls = new Config.Tls(cert, key); return this; }
+        public Builder smtpPort(int port) { smtpPort = port; return this; }
         public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
 
         public Builder domains(String... d) { domains = Set.of(d); return this; }
@@ -144,10 +148,10 @@ public final class TestServer implements AutoCloseable {
         public TestServer start() throws Exception {
             Path dir = this.dir != null ? this.dir : Files.createTempDirectory("postern-test");
             Config c = new Config(hostname, dir.resolve("data"), domains, relayNetworks,
-                    List.of(new Config.Listener("smtp", listenHost, 0, Kind.SMTP, proxyFrom),
+                    List.of(new Config.Listener("smtp", listenHost, smtpPort, Kind.SMTP, proxyFrom),
                             new Config.Listener("submission", listenHost, 0, Kind.SUBMISSION),
                             new Config.Listener("smtps", listenHost, 0, Kind.SMTPS)),
-                    new Config.Tls(null, null),
+                    tls,
                     new Limits(maxSize, maxRecipients, maxConnections, maxPerIp, commandTimeout, dataTimeout),
                     aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin("127.0.0.1", 0), policy,
                     auth != null ? auth : Config.Auth.defaults(hostname).withVerify(false)).withCluster(cluster).withRecipients(recipients);
