@@ -59,6 +59,19 @@ public final class SmtpDelivery implements AutoCloseable {
         String key() { return level + (names.isEmpty() ? "" : ":" + String.join(",", names)); }
     }
 
+    /**
+     * RFC 8689 4.2.1: a REQUIRETLS message goes only to next hops whose identity TLS proves — here the levels
+     * verify and secure — and never over the network otherwise (a unix-domain socket stays on this machine).
+     */
+    private Reply requireTlsRefusal(RouteDecision.Hops route, String domain) {
+        if (route.hops().stream().allMatch(Hop::isUnixSocket)) return null;
+        TlsLevel level = settings.tls().levelFor(domain);
+        if (level.authenticates()) return null;
+        // RFC 3463 X.7.10: encryption needed
+        return Reply.of(550, "5.7.10", "REQUIRETLS: the TLS level for " + domain + " is " + level
+                + ", which does not authenticate the next hop (verify or secure would)");
+    }
+
     /** The level for mail to this domain over this route (a relayhost always needs encryption) and, per hop, the names. */
     private Security security(RouteDecision.Hops route, String domain, Hop hop) {
         TlsLevel level = settings.tls().levelFor(domain);
@@ -112,6 +125,12 @@ public final class SmtpDelivery implements AutoCloseable {
     public List<Outcome> deliver(RouteDecision.Hops route, Envelope env, List<Recipient> rcpts, long size, Content content) {
         Reply last = Reply.of(451, "4.4.1", "no route hops to try");
         String domain = rcpts.get(0).address().domain();
+        Reply unauthenticated = env.requireTls() ? requireTlsRefusal(route, domain) : null;
+        if (unauthenticated != null) {
+            List<Outcome> out = new ArrayList<>();
+            for (Recipient r : rcpts) out.add(Outcome.fromReply("none", unauthenticated, false));
+            return out;
+        }
         for (Hop hop : route.hops()) {
             Security sec = security(route, domain, hop);
             boolean allowTls = sec.level() != TlsLevel.NONE;
@@ -444,6 +463,10 @@ public final class SmtpDelivery implements AutoCloseable {
             }
             // RFC 6531 3.2 says such a message may not go on; like Postfix (SMTPUTF8_README) we decide on the content:
             // the parameter alone, which many clients always send, does not make an all-ASCII message need SMTPUTF8
+            // RFC 8689 4.2.1 and 7: the next hop must carry the requirement on, so it must offer REQUIRETLS
+            if (env.requireTls() && !s.conn.hop().isUnixSocket() && !s.ext.has("REQUIRETLS")) {
+                return Reply.of(550, "5.7.30", "REQUIRETLS support required: " + s.relay() + " does not offer REQUIRETLS");
+            }
             if (env.smtpUtf8() && !s.ext.has("SMTPUTF8") && needsSmtpUtf8()) {
                 return Reply.of(553, "5.6.7", s.relay() + " does not support SMTPUTF8, which this message needs");
             }
@@ -467,6 +490,7 @@ public final class SmtpDelivery implements AutoCloseable {
             if (s.ext.has("SIZE")) sb.append(" SIZE=").append(size);
             if (env.body() != null && s.ext.has("8BITMIME")) sb.append(" BODY=").append(env.body());
             if (env.smtpUtf8() && s.ext.has("SMTPUTF8")) sb.append(" SMTPUTF8");
+            if (env.requireTls() && s.ext.has("REQUIRETLS")) sb.append(" REQUIRETLS");
             if (dsn && env.ret() != null) sb.append(" RET=").append(env.ret());
             if (dsn && env.envid() != null) sb.append(" ENVID=").append(env.envid());
             return sb.toString();

@@ -35,6 +35,7 @@ final class EnvelopeCodec {
         line(sb, "helo", e.heloName());
         line(sb, "client", e.clientAddress());
         line(sb, "auth", e.authUser());
+        if (e.requireTls()) line(sb, "requiretls", "true"); // only when set: older releases read every other envelope
         return sb.append('\n').toString();
     }
 
@@ -50,8 +51,21 @@ final class EnvelopeCodec {
         return URLDecoder.decode(s, StandardCharsets.UTF_8);
     }
 
+    /**
+     * An envelope this release cannot read whole (a newer release's key or version): the queue refuses to
+     * start rather than drop what it does not understand.
+     */
+    static final class UnknownFormat extends IOException {
+        UnknownFormat(String message) { super(message); }
+    }
+
     static Envelope decode(List<String> lines) throws IOException {
-        if (lines.isEmpty() || !lines.get(0).equals(MAGIC)) throw new IOException("not a Postern queue file");
+        if (lines.isEmpty()) throw new IOException("not a Postern queue file");
+        if (!lines.get(0).equals(MAGIC)) {
+            if (lines.get(0).startsWith("POSTERN-QUEUE ")) throw new UnknownFormat("envelope version \"" + lines.get(0) + "\" (this release reads \"" + MAGIC + "\")");
+            throw new IOException("not a Postern queue file");
+        }
+        boolean requireTls = false;
         String sender = null, body = null, ret = null, envid = null, helo = null, client = null, auth = null;
         boolean utf8 = false;
         Instant arrival = null;
@@ -69,12 +83,14 @@ final class EnvelopeCodec {
                 case "helo" -> helo = dec(f[1]);
                 case "client" -> client = dec(f[1]);
                 case "auth" -> auth = dec(f[1]);
-                default -> { } // "id" and keys from newer versions
+                case "requiretls" -> requireTls = Boolean.parseBoolean(f[1]);
+                case "id", "" -> { } // "" is the blank line that ends the header
+                default -> throw new UnknownFormat("envelope key \"" + f[0] + "\" is not known to this release");
             }
         }
         if (arrival == null || sender == null || rcpts.isEmpty()) throw new IOException("incomplete envelope");
         ReversePath rp = sender.isEmpty() ? ReversePath.NULL : new ReversePath(address(sender));
-        return new Envelope(rp, rcpts, body, utf8, ret, envid, helo, client, auth, arrival);
+        return new Envelope(rp, rcpts, body, utf8, ret, envid, helo, client, auth, arrival, requireTls);
     }
 
     private static Address address(String s) {

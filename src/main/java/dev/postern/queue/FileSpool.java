@@ -181,6 +181,8 @@ public final class FileSpool implements Spool {
                 if (name.contains(".")) continue;
                 try {
                     out.add(read(name));
+                } catch (EnvelopeCodec.UnknownFormat e) {
+                    throw new IOException("queue file " + name + ": " + e.getMessage() + "; refusing to start: run the release that wrote it", e);
                 } catch (IOException | RuntimeException e) {
                     log.error("{}: unreadable queue file, left in place: {}", name, e.toString());
                 }

@@ -324,7 +324,11 @@ public final class LogSpool implements Spool {
             segments = s.map(p -> p.getFileName().toString()).filter(n -> n.matches("\\d{12}\\.log"))
                     .map(n -> Long.parseLong(n.substring(0, 12))).sorted().toList();
         }
-        for (int i = 0; i < segments.size(); i++) replay(segments.get(i), i == segments.size() - 1);
+        try {
+            for (int i = 0; i < segments.size(); i++) replay(segments.get(i), i == segments.size() - 1);
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause(); // a record this release cannot read: nothing was changed on disk
+        }
         List<QueuedMessage> out = new ArrayList<>();
         for (Map.Entry<String, Entry> e : entries.entrySet()) {
             Entry en = e.getValue();
@@ -382,6 +386,10 @@ public final class LogSpool implements Spool {
                 try {
                     e.envelope = EnvelopeCodec.decode(new String(r.body(), 8, r.body().length - 8, StandardCharsets.UTF_8).lines().toList());
                     e.committed = true;
+                } catch (EnvelopeCodec.UnknownFormat ex) {
+                    // written by a newer release: refuse to start rather than let its message be collected as garbage
+                    throw new java.io.UncheckedIOException(new IOException("queue log segment " + segment + ": message " + id + ": "
+                            + ex.getMessage() + "; refusing to start: run the release that wrote it", ex));
                 } catch (IOException ex) {
                     log.error("{}: unreadable envelope in the queue log: {}", id, ex.toString());
                 }

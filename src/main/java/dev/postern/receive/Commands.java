@@ -145,6 +145,10 @@ final class Commands {
                     e.setValue(v.toUpperCase(Locale.ROOT));
                 }
                 case "SMTPUTF8" -> { if (v != null) return Replies.SYNTAX_ERROR; } // RFC 6531 3.4
+                case "REQUIRETLS" -> { // RFC 8689 3: no value, and only where offered (a TLS session)
+                    if (!s.tls) return Replies.BAD_PARAMETER;
+                    if (v != null) return Replies.SYNTAX_ERROR;
+                }
                 case "RET" -> { // RFC 3461 4.3
                     if (v == null || !(v.equalsIgnoreCase("FULL") || v.equalsIgnoreCase("HDRS"))) return Replies.SYNTAX_ERROR;
                     e.setValue(v.toUpperCase(Locale.ROOT));

@@ -19,6 +19,7 @@ final class EhloKeywords {
         l.add("DSN");                     // RFC 3461
         if (!tlsActive && tlsAvailable) l.add("STARTTLS"); // RFC 3207
         if (tlsActive) l.add("AUTH PLAIN LOGIN CRAM-MD5"); // RFC 4954; only over TLS
+        if (tlsActive) l.add("REQUIRETLS");  // RFC 8689 3: offered only on a TLS-protected session
         l.add("HELP");
         return l;
     }

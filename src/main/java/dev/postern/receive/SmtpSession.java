@@ -463,7 +463,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     Envelope envelope() {
         var p = mailParams;
         return new Envelope(sender, recipients, p.get("BODY"), p.containsKey("SMTPUTF8"), p.get("RET"), p.get("ENVID"),
-                helo, clientIp.getHostAddress(), authUser, server.clock().instant());
+                helo, clientIp.getHostAddress(), authUser, server.clock().instant(), p.containsKey("REQUIRETLS"));
     }
 
     String receivedHeader(String queueId) {

@@ -128,4 +128,18 @@ class InteropTest {
             t.sendMessage(m, m.getAllRecipients());
         }
     }
+
+    /** Postfix's posttls-finger, at its "secure" level with only the test CA trusted, verifies our listener's chain and name. */
+    @Test void posttlsFingerVerifiesTheListenersChain(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        dev.postern.testing.TestCa ca = new dev.postern.testing.TestCa(dir.resolve("ca"));
+        java.nio.file.Path[] cert = ca.issue("mx", "mx.example.test");
+        try (TestServer s = TestServer.builder().tls(cert[0], cert[1]).start()) {
+            String out = run(List.of("posttls-finger", "-c", "-l", "secure", "-F", ca.certFile.toString(),
+                    "[127.0.0.1]:" + s.smtp(), "mx.example.test"), null);
+            assertThat(out).as(out).contains("Verified TLS connection established");
+            String wrong = run(List.of("posttls-finger", "-c", "-l", "secure", "-F", ca.certFile.toString(),
+                    "[127.0.0.1]:" + s.smtp(), "other.example.test"), null);
+            assertThat(wrong).as(wrong).doesNotContain("Verified TLS connection established");
+        }
+    }
 }

@@ -56,6 +56,8 @@ public final class ScriptedPeer implements AutoCloseable {
     public boolean refuseEhlo = false;         // answer EHLO with 502, as a pre-ESMTP server would
     public boolean breakTls = false;           // accept STARTTLS, then hang up instead of a handshake
     public boolean lmtp = false;               // RFC 2033: one reply per accepted recipient after DATA
+    public boolean offerRequireTls = false;    // RFC 8689: REQUIRETLS after STARTTLS
+    public volatile SSLContext certificate;    // the TLS identity to present; null = a self-signed one for peer.test
     public Function<String, String> lmtpDataReply = rcpt -> "250 2.0.0 delivered";
 
     public final List<String> commands = Collections.synchronizedList(new ArrayList<>());
@@ -125,6 +127,7 @@ public final class ScriptedPeer implements AutoCloseable {
                     if (offerSmtpUtf8) kw.add("250-SMTPUTF8");
                     if (offerDsn) kw.add("250-DSN");
                     if (offerStartTls && !isTls) kw.add("250-STARTTLS");
+                    if (offerRequireTls && isTls) kw.add("250-REQUIRETLS");
                     if (requireAuth != null) kw.add("250-AUTH PLAIN LOGIN");
                     kw.add("250 ENHANCEDSTATUSCODES");
                     send(out, String.join("\r\n", kw));
@@ -138,7 +141,7 @@ public final class ScriptedPeer implements AutoCloseable {
                         out.flush();
                         return;
                     }
-                    SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(s, null, s.getPort(), false);
+                    SSLSocket ssl = (SSLSocket) (certificate != null ? certificate : tls).getSocketFactory().createSocket(s, null, s.getPort(), false);
                     ssl.setUseClientMode(false);
                     ssl.startHandshake();
                     s = ssl;
@@ -241,6 +244,25 @@ public final class ScriptedPeer implements AutoCloseable {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setKeyEntry("peer", kp.getPrivate(), "x".toCharArray(), new X509Certificate[] {cert});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, "x".toCharArray());
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), null, null);
+        return ctx;
+    }
+
+    /** A TLS identity from PEM files (as TestCa issues them). */
+    public static SSLContext contextFor(java.nio.file.Path certPem, java.nio.file.Path keyPem) throws Exception {
+        X509Certificate cert;
+        try (var in = java.nio.file.Files.newInputStream(certPem)) {
+            cert = (X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+        }
+        String b64 = java.nio.file.Files.readString(keyPem).replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+        var key = java.security.KeyFactory.getInstance("EC").generatePrivate(
+                new java.security.spec.PKCS8EncodedKeySpec(java.util.Base64.getDecoder().decode(b64)));
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("peer", key, "x".toCharArray(), new X509Certificate[] {cert});
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, "x".toCharArray());
         SSLContext ctx = SSLContext.getInstance("TLS");
