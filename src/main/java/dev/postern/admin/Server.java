@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.postern.deliver.SmtpDelivery;
 import dev.postern.deliver.RecipientProbe;
+import dev.postern.tls.MtaSts;
 import dev.postern.tls.PeerVerifier;
 import dev.postern.tls.TlsLevel;
 import dev.postern.tls.TlsPolicy;
@@ -133,9 +134,11 @@ public final class Server implements AutoCloseable {
         MxRouter mx = new MxRouter(dns, config.transports(), d.relayhost(),
                 d.smtpPort(), config.hostname(), myself(config), new SecureRandom());
         TlsPolicy tlsPolicy = tlsPolicy(d);
-        PeerVerifier peers = d.authenticatesPeers() ? PeerVerifier.load(d.tlsCaFile()) : null;
+        PeerVerifier peers = d.authenticatesPeers() || d.mtaSts() ? PeerVerifier.load(d.tlsCaFile()) : null;
+        MtaSts mtaSts = d.mtaSts() ? new MtaSts(dns, peers.clientContext(), d.mtaStsPort(), Duration.ofSeconds(30), clock,
+                config.mtaStsCacheFile()) : null;
         SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
-                d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers,
+                d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts,
                 d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
                 Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)));
         Config.QueueSettings qt = config.queue();
@@ -170,7 +173,7 @@ public final class Server implements AutoCloseable {
         if (pol.phases().values().stream().anyMatch(l -> l.contains("reject_unverified_recipient"))) {
             Duration pt = rc.probeTimeout();
             prober = new RecipientProbe(mx, new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
-                    d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers,
+                    d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts,
                     d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(), pt, pt, pt)),
                     rc.probeConcurrency(), pt, 16);
             verifier = new RecipientVerifier(router, prober::probe, clock, rc.verifyPositive(), rc.verifyNegative(), pt,

@@ -209,7 +209,20 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public record Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
                            int smtpPort, String heloName, String bindAddress, TlsMode tls,
                            int destinationConcurrency, int maxConcurrency, Duration dnsTimeout, Path tlsCaFile,
-                           Map<String, TlsMode> tlsPolicy) {
+                           Map<String, TlsMode> tlsPolicy, boolean mtaSts, int mtaStsPort) {
+
+        public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
+                        int smtpPort, String heloName, String bindAddress, TlsMode tls, int destinationConcurrency, int maxConcurrency,
+                        Duration dnsTimeout, Path tlsCaFile, Map<String, TlsMode> tlsPolicy) {
+            this(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls, destinationConcurrency,
+                    maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, true, 443);
+        }
+
+        /** MTA-STS for mail routed by MX (RFC 8461); the port of mta-sts.DOMAIN is 443 except in tests. */
+        public Delivery withMtaSts(boolean on, int port) {
+            return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
+                    destinationConcurrency, maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, on, port);
+        }
 
         public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
                         int smtpPort, String heloName, String bindAddress, TlsMode tls, int destinationConcurrency, int maxConcurrency,
@@ -221,7 +234,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         /** [delivery] tls_ca_file (null: the system's CAs) and the [tls_policy] table. */
         public Delivery withTls(TlsMode level, Path caFile, Map<String, TlsMode> policy) {
             return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, level,
-                    destinationConcurrency, maxConcurrency, dnsTimeout, caFile, policy);
+                    destinationConcurrency, maxConcurrency, dnsTimeout, caFile, policy, mtaSts, mtaStsPort);
         }
 
         /** Whether any destination's level asks who the peer is (then the trusted CAs are loaded). */
@@ -244,7 +257,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
         public Delivery withDnsTimeout(Duration t) {
             return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
-                    destinationConcurrency, maxConcurrency, t, tlsCaFile, tlsPolicy);
+                    destinationConcurrency, maxConcurrency, t, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort);
         }
     }
 
@@ -304,4 +317,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     /** Recipient verification answers (verify.db) kept across restarts. */
     public Path verifyCacheFile() { return dataDir.resolve("verify.db"); }
+
+    /** MTA-STS policies fetched for destinations, kept for their max_age across restarts. */
+    public Path mtaStsCacheFile() { return dataDir.resolve("mta-sts.db"); }
 }

@@ -6,6 +6,8 @@ import dev.postern.mail.Recipient;
 import dev.postern.mail.Reply;
 import dev.postern.route.Hop;
 import dev.postern.route.RouteDecision;
+import dev.postern.tls.MtaSts;
+import dev.postern.tls.MtaStsPolicy;
 import dev.postern.tls.PeerVerifier;
 import dev.postern.tls.TlsLevel;
 import dev.postern.tls.TlsPolicy;
@@ -45,26 +47,41 @@ public final class SmtpDelivery implements AutoCloseable {
      * RFC 5321 4.5.3.2 time-outs, who we are, and the TLS level per destination with what judges certificates
      * (null when no level authenticates peers).
      */
-    public record Settings(String heloName, InetSocketAddress bindAddress, TlsPolicy tls, PeerVerifier verifier, String relayUser,
-                           String relayPassword, Duration connectTimeout, Duration commandTimeout,
+    public record Settings(String heloName, InetSocketAddress bindAddress, TlsPolicy tls, PeerVerifier verifier, MtaSts mtaSts,
+                           String relayUser, String relayPassword, Duration connectTimeout, Duration commandTimeout,
                            Duration dataTimeout) {
         public static Settings defaults(String heloName) {
-            return new Settings(heloName, null, TlsPolicy.MAY, null, null, null, Duration.ofSeconds(30),
+            return new Settings(heloName, null, TlsPolicy.MAY, null, null, null, null, Duration.ofSeconds(30),
                     Duration.ofMinutes(5), Duration.ofMinutes(10));
         }
     }
 
-    /** What TLS a session must have: the level, and the names its certificate must carry when it authenticates. */
-    record Security(TlsLevel level, List<String> names) {
-        String key() { return level + (names.isEmpty() ? "" : ":" + String.join(",", names)); }
+    /**
+     * What TLS a session must have: the level, and the names its certificate must carry when it authenticates;
+     * stsTesting names the domain whose MTA-STS policy is in testing mode (check, log, deliver anyway).
+     */
+    record Security(TlsLevel level, List<String> names, String stsTesting) {
+        String key() { return level + (names.isEmpty() ? "" : ":" + String.join(",", names)) + (stsTesting == null ? "" : ":sts-testing"); }
+    }
+
+    /**
+     * The MTA-STS policy for mail routed by the domain's own MX records (RFC 8461 applies to nothing else),
+     * unless [tls_policy] names the domain: an explicit local choice stands.
+     */
+    private MtaStsPolicy stsFor(RouteDecision.Hops route, String domain) {
+        if (settings.mtaSts() == null || route.viaRelayhost() || route.nexthop().noMx() || !route.nexthop().host().equals(domain)) return null;
+        if (settings.tls().explicitFor(domain) != null) return null;
+        MtaStsPolicy p = settings.mtaSts().policyFor(domain);
+        return p == null || p.mode() == MtaStsPolicy.Mode.NONE ? null : p;
     }
 
     /**
      * RFC 8689 4.2.1: a REQUIRETLS message goes only to next hops whose identity TLS proves — here the levels
      * verify and secure — and never over the network otherwise (a unix-domain socket stays on this machine).
      */
-    private Reply requireTlsRefusal(RouteDecision.Hops route, String domain) {
+    private Reply requireTlsRefusal(RouteDecision.Hops route, String domain, MtaStsPolicy sts) {
         if (route.hops().stream().allMatch(Hop::isUnixSocket)) return null;
+        if (sts != null && sts.mode() == MtaStsPolicy.Mode.ENFORCE) return null; // every hop will be verified
         TlsLevel level = settings.tls().levelFor(domain);
         if (level.authenticates()) return null;
         // RFC 3463 X.7.10: encryption needed
@@ -73,21 +90,25 @@ public final class SmtpDelivery implements AutoCloseable {
     }
 
     /** The level for mail to this domain over this route (a relayhost always needs encryption) and, per hop, the names. */
-    private Security security(RouteDecision.Hops route, String domain, Hop hop) {
+    private Security security(RouteDecision.Hops route, String domain, Hop hop, MtaStsPolicy sts) {
         TlsLevel level = settings.tls().levelFor(domain);
         if (route.viaRelayhost() && !level.requiresTls()) level = TlsLevel.ENCRYPT;
+        // RFC 8461 4.2: under an enforce policy the MX host must present a valid certificate for its own name
+        if (sts != null && sts.mode() == MtaStsPolicy.Mode.ENFORCE && level.compareTo(TlsLevel.VERIFY) < 0) level = TlsLevel.VERIFY;
         List<String> names = switch (level) {
             case VERIFY -> List.of(hop.host());                                   // the MX host as found in DNS
             case SECURE -> List.of(route.nexthop().host(), "." + route.nexthop().host()); // Postfix: nexthop, dot-nexthop
-            default -> List.of();
+            default -> sts != null ? List.of(hop.host()) : List.of();
         };
-        return new Security(level, names);
+        return new Security(level, names, sts != null && sts.mode() == MtaStsPolicy.Mode.TESTING ? domain : null);
     }
 
     /** Opens the message content; called once per transaction actually sent. */
     public interface Content {
         InputStream open() throws IOException;
     }
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("postern.tls");
 
     private final Settings settings;
     private final EventLoopGroup group;
@@ -125,14 +146,29 @@ public final class SmtpDelivery implements AutoCloseable {
     public List<Outcome> deliver(RouteDecision.Hops route, Envelope env, List<Recipient> rcpts, long size, Content content) {
         Reply last = Reply.of(451, "4.4.1", "no route hops to try");
         String domain = rcpts.get(0).address().domain();
-        Reply unauthenticated = env.requireTls() ? requireTlsRefusal(route, domain) : null;
+        MtaStsPolicy sts = stsFor(route, domain);
+        // RFC 8689 5: "TLS-Required: No" asks that the recipient's policies be ignored, unless REQUIRETLS was asked for
+        if (sts != null && !env.requireTls() && tlsNotRequired(content)) sts = null;
+        if (sts != null && sts.mode() == MtaStsPolicy.Mode.ENFORCE) {
+            MtaStsPolicy enforced = sts;
+            List<Hop> allowed = route.hops().stream().filter(h -> enforced.allows(h.host())).toList();
+            if (allowed.isEmpty()) {
+                Reply none = Reply.of(451, "4.7.5", "MTA-STS policy of " + domain + " (enforce) allows MX " + sts.mx() + "; none of "
+                        + route.hops().stream().map(Hop::host).distinct().toList() + " matches");
+                List<Outcome> out = new ArrayList<>();
+                for (Recipient r : rcpts) out.add(Outcome.fromReply("none", none, false));
+                return out;
+            }
+            route = new RouteDecision.Hops(route.nexthop(), allowed, route.viaRelayhost());
+        }
+        Reply unauthenticated = env.requireTls() ? requireTlsRefusal(route, domain, sts) : null;
         if (unauthenticated != null) {
             List<Outcome> out = new ArrayList<>();
             for (Recipient r : rcpts) out.add(Outcome.fromReply("none", unauthenticated, false));
             return out;
         }
         for (Hop hop : route.hops()) {
-            Security sec = security(route, domain, hop);
+            Security sec = security(route, domain, hop, sts);
             boolean allowTls = sec.level() != TlsLevel.NONE;
             for (int tries = 0; tries < 3; tries++) {
                 Session s;
@@ -169,7 +205,7 @@ public final class SmtpDelivery implements AutoCloseable {
             for (int tries = 0; tries < 2; tries++) {
                 Session s;
                 try {
-                    Security sec = security(route, rcpt.domain(), hop);
+                    Security sec = security(route, rcpt.domain(), hop, stsFor(route, rcpt.domain()));
                     s = session(hop, route.viaRelayhost(), route.nexthop().isLmtp(), sec.level() != TlsLevel.NONE, sec);
                 } catch (NextHop e) {
                     last = e.reply;
@@ -273,6 +309,7 @@ public final class SmtpDelivery implements AutoCloseable {
                         throw new NextHop(Reply.of(451, required ? "4.7.5" : "4.7.4", "TLS handshake failed with " + hop + ": " + e.getMessage()), true);
                     }
                     if (sec.level().authenticates()) authenticatePeer(c, sec);
+                    else if (sec.stsTesting() != null) reportOnly(c, sec);
                     ext = hello(c, lmtp); // RFC 3207 4.2: start over after TLS
                 } else if (required) {
                     quit(c);
@@ -281,12 +318,24 @@ public final class SmtpDelivery implements AutoCloseable {
             } else if (required) {
                 quit(c);
                 throw new NextHop(Reply.of(451, "4.7.5", "TLS is required (level " + sec.level() + "), but was not offered by host " + hop));
+            } else if (sec.stsTesting() != null) {
+                log.warn("MTA-STS testing policy of {}: {} does not offer STARTTLS (starttls-not-supported); delivering anyway",
+                        sec.stsTesting(), hop);
             }
             if (viaRelayhost && settings.relayUser() != null) authenticate(c, ext);
             return new Session(c, ext, false, lmtp, sec);
         } catch (IOException e) {
             c.close();
             throw new NextHop(Reply.of(451, "4.4.2", e.getMessage()));
+        }
+    }
+
+    /** An MTA-STS policy in testing mode: what enforce would have refused is logged, and the mail goes on. */
+    private void reportOnly(OutboundConnection c, Security sec) {
+        PeerVerifier.Failure f = settings.verifier() == null ? null : settings.verifier().check(c.peerCertificates(), sec.names());
+        if (f != null) {
+            log.warn("MTA-STS testing policy of {}: certificate of {} would be refused ({}): {}; delivering anyway", sec.stsTesting(),
+                    c.hop(), f.resultType(), f.detail());
         }
     }
 
@@ -509,6 +558,22 @@ public final class SmtpDelivery implements AutoCloseable {
             for (int i = 0; i < rcpts.size(); i++) out.add(o);
             return out;
         }
+    }
+
+    /** Whether the header section has "TLS-Required: No" (RFC 8689 5); false when it cannot be read. */
+    private static boolean tlsNotRequired(Content content) {
+        try (InputStream in = content.open()) {
+            java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(in, StandardCharsets.ISO_8859_1));
+            for (String line; (line = r.readLine()) != null && !line.isEmpty(); ) {
+                int colon = line.indexOf(':');
+                if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase("TLS-Required")) {
+                    return line.substring(colon + 1).trim().equalsIgnoreCase("No");
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
     }
 
     /** True when a byte above 127 comes before the empty line that ends the header section (RFC 5322 2.1). */

@@ -28,6 +28,17 @@ public final class PeerVerifier {
 
     private PeerVerifier(X509TrustManager trust) { this.trust = trust; }
 
+    /** A client TLS context that trusts the same CAs (for HTTPS fetches such as MTA-STS policies). */
+    public javax.net.ssl.SSLContext clientContext() throws IOException {
+        try {
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, new javax.net.ssl.TrustManager[] {trust}, null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot set up client TLS: " + e.getMessage(), e);
+        }
+    }
+
     /** caFile null: the JVM's trust store (the system's CAs). */
     public static PeerVerifier load(Path caFile) throws IOException {
         try {

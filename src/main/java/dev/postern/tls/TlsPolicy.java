@@ -10,6 +10,12 @@ public record TlsPolicy(TlsLevel defaultLevel, Map<String, TlsLevel> perDomain) 
     public static final TlsPolicy MAY = new TlsPolicy(TlsLevel.MAY, Map.of());
 
     public TlsLevel levelFor(String domain) {
+        TlsLevel set = explicitFor(domain);
+        return set != null ? set : defaultLevel;
+    }
+
+    /** The [tls_policy] entry that applies, or null: an explicit local choice, which MTA-STS does not override. */
+    public TlsLevel explicitFor(String domain) {
         TlsLevel exact = perDomain.get(domain);
         if (exact != null) return exact;
         for (String d = domain; d.contains("."); ) {
@@ -17,6 +23,6 @@ public record TlsPolicy(TlsLevel defaultLevel, Map<String, TlsLevel> perDomain) 
             TlsLevel parent = perDomain.get("." + d);
             if (parent != null) return parent;
         }
-        return defaultLevel;
+        return null;
     }
 }

@@ -1,0 +1,135 @@
+package dev.postern.deliver;
+
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import dev.postern.config.Config;
+import dev.postern.queue.QueuedMessage;
+import dev.postern.testing.ScriptedPeer;
+import dev.postern.testing.SmtpClient;
+import dev.postern.testing.TestCa;
+import dev.postern.testing.TestDnsServer;
+import dev.postern.testing.TestServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * MTA-STS when sending (RFC 8461), against real parts on loopback: policies served over HTTPS by the JDK's
+ * HttpsServer with a certificate from the test CA, _mta-sts TXT records and MX records from a loopback DNS
+ * server, and Postern receivers with a CA-issued or a self-signed certificate.
+ */
+class MtaStsTest {
+    private static final Map<String, String> POLICIES = Map.of(
+            "mta-sts.enforce.test", "version: STSv1\r\nmode: enforce\r\nmx: mx.enforce.test\r\nmax_age: 86400\r\n",
+            "mta-sts.good.test", "version: STSv1\nmode: enforce\nmx: *.good.test\nmax_age: 86400\n",
+            "mta-sts.testing.test", "version: STSv1\r\nmode: testing\r\nmx: mx.testing.test\r\nmax_age: 86400\r\n",
+            "mta-sts.other.test", "version: STSv1\r\nmode: enforce\r\nmx: mx.other.test\r\nmax_age: 86400\r\n");
+
+    @Test void enforceDefersBadPeersAndForeignMxTestingDeliversAndPoliciesSurviveARestart(@TempDir Path dir) throws Exception {
+        TestCa ca = new TestCa(dir.resolve("ca"));
+        Path[] web = ca.issue("web", "mta-sts.enforce.test", "mta-sts.good.test", "mta-sts.testing.test", "mta-sts.other.test");
+        Path[] good = ca.issue("good", "mx1.good.test");
+        int smtpPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            smtpPort = s.getLocalPort();
+        }
+        HttpsServer https = HttpsServer.create(new InetSocketAddress("127.0.0.9", 0), 0);
+        https.setHttpsConfigurator(new HttpsConfigurator(ScriptedPeer.contextFor(web[0], web[1])));
+        List<String> fetched = new java.util.concurrent.CopyOnWriteArrayList<>();
+        https.createContext("/.well-known/mta-sts.txt", ex -> {
+            String host = ex.getRequestHeaders().getFirst("Host").replaceAll(":\\d+$", "");
+            fetched.add(host);
+            byte[] body = POLICIES.getOrDefault(host, "").getBytes(StandardCharsets.US_ASCII);
+            ex.getResponseHeaders().add("Content-Type", "text/plain");
+            ex.sendResponseHeaders(body.length == 0 ? 404 : 200, body.length == 0 ? -1 : body.length);
+            if (body.length > 0) ex.getResponseBody().write(body);
+            ex.close();
+        });
+        https.start();
+        List<TestServer> receivers = new ArrayList<>();
+        try (TestDnsServer dns = new TestDnsServer().zone(
+                "enforce.test. IN MX 10 mx.enforce.test.", "mx.enforce.test. IN A 127.0.0.2",
+                "good.test. IN MX 10 mx1.good.test.", "mx1.good.test. IN A 127.0.0.3",
+                "testing.test. IN MX 10 mx.testing.test.", "mx.testing.test. IN A 127.0.0.4",
+                "other.test. IN MX 10 evil.other.test.", "evil.other.test. IN A 127.0.0.5")) {
+            for (String d : List.of("enforce", "good", "testing", "other")) {
+                dns.zone("_mta-sts." + d + ".test. IN TXT \"v=STSv1; id=20261202;\"", "mta-sts." + d + ".test. IN A 127.0.0.9");
+            }
+            receivers.add(receiver("enforce.test", "mx.enforce.test", "127.0.0.2", smtpPort, null));   // self-signed
+            receivers.add(receiver("good.test", "mx1.good.test", "127.0.0.3", smtpPort, good));
+            receivers.add(receiver("testing.test", "mx.testing.test", "127.0.0.4", smtpPort, null));   // self-signed
+            receivers.add(receiver("other.test", "evil.other.test", "127.0.0.5", smtpPort, null));
+            Config.Delivery d = new Config.Delivery(null, null, null, List.of(dns.address()), smtpPort, "mx.example.test", null,
+                    Config.TlsMode.MAY, 20, 100).withTls(Config.TlsMode.MAY, ca.certFile, Map.of())
+                    .withMtaSts(true, https.getAddress().getPort());
+            TestServer s = TestServer.builder().relayNetworks("127.0.0.1/32").delivery(d).start();
+            Path data = s.config.dataDir();
+            try {
+                for (String to : List.of("bob@enforce.test", "bob@good.test", "bob@testing.test", "bob@other.test")) send(s, to);
+                assertThat(receivers.get(1).awaitMail("bob@good.test", 1)).as("enforce, valid certificate for a matching MX").hasSize(1);
+                assertThat(receivers.get(2).awaitMail("bob@testing.test", 1)).as("testing: delivered anyway").hasSize(1);
+                assertThat(lastReply(s, "bob@enforce.test")).startsWith("451 4.7.5").contains("validation-failure");
+                assertThat(lastReply(s, "bob@other.test")).startsWith("451 4.7.5").contains("none of [evil.other.test] matches");
+                assertThat(receivers.get(0).maildir("bob@enforce.test").resolve("new")).doesNotExist();
+                assertThat(receivers.get(3).maildir("bob@other.test").resolve("new")).doesNotExist();
+                assertThat(fetched).containsExactlyInAnyOrder("mta-sts.enforce.test", "mta-sts.good.test", "mta-sts.testing.test",
+                        "mta-sts.other.test");
+                send(s, "carol@enforce.test");
+                assertThat(lastReply(s, "carol@enforce.test")).startsWith("451 4.7.5");
+                assertThat(fetched).as("the same TXT id: the held policy is used").hasSize(4);
+                // RFC 8689 5: the sender asks that the recipient's policy be ignored
+                try (SmtpClient c = SmtpClient.ehlo(s.smtp())) {
+                    assertThat(c.sendMail("alice@example.test", "dave@enforce.test", "TLS-Required: No\r\nSubject: not secret")).startsWith("250");
+                }
+                assertThat(receivers.get(0).awaitMail("dave@enforce.test", 1)).hasSize(1);
+            } finally {
+                s.stop();
+            }
+            https.stop(0);
+            // the policy web server is gone: the policies held in mta-sts.db still apply after a restart
+            assertThat(Files.readAllLines(data.resolve("mta-sts.db")).get(0)).isEqualTo("postern-mta-sts 1");
+            try (TestServer again = TestServer.builder().restartIn(data.getParent()).relayNetworks("127.0.0.1/32").delivery(d).start()) {
+                send(again, "erin@enforce.test");
+                assertThat(lastReply(again, "erin@enforce.test")).startsWith("451 4.7.5").contains("validation-failure");
+            }
+        } finally {
+            https.stop(0);
+            for (TestServer r : receivers) r.close();
+        }
+    }
+
+    private static TestServer receiver(String domain, String host, String ip, int port, Path[] cert) throws Exception {
+        TestServer.Builder b = TestServer.builder().hostname(host).domains(domain).listenOn(ip).smtpPort(port)
+                .user("bob@" + domain).user("carol@" + domain).user("dave@" + domain).user("erin@" + domain);
+        if (cert != null) b.tls(cert[0], cert[1]);
+        return b.start();
+    }
+
+    private static void send(TestServer s, String to) throws Exception {
+        try (SmtpClient c = SmtpClient.ehlo(s.smtp())) {
+            assertThat(c.sendMail("alice@example.test", to, "Subject: sts to " + to)).startsWith("250");
+        }
+    }
+
+    private static String lastReply(TestServer s, String to) throws Exception {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (System.currentTimeMillis() < deadline) {
+            for (QueuedMessage m : s.server.queue().list()) {
+                var r = m.recipients().get(0);
+                if (r.recipient().address().toString().equals(to) && r.lastReply() != null) return r.lastReply();
+            }
+            Thread.sleep(20);
+        }
+        return null;
+    }
+}
