@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
 import dev.postern.deliver.SmtpDelivery;
 import dev.postern.deliver.RecipientProbe;
 import dev.postern.tls.MtaSts;
+import dev.postern.tls.PolicyServer;
 import dev.postern.tls.PeerVerifier;
 import dev.postern.tls.TlsLevel;
 import dev.postern.tls.TlsPolicy;
@@ -79,6 +80,7 @@ public final class Server implements AutoCloseable {
     private ExecutorService checks;
     private MaildirWriter maildir;
     private dev.postern.policy.RecipientVerifier verifier;
+    private PolicyServer policyServer;
     private dev.postern.deliver.RecipientProbe prober;
     private final SmtpDelivery outbound;
     private final AdminEndpoint admin;
@@ -201,6 +203,12 @@ public final class Server implements AutoCloseable {
             if (db != null) db.close();
             throw e;
         }
+        Config.MtaStsServe ours = config.tls().servePolicy();
+        PolicyServer policyServer = null;
+        if (ours != null && ours.bindHost() != null) {
+            Path[] files = TlsSetup.certificateFiles(config);
+            policyServer = PolicyServer.start(ours.bindHost(), ours.bindPort(), files[0], files[1], config.domains(), ours.policyText());
+        }
         log.info("daemon started: hostname={}, domains={}, data={}, recovered={}", config.hostname(),
                 config.domains(), config.dataDir(), recovered);
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
@@ -229,6 +237,7 @@ public final class Server implements AutoCloseable {
         Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload, db, nodes);
         server.checks = checks;
         server.maildir = maildir;
+        server.policyServer = policyServer;
         server.verifier = verifier;
         server.prober = prober;
         return server;
@@ -253,7 +262,11 @@ public final class Server implements AutoCloseable {
         return db;
     }
 
+    /** The HTTPS server of our MTA-STS policy, or null when [mta_sts] bind is not set. */
+    public PolicyServer policyServer() { return policyServer; }
+
     @Override public void close() {
+        if (policyServer != null) policyServer.close();
         admin.close();
         timer.shutdownNow();
         smtp.close();

@@ -293,9 +293,37 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         public boolean proxyProtocol() { return !proxyFrom.isEmpty(); }
     }
 
-    /** PEM certificate chain and private key; null paths mean "generate a self-signed pair in data_dir". */
-    public record Tls(Path cert, Path key) {
+    /**
+     * PEM certificate chain and private key; null paths mean "generate a self-signed pair in data_dir". servePolicy:
+     * our own MTA-STS policy and where to serve it over HTTPS (null = not served).
+     */
+    public record Tls(Path cert, Path key, MtaStsServe servePolicy) {
+        public Tls(Path cert, Path key) { this(cert, key, null); }
+
         public boolean selfSigned() { return cert == null; }
+    }
+
+    /**
+     * [mta_sts]: the policy this server publishes for its domains (RFC 8461 3.2), served at
+     * https://mta-sts.DOMAIN/.well-known/mta-sts.txt from bind (host:port; null = print it for dns-records only).
+     */
+    public record MtaStsServe(String mode, List<String> mx, Duration maxAge, String bindHost, int bindPort) {
+        /** The policy file's text. */
+        public String policyText() {
+            StringBuilder sb = new StringBuilder("version: STSv1\r\nmode: ").append(mode).append("\r\n");
+            for (String m : mx) sb.append("mx: ").append(m).append("\r\n");
+            return sb.append("max_age: ").append(maxAge.toSeconds()).append("\r\n").toString();
+        }
+
+        /** The TXT record's id: changes whenever the policy does, so senders fetch it again (RFC 8461 3.1). */
+        public String policyId() {
+            try {
+                byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(policyText().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                return java.util.HexFormat.of().formatHex(h, 0, 10);
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     public record Limits(long maxMessageSize, int maxRecipients, int maxConnections, int maxConnectionsPerIp,

@@ -35,7 +35,8 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster",
-            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy");
+            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts");
+    private static final Set<String> MTA_STS_KEYS = Set.of("mode", "mx", "max_age", "bind");
     private static final Set<String> VERIFY_KEYS = Set.of("positive_ttl", "negative_ttl", "probe_timeout", "probe_concurrency");
     private static final Set<String> MAILDIR_KEYS = Set.of("subaddress_folders", "over_quota", "owner");
     private static final Set<String> CLUSTER_KEYS = Set.of("database", "user", "password_file", "node_name", "lease", "mailbox_root");
@@ -119,6 +120,7 @@ public final class ConfigLoader {
         List<Cidr> networks = networks(root);
         List<Listener> listeners = listeners(root);
         Config.Tls tls = tls(root);
+        tls = new Config.Tls(tls.cert(), tls.key(), mtaStsServe(root, hostname));
         Limits limits = limits(root);
         Map<String, List<String>> aliases = aliases(root, domains);
         Path users = path(root, "users_file", dataDir == null ? "users" : dataDir.resolve("users").toString());
@@ -621,6 +623,34 @@ public final class ConfigLoader {
         if (cert != null && !Files.isReadable(cert)) problem("tls.cert", "cannot read certificate file " + cert);
         if (key != null && !Files.isReadable(key)) problem("tls.key", "cannot read key file " + key);
         return new Config.Tls(cert, key);
+    }
+
+    /** [mta_sts]: our published policy; mx defaults to this host's name. */
+    private Config.MtaStsServe mtaStsServe(JsonNode root, String hostname) {
+        JsonNode n = root.get("mta_sts");
+        if (n == null) return null;
+        unknownKeys(n, "mta_sts", MTA_STS_KEYS);
+        String mode = string(n, "mta_sts.mode", "mode", "enforce");
+        if (!Set.of("enforce", "testing", "none").contains(mode)) problem("mta_sts.mode", "expected \"enforce\", \"testing\" or \"none\", got \"" + mode + "\"");
+        List<String> mx = n.has("mx") ? stringListIn(n, "mta_sts.mx", "mx") : List.of(hostname);
+        for (String m : mx) {
+            String host = m.startsWith("*.") ? m.substring(2) : m;
+            if (!Domains.isValid(host.toLowerCase(Locale.ROOT), false)) problem("mta_sts.mx", "not a host name or *.domain pattern: " + m);
+        }
+        Duration maxAge = durationIn(n, "mta_sts", "max_age", Duration.ofDays(7));
+        if (maxAge.toSeconds() > 31_557_600L) problem("mta_sts.max_age", "at most 31557600 seconds (RFC 8461 3.2)");
+        String bind = string(n, "mta_sts.bind", "bind", null);
+        String host = null;
+        int port = 0;
+        if (bind != null) {
+            Matcher m = BIND.matcher(bind);
+            if (!m.matches()) problem("mta_sts.bind", "expected host:port, e.g. \"0.0.0.0:443\", got \"" + bind + "\"");
+            else {
+                host = m.group(1) != null ? m.group(1) : m.group(2);
+                port = Integer.parseInt(m.group(3));
+            }
+        }
+        return new Config.MtaStsServe(mode, List.copyOf(mx), maxAge, host, port);
     }
 
     private Limits limits(JsonNode root) {

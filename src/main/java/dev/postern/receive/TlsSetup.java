@@ -53,17 +53,8 @@ public final class TlsSetup {
     private TlsSetup() {}
 
     public static SslContext serverContext(Config config) throws IOException {
-        Path cert = config.tls().cert();
-        Path key = config.tls().key();
-        if (config.tls().selfSigned()) {
-            Path dir = config.dataDir().resolve("tls");
-            cert = dir.resolve("cert.pem");
-            key = dir.resolve("key.pem");
-            if (!Files.exists(cert) || !Files.exists(key)) {
-                generateSelfSigned(config.hostname(), cert, key);
-                log.info("generated a self-signed certificate for {} in {}", config.hostname(), dir);
-            }
-        }
+        Path[] files = certificateFiles(config);
+        Path cert = files[0], key = files[1];
         try {
             // RFC 8996: no TLS below 1.2
             return SslContextBuilder.forServer(cert.toFile(), key.toFile()).sslProvider(SslProvider.JDK)
@@ -71,6 +62,18 @@ public final class TlsSetup {
         } catch (Exception e) {
             throw new IOException("cannot load TLS certificate " + cert + " / key " + key + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The listeners' certificate and key files: configured, or the self-signed pair (made on first use). */
+    public static Path[] certificateFiles(Config config) throws IOException {
+        if (!config.tls().selfSigned()) return new Path[] {config.tls().cert(), config.tls().key()};
+        Path dir = config.dataDir().resolve("tls");
+        Path cert = dir.resolve("cert.pem"), key = dir.resolve("key.pem");
+        if (!Files.exists(cert) || !Files.exists(key)) {
+            generateSelfSigned(config.hostname(), cert, key);
+            log.info("generated a self-signed certificate for {} in {}", config.hostname(), dir);
+        }
+        return new Path[] {cert, key};
     }
 
     static void generateSelfSigned(String hostname, Path certFile, Path keyFile) throws IOException {

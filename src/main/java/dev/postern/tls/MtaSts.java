@@ -105,7 +105,7 @@ public final class MtaSts {
     }
 
     /** RFC 8461 3.3: GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt; 200 with text/plain only, no redirects. */
-    String fetch(String domain) throws IOException {
+    public String fetch(String domain) throws IOException {
         String host = "mta-sts." + domain;
         Dns.Answer<InetAddress> a = dns.addresses(host);
         if (a.status() != Dns.Status.OK) throw new IOException(host + ": no address (" + a.status() + ")");

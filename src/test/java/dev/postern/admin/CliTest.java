@@ -93,6 +93,31 @@ class CliTest {
         assertThat(Files.getOwner(dir.resolve("data/mailboxes")).getName()).as("not the root of all mailboxes").isNotEqualTo("mail");
     }
 
+    @Test void dnsRecordsPrintsAValidZoneWithTheKeysAndPolicies() throws Exception {
+        String f = config("[mta_sts]\nmode = \"enforce\"\nmx = [\"mx.example.test\"]\nmax_age = \"1d\"\n").toString();
+        Run ed = run(null, "dkim", "keygen", "example.test", "--selector", "ed", "--config", f);
+        Run rsa = run(null, "dkim", "keygen", "example.test", "--selector", "rsa", "--algo", "rsa", "--bits", "1024", "--config", f);
+        Run out = run(null, "dns-records", "example.test", "--config", f);
+        assertThat(out.code()).as(out.err()).isZero();
+        java.util.Map<String, String> txt = new java.util.HashMap<>();
+        java.util.List<String> types = new java.util.ArrayList<>();
+        try (org.xbill.DNS.Master m = new org.xbill.DNS.Master(new java.io.ByteArrayInputStream(out.out().getBytes(StandardCharsets.UTF_8)))) {
+            for (org.xbill.DNS.Record r; (r = m.nextRecord()) != null; ) {
+                types.add(r.getName() + " " + org.xbill.DNS.Type.string(r.getType()));
+                if (r instanceof org.xbill.DNS.TXTRecord t) txt.put(r.getName().toString(), String.join("", t.getStrings()));
+                if (r instanceof org.xbill.DNS.MXRecord mx) assertThat(mx.getPriority()).isEqualTo(10);
+            }
+        }
+        assertThat(types).contains("example.test. MX", "example.test. TXT", "_dmarc.example.test. TXT", "_smtp._tls.example.test. TXT",
+                "_mta-sts.example.test. TXT", "mta-sts.example.test. CNAME", "ed._domainkey.example.test. TXT", "rsa._domainkey.example.test. TXT");
+        // the keys' records are the ones keygen printed when it made them
+        assertThat(ed.out().replaceAll("\\s+", " ")).contains(txt.get("ed._domainkey.example.test."));
+        assertThat(rsa.out().replace("\" \"", "").replaceAll("\\s+", " ")).contains(txt.get("rsa._domainkey.example.test."));
+        assertThat(txt.get("_mta-sts.example.test.")).matches("v=STSv1; id=[0-9a-f]{20}");
+        assertThat(txt.get("example.test.")).isEqualTo("v=spf1 mx -all");
+        assertThat(run(null, "dns-records", "elsewhere.test", "--config", f).code()).isEqualTo(2);
+    }
+
     @Test void dkimKeygenWritesAPrivateKeyAndPrintsItsRecord() throws Exception {
         String f = config("").toString();
         for (String algo : new String[]{"ed25519", "rsa"}) {

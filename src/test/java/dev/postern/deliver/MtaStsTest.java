@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * MTA-STS when sending (RFC 8461), against real parts on loopback: policies served over HTTPS by the JDK's
@@ -105,6 +106,27 @@ class MtaStsTest {
         } finally {
             https.stop(0);
             for (TestServer r : receivers) r.close();
+        }
+    }
+
+    /** Our own policy, served by one Postern and fetched by another's MTA-STS client, with the TXT id dns-records prints. */
+    @Test void ourPolicyIsServedAndAnotherSenderUsesIt(@TempDir Path dir) throws Exception {
+        TestCa ca = new TestCa(dir.resolve("ca"));
+        Path[] cert = ca.issue("mx", "mx.example.test", "mta-sts.example.test");
+        Config.MtaStsServe policy = new Config.MtaStsServe("enforce", List.of("mx.example.test"), java.time.Duration.ofDays(7), "127.0.0.10", 0);
+        try (TestServer s = TestServer.builder().tls(cert[0], cert[1]).serveMtaSts(policy).start();
+             TestDnsServer dns = new TestDnsServer().zone("_mta-sts.example.test. IN TXT \"v=STSv1; id=" + policy.policyId() + "\"",
+                     "mta-sts.example.test. IN A 127.0.0.10")) {
+            int port = s.server.policyServer().port();
+            dev.postern.route.DnsjavaDns resolver = new dev.postern.route.DnsjavaDns(List.of(dns.address()), java.time.Duration.ofSeconds(5));
+            dev.postern.tls.MtaSts client = new dev.postern.tls.MtaSts(resolver, dev.postern.tls.PeerVerifier.load(ca.certFile).clientContext(),
+                    port, java.time.Duration.ofSeconds(5), java.time.Clock.systemUTC(), null);
+            dev.postern.tls.MtaStsPolicy p = client.policyFor("example.test");
+            assertThat(p).isEqualTo(new dev.postern.tls.MtaStsPolicy(dev.postern.tls.MtaStsPolicy.Mode.ENFORCE, List.of("mx.example.test"), 604800));
+            assertThat(client.fetch("example.test")).isEqualTo("version: STSv1\r\nmode: enforce\r\nmx: mx.example.test\r\nmax_age: 604800\r\n");
+            // only mta-sts.<a local domain>, only the policy's path
+            dns.zone("mta-sts.other.test. IN A 127.0.0.10");
+            assertThatThrownBy(() -> client.fetch("other.test")).isInstanceOf(java.io.IOException.class); // the certificate does not name it
         }
     }
 
