@@ -28,7 +28,7 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "postern", mixinStandardHelpOptions = true, version = "Postern 0.1",
         description = "Postern mail transfer agent",
         subcommands = {Cli.Serve.class, Cli.CheckConfig.class, Cli.User.class, QueueCommand.class, DkimCommand.class, DmarcCommand.class,
-                DbCommand.class, ClusterCommand.class, DnsRecordsCommand.class})
+                DbCommand.class, ClusterCommand.class, DnsRecordsCommand.class, TlsRptCommand.class})
 public final class Cli implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {

@@ -28,6 +28,7 @@ import dev.postern.deliver.SmtpDelivery;
 import dev.postern.deliver.RecipientProbe;
 import dev.postern.tls.MtaSts;
 import dev.postern.tls.PolicyServer;
+import dev.postern.tls.TlsReports;
 import dev.postern.tls.PeerVerifier;
 import dev.postern.tls.TlsLevel;
 import dev.postern.tls.TlsPolicy;
@@ -81,6 +82,7 @@ public final class Server implements AutoCloseable {
     private MaildirWriter maildir;
     private dev.postern.policy.RecipientVerifier verifier;
     private PolicyServer policyServer;
+    private TlsReports tlsReports;
     private dev.postern.deliver.RecipientProbe prober;
     private final SmtpDelivery outbound;
     private final AdminEndpoint admin;
@@ -137,10 +139,11 @@ public final class Server implements AutoCloseable {
                 d.smtpPort(), config.hostname(), myself(config), new SecureRandom());
         TlsPolicy tlsPolicy = tlsPolicy(d);
         PeerVerifier peers = d.authenticatesPeers() || d.mtaSts() ? PeerVerifier.load(d.tlsCaFile()) : null;
+        TlsReports tlsReports = new TlsReports(config.tlsReportsDir(), clock);
         MtaSts mtaSts = d.mtaSts() ? new MtaSts(dns, peers.clientContext(), d.mtaStsPort(), Duration.ofSeconds(30), clock,
                 config.mtaStsCacheFile()) : null;
         SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
-                d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts,
+                d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts, tlsReports,
                 d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
                 Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)));
         Config.QueueSettings qt = config.queue();
@@ -175,7 +178,7 @@ public final class Server implements AutoCloseable {
         if (pol.phases().values().stream().anyMatch(l -> l.contains("reject_unverified_recipient"))) {
             Duration pt = rc.probeTimeout();
             prober = new RecipientProbe(mx, new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
-                    d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts,
+                    d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts, null,
                     d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(), pt, pt, pt)),
                     rc.probeConcurrency(), pt, 16);
             verifier = new RecipientVerifier(router, prober::probe, clock, rc.verifyPositive(), rc.verifyNegative(), pt,
@@ -213,6 +216,7 @@ public final class Server implements AutoCloseable {
                 config.domains(), config.dataDir(), recovered);
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         timer.scheduleWithFixedDelay(greylist::save, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+        timer.scheduleWithFixedDelay(tlsReports::save, 60, 60, java.util.concurrent.TimeUnit.SECONDS);
         if (shared != null) {
             timer.scheduleWithFixedDelay(() -> quietly("pull shared AUTH failures", authFailures::pullShared), 1, 1, java.util.concurrent.TimeUnit.SECONDS);
             long greyLife = pol.greylistDelay().plus(pol.greylistRetryWindow()).toMillis();
@@ -238,6 +242,7 @@ public final class Server implements AutoCloseable {
         server.checks = checks;
         server.maildir = maildir;
         server.policyServer = policyServer;
+        server.tlsReports = tlsReports;
         server.verifier = verifier;
         server.prober = prober;
         return server;
@@ -262,6 +267,9 @@ public final class Server implements AutoCloseable {
         return db;
     }
 
+    /** Writes the TLS-RPT counts now (they are written every minute and at shutdown anyway). */
+    public void saveTlsReports() { tlsReports.save(); }
+
     /** The HTTPS server of our MTA-STS policy, or null when [mta_sts] bind is not set. */
     public PolicyServer policyServer() { return policyServer; }
 
@@ -276,6 +284,7 @@ public final class Server implements AutoCloseable {
         outbound.close();
         spool.close();
         greylist.save();
+        tlsReports.save();
         if (prober != null) prober.close();
         if (verifier != null) verifier.save();
         if (nodes != null) nodes.close();

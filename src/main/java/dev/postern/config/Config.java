@@ -346,6 +346,9 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     /** Recipient verification answers (verify.db) kept across restarts. */
     public Path verifyCacheFile() { return dataDir.resolve("verify.db"); }
 
+    /** TLS-RPT session counts per day (DAY.tsv) and the reports made from them (reports/). */
+    public Path tlsReportsDir() { return dataDir.resolve("tlsrpt"); }
+
     /** MTA-STS policies fetched for destinations, kept for their max_age across restarts. */
     public Path mtaStsCacheFile() { return dataDir.resolve("mta-sts.db"); }
 }

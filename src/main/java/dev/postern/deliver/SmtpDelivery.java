@@ -11,6 +11,7 @@ import dev.postern.tls.MtaStsPolicy;
 import dev.postern.tls.PeerVerifier;
 import dev.postern.tls.TlsLevel;
 import dev.postern.tls.TlsPolicy;
+import dev.postern.tls.TlsReports;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -48,19 +49,22 @@ public final class SmtpDelivery implements AutoCloseable {
      * (null when no level authenticates peers).
      */
     public record Settings(String heloName, InetSocketAddress bindAddress, TlsPolicy tls, PeerVerifier verifier, MtaSts mtaSts,
-                           String relayUser, String relayPassword, Duration connectTimeout, Duration commandTimeout,
+                           TlsReports reports, String relayUser, String relayPassword, Duration connectTimeout, Duration commandTimeout,
                            Duration dataTimeout) {
         public static Settings defaults(String heloName) {
-            return new Settings(heloName, null, TlsPolicy.MAY, null, null, null, null, Duration.ofSeconds(30),
+            return new Settings(heloName, null, TlsPolicy.MAY, null, null, null, null, null, Duration.ofSeconds(30),
                     Duration.ofMinutes(5), Duration.ofMinutes(10));
         }
     }
+
+    /** What a TLS report counts a session under: the recipient domain and the policy applied (RFC 8460 4.3). */
+    record Reported(String domain, TlsReports.PolicyType type, String policy) {}
 
     /**
      * What TLS a session must have: the level, and the names its certificate must carry when it authenticates;
      * stsTesting names the domain whose MTA-STS policy is in testing mode (check, log, deliver anyway).
      */
-    record Security(TlsLevel level, List<String> names, String stsTesting) {
+    record Security(TlsLevel level, List<String> names, String stsTesting, Reported report) {
         String key() { return level + (names.isEmpty() ? "" : ":" + String.join(",", names)) + (stsTesting == null ? "" : ":sts-testing"); }
     }
 
@@ -100,7 +104,11 @@ public final class SmtpDelivery implements AutoCloseable {
             case SECURE -> List.of(route.nexthop().host(), "." + route.nexthop().host()); // Postfix: nexthop, dot-nexthop
             default -> sts != null ? List.of(hop.host()) : List.of();
         };
-        return new Security(level, names, sts != null && sts.mode() == MtaStsPolicy.Mode.TESTING ? domain : null);
+        Reported report = null;
+        if (settings.reports() != null && !route.viaRelayhost() && !route.nexthop().noMx() && route.nexthop().host().equals(domain)) {
+            report = sts != null ? new Reported(domain, TlsReports.PolicyType.STS, sts.text()) : new Reported(domain, TlsReports.PolicyType.NONE, "");
+        }
+        return new Security(level, names, sts != null && sts.mode() == MtaStsPolicy.Mode.TESTING ? domain : null, report);
     }
 
     /** Opens the message content; called once per transaction actually sent. */
@@ -306,10 +314,12 @@ public final class SmtpDelivery implements AutoCloseable {
                         c.startTls(tlsContext, settings.commandTimeout());
                     } catch (IOException e) {
                         c.close();
+                        countFailure(sec, "validation-failure", hop);
                         throw new NextHop(Reply.of(451, required ? "4.7.5" : "4.7.4", "TLS handshake failed with " + hop + ": " + e.getMessage()), true);
                     }
                     if (sec.level().authenticates()) authenticatePeer(c, sec);
                     else if (sec.stsTesting() != null) reportOnly(c, sec);
+                    else countSuccess(sec);
                     ext = hello(c, lmtp); // RFC 3207 4.2: start over after TLS
                 } else if (required) {
                     quit(c);
@@ -317,8 +327,12 @@ public final class SmtpDelivery implements AutoCloseable {
                 }
             } else if (required) {
                 quit(c);
+                countFailure(sec, "starttls-not-supported", hop);
                 throw new NextHop(Reply.of(451, "4.7.5", "TLS is required (level " + sec.level() + "), but was not offered by host " + hop));
-            } else if (sec.stsTesting() != null) {
+            } else if (!ext.has("STARTTLS")) {
+                countFailure(sec, "starttls-not-supported", hop);
+            }
+            if (!ext.has("STARTTLS") && sec.stsTesting() != null) {
                 log.warn("MTA-STS testing policy of {}: {} does not offer STARTTLS (starttls-not-supported); delivering anyway",
                         sec.stsTesting(), hop);
             }
@@ -330,9 +344,21 @@ public final class SmtpDelivery implements AutoCloseable {
         }
     }
 
-    /** An MTA-STS policy in testing mode: what enforce would have refused is logged, and the mail goes on. */
+    private void countSuccess(Security sec) {
+        if (sec.report() != null) settings.reports().success(sec.report().domain(), sec.report().type(), sec.report().policy());
+    }
+
+    private void countFailure(Security sec, String resultType, Hop hop) {
+        if (sec.report() == null) return;
+        settings.reports().failure(sec.report().domain(), sec.report().type(), sec.report().policy(), resultType, hop.host(),
+                hop.address() == null ? "" : hop.address().getHostAddress());
+    }
+
+    /** An MTA-STS policy in testing mode: what enforce would have refused is logged and counted, and the mail goes on. */
     private void reportOnly(OutboundConnection c, Security sec) {
         PeerVerifier.Failure f = settings.verifier() == null ? null : settings.verifier().check(c.peerCertificates(), sec.names());
+        if (f == null) countSuccess(sec);
+        else countFailure(sec, f.resultType(), c.hop());
         if (f != null) {
             log.warn("MTA-STS testing policy of {}: certificate of {} would be refused ({}): {}; delivering anyway", sec.stsTesting(),
                     c.hop(), f.resultType(), f.detail());
@@ -344,7 +370,11 @@ public final class SmtpDelivery implements AutoCloseable {
         PeerVerifier.Failure f = settings.verifier() == null
                 ? new PeerVerifier.Failure("validation-failure", "no trusted CAs loaded")
                 : settings.verifier().check(c.peerCertificates(), sec.names());
-        if (f == null) return;
+        if (f == null) {
+            countSuccess(sec);
+            return;
+        }
+        countFailure(sec, f.resultType(), c.hop());
         quit(c);
         throw new NextHop(Reply.of(451, "4.7.5", "TLS level " + sec.level() + ": certificate of " + c.hop() + " not accepted ("
                 + f.resultType() + "): " + f.detail()));

@@ -55,6 +55,13 @@ public record MtaStsPolicy(Mode mode, List<String> mx, long maxAgeSeconds) {
         return new MtaStsPolicy(m, List.copyOf(mx), Long.parseLong(maxAge));
     }
 
+    /** The policy in its file form (normalized: the fields RFC 8461 defines, in order), for TLS reports. */
+    public String text() {
+        StringBuilder sb = new StringBuilder("version: STSv1\nmode: ").append(mode.name().toLowerCase(Locale.ROOT)).append('\n');
+        for (String m : mx) sb.append("mx: ").append(m).append('\n');
+        return sb.append("max_age: ").append(maxAgeSeconds).append('\n').toString();
+    }
+
     private static String once(String key, String seen, String value) {
         if (seen != null) throw new IllegalArgumentException(key + " given twice");
         return value;

@@ -93,6 +93,32 @@ class MtaStsTest {
                     assertThat(c.sendMail("alice@example.test", "dave@enforce.test", "TLS-Required: No\r\nSubject: not secret")).startsWith("250");
                 }
                 assertThat(receivers.get(0).awaitMail("dave@enforce.test", 1)).hasSize(1);
+                // TLS-RPT (RFC 8460): the sessions above, counted per policy domain, as "postern tlsrpt report" writes them
+                s.server.saveTlsReports();
+                Path conf = Files.writeString(dir.resolve("report.toml"), "hostname = \"mx.example.test\"\ndata_dir = \"" + data
+                        + "\"\ndomains = [\"example.test\"]\n");
+                String today = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+                assertThat(dev.postern.admin.Cli.run("tlsrpt", "report", "--day", today, "--out", dir.resolve("rpt").toString(),
+                        "--config", conf.toString())).isZero();
+                var enforce = report(dir.resolve("rpt"), "enforce.test");
+                assertThat(enforce.path("organization-name").asText()).isEqualTo("mx.example.test");
+                assertThat(enforce.path("date-range").path("start-datetime").asText()).isEqualTo(today + "T00:00:00Z");
+                var policy = enforce.path("policies").get(0);
+                assertThat(policy.path("policy").path("policy-type").asText()).isEqualTo("sts");
+                assertThat(policy.path("policy").path("policy-domain").asText()).isEqualTo("enforce.test");
+                assertThat(policy.path("policy").path("policy-string").toString()).contains("mode: enforce").contains("mx: mx.enforce.test");
+                assertThat(policy.path("summary").path("total-successful-session-count").asLong()).isZero();
+                assertThat(policy.path("summary").path("total-failure-session-count").asLong()).isGreaterThanOrEqualTo(2);
+                var failure = policy.path("failure-details").get(0);
+                assertThat(failure.path("result-type").asText()).isEqualTo("validation-failure");
+                assertThat(failure.path("receiving-mx-hostname").asText()).isEqualTo("mx.enforce.test");
+                assertThat(failure.path("receiving-ip").asText()).isEqualTo("127.0.0.2");
+                var goodPolicy = report(dir.resolve("rpt"), "good.test").path("policies").get(0);
+                assertThat(goodPolicy.path("summary").path("total-successful-session-count").asLong()).isGreaterThanOrEqualTo(1);
+                assertThat(goodPolicy.path("summary").path("total-failure-session-count").asLong()).isZero();
+                var testing = report(dir.resolve("rpt"), "testing.test").path("policies").get(0);
+                assertThat(testing.path("failure-details").get(0).path("result-type").asText()).as("testing mode is reported too")
+                        .isEqualTo("validation-failure");
             } finally {
                 s.stop();
             }
@@ -127,6 +153,17 @@ class MtaStsTest {
             // only mta-sts.<a local domain>, only the policy's path
             dns.zone("mta-sts.other.test. IN A 127.0.0.10");
             assertThatThrownBy(() -> client.fetch("other.test")).isInstanceOf(java.io.IOException.class); // the certificate does not name it
+        }
+    }
+
+    /** The one report for a policy domain in a directory of gzipped reports (RFC 8460 5.3 file names). */
+    private static com.fasterxml.jackson.databind.JsonNode report(Path dir, String domain) throws Exception {
+        try (var files = Files.list(dir)) {
+            Path f = files.filter(p -> p.getFileName().toString().startsWith("mx.example.test!" + domain + "!")
+                    && p.getFileName().toString().endsWith(".json.gz")).findFirst().orElseThrow();
+            try (var in = new java.util.zip.GZIPInputStream(Files.newInputStream(f))) {
+                return new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+            }
         }
     }
 

@@ -1,0 +1,199 @@
+package dev.postern.tls;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * TLS-RPT (RFC 8460): counts outbound TLS sessions per UTC day, policy domain and policy, successes and
+ * failures with their result type, MX host and address. Counts are kept in memory and written to
+ * {@code DAY.tsv} (versioned) every minute and at shutdown, so a restart loses at most a minute;
+ * {@link #report} turns a finished day into the RFC's JSON reports.
+ */
+public final class TlsReports {
+    private static final Logger log = LoggerFactory.getLogger("postern.tlsrpt");
+    static final String FORMAT = "postern-tlsrpt 1";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** RFC 8460 4.3 policy types. */
+    public enum PolicyType {
+        STS("sts"), TLSA("tlsa"), NONE("no-policy-found");
+        final String wire;
+
+        PolicyType(String wire) { this.wire = wire; }
+    }
+
+    /**
+     * One counter: the day, the policy (domain, type, its text lines, MX patterns), and for failures the
+     * result type, the MX host and its address ("" for successes).
+     */
+    record Key(LocalDate day, String domain, PolicyType type, String policy, String result, String mxHost, String ip) {
+        String line(long count) {
+            return String.join("\t", day.toString(), domain, type.name(), escape(policy), result, mxHost, ip, Long.toString(count));
+        }
+    }
+
+    private final Path dir;
+    private final Clock clock;
+    private final Map<Key, AtomicLong> counts = new ConcurrentHashMap<>();
+
+    public TlsReports(Path dir, Clock clock) throws IOException {
+        this.dir = dir;
+        this.clock = clock;
+        LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
+        for (LocalDate d : List.of(today.minusDays(1), today)) {
+            for (Map.Entry<Key, Long> e : read(dir, d).entrySet()) counts.put(e.getKey(), new AtomicLong(e.getValue()));
+        }
+    }
+
+    /** A session that met its policy. policy: the policy's text (STS) or "" (no policy). */
+    public void success(String domain, PolicyType type, String policy) {
+        count(new Key(today(), domain, type, policy, "", "", ""));
+    }
+
+    /** A session that failed its policy (RFC 8460 4.3 result types: certificate-expired, starttls-not-supported, ...). */
+    public void failure(String domain, PolicyType type, String policy, String resultType, String mxHost, String ip) {
+        count(new Key(today(), domain, type, policy, resultType, mxHost, ip));
+    }
+
+    private void count(Key k) { counts.computeIfAbsent(k, x -> new AtomicLong()).incrementAndGet(); }
+
+    private LocalDate today() { return LocalDate.now(clock.withZone(ZoneOffset.UTC)); }
+
+    /** Writes today's and yesterday's counts (temporary file, rename); older days are dropped from memory. */
+    public synchronized void save() {
+        LocalDate today = today();
+        counts.keySet().removeIf(k -> k.day().isBefore(today.minusDays(1)));
+        for (LocalDate d : List.of(today.minusDays(1), today)) {
+            List<String> lines = new ArrayList<>();
+            lines.add(FORMAT);
+            counts.forEach((k, v) -> { if (k.day().equals(d)) lines.add(k.line(v.get())); });
+            if (lines.size() == 1) continue;
+            try {
+                Files.createDirectories(dir);
+                Path tmp = dir.resolve(d + ".tsv.tmp");
+                Files.write(tmp, lines, StandardCharsets.UTF_8);
+                Files.move(tmp, dir.resolve(d + ".tsv"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                log.warn("cannot save TLS-RPT counts for {}: {}", d, e.toString());
+            }
+        }
+    }
+
+    /** A day's counts as written; a file of another version is refused, never read in part. */
+    static Map<Key, Long> read(Path dir, LocalDate day) throws IOException {
+        Path f = dir.resolve(day + ".tsv");
+        Map<Key, Long> out = new LinkedHashMap<>();
+        if (!Files.exists(f)) return out;
+        List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+        if (lines.isEmpty() || !lines.get(0).equals(FORMAT)) {
+            throw new IOException(f + ": unknown format \"" + (lines.isEmpty() ? "" : lines.get(0)) + "\" (this release reads \"" + FORMAT + "\")");
+        }
+        for (int i = 1; i < lines.size(); i++) {
+            String[] c = lines.get(i).split("\t", -1);
+            if (c.length != 8) throw new IOException(f + ":" + (i + 1) + ": malformed line");
+            out.put(new Key(LocalDate.parse(c[0]), c[1], PolicyType.valueOf(c[2]), unescape(c[3]), c[4], c[5], c[6]), Long.parseLong(c[7]));
+        }
+        return out;
+    }
+
+    /**
+     * RFC 8460 4: one JSON report per policy domain for the day, written gzipped as
+     * {@code sender!policy-domain!begin!end.json.gz} (5.3); returns the files written.
+     */
+    public static List<Path> report(Path dir, LocalDate day, String organization, String contact, Path out) throws IOException {
+        Map<String, Map<String, List<Map.Entry<Key, Long>>>> byDomain = new TreeMap<>();
+        for (Map.Entry<Key, Long> e : read(dir, day).entrySet()) {
+            Key k = e.getKey();
+            byDomain.computeIfAbsent(k.domain(), d -> new LinkedHashMap<>()).computeIfAbsent(k.type() + "\n" + k.policy(), p -> new ArrayList<>()).add(e);
+        }
+        Files.createDirectories(out);
+        List<Path> written = new ArrayList<>();
+        long begin = day.atStartOfDay(ZoneOffset.UTC).toEpochSecond();
+        long end = day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond();
+        for (var d : byDomain.entrySet()) {
+            ObjectNode r = JSON.createObjectNode();
+            r.put("organization-name", organization);
+            ObjectNode range = r.putObject("date-range");
+            range.put("start-datetime", day + "T00:00:00Z");
+            range.put("end-datetime", day.plusDays(1) + "T00:00:00Z");
+            r.put("contact-info", contact);
+            r.put("report-id", day + "_" + d.getKey() + "@" + organization);
+            ArrayNode policies = r.putArray("policies");
+            for (var p : d.getValue().entrySet()) {
+                Key first = p.getValue().get(0).getKey();
+                ObjectNode entry = policies.addObject();
+                ObjectNode policy = entry.putObject("policy");
+                policy.put("policy-type", first.type().wire);
+                if (!first.policy().isEmpty()) {
+                    ArrayNode lines = policy.putArray("policy-string");
+                    for (String l : first.policy().split("\r?\n")) if (!l.isEmpty()) lines.add(l);
+                    ArrayNode mx = policy.putArray("mx-host");
+                    for (String l : first.policy().split("\r?\n")) if (l.startsWith("mx:")) mx.add(l.substring(3).trim());
+                }
+                policy.put("policy-domain", d.getKey());
+                long ok = 0, failed = 0;
+                ArrayNode details = JSON.createArrayNode();
+                for (Map.Entry<Key, Long> e : p.getValue()) {
+                    Key k = e.getKey();
+                    if (k.result().isEmpty()) {
+                        ok += e.getValue();
+                        continue;
+                    }
+                    failed += e.getValue();
+                    ObjectNode f = details.addObject();
+                    f.put("result-type", k.result());
+                    if (!k.ip().isEmpty()) f.put("receiving-ip", k.ip());
+                    if (!k.mxHost().isEmpty()) f.put("receiving-mx-hostname", k.mxHost());
+                    f.put("failed-session-count", e.getValue());
+                }
+                ObjectNode summary = entry.putObject("summary");
+                summary.put("total-successful-session-count", ok);
+                summary.put("total-failure-session-count", failed);
+                if (!details.isEmpty()) entry.set("failure-details", details);
+            }
+            Path file = out.resolve(organization + "!" + d.getKey() + "!" + begin + "!" + end + ".json.gz");
+            try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(file))) {
+                JSON.writerWithDefaultPrettyPrinter().writeValue(o, r);
+            }
+            written.add(file);
+        }
+        return written;
+    }
+
+    private static String escape(String s) { return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n"); }
+
+    private static String unescape(String s) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 1 < s.length()) {
+                char n = s.charAt(++i);
+                sb.append(n == 't' ? '\t' : n == 'r' ? '\r' : n == 'n' ? '\n' : n);
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+}
