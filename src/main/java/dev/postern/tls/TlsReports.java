@@ -89,6 +89,7 @@ public final class TlsReports {
             lines.add(FORMAT);
             counts.forEach((k, v) -> { if (k.day().equals(d)) lines.add(k.line(v.get())); });
             if (lines.size() == 1) continue;
+            java.util.Collections.sort(lines.subList(1, lines.size())); // the same counts, the same file (and report order)
             try {
                 Files.createDirectories(dir);
                 Path tmp = dir.resolve(d + ".tsv.tmp");
