@@ -209,8 +209,7 @@ public final class Server implements AutoCloseable {
         Config.MtaStsServe ours = config.tls().servePolicy();
         PolicyServer policyServer = null;
         if (ours != null && ours.bindHost() != null) {
-            Path[] files = TlsSetup.certificateFiles(config);
-            policyServer = PolicyServer.start(ours.bindHost(), ours.bindPort(), files[0], files[1], config.domains(), ours.policyText());
+            policyServer = PolicyServer.start(ours.bindHost(), ours.bindPort(), TlsSetup.pairs(config), config.domains(), ours.policyText());
         }
         log.info("daemon started: hostname={}, domains={}, data={}, recovered={}", config.hostname(),
                 config.domains(), config.dataDir(), recovered);

@@ -297,11 +297,16 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
      * PEM certificate chain and private key; null paths mean "generate a self-signed pair in data_dir". servePolicy:
      * our own MTA-STS policy and where to serve it over HTTPS (null = not served).
      */
-    public record Tls(Path cert, Path key, MtaStsServe servePolicy) {
-        public Tls(Path cert, Path key) { this(cert, key, null); }
+    public record Tls(Path cert, Path key, MtaStsServe servePolicy, List<CertPair> more) {
+        public Tls(Path cert, Path key) { this(cert, key, null, List.of()); }
+
+        public Tls(Path cert, Path key, MtaStsServe servePolicy) { this(cert, key, servePolicy, List.of()); }
 
         public boolean selfSigned() { return cert == null; }
     }
+
+    /** One more certificate and key ([[tls.certificates]]): chosen by the client's SNI and key type; the first pair is the default. */
+    public record CertPair(Path cert, Path key) {}
 
     /**
      * [mta_sts]: the policy this server publishes for its domains (RFC 8461 3.2), served at

@@ -53,7 +53,7 @@ public final class ConfigLoader {
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
     private static final Set<String> ADMIN_KEYS = Set.of("bind");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
-    private static final Set<String> TLS_KEYS = Set.of("cert", "key");
+    private static final Set<String> TLS_KEYS = Set.of("cert", "key", "certificates");
     private static final Set<String> LIMIT_KEYS = Set.of("max_message_size", "max_recipients", "max_connections",
             "max_connections_per_ip", "command_timeout", "data_timeout");
 
@@ -120,7 +120,7 @@ public final class ConfigLoader {
         List<Cidr> networks = networks(root);
         List<Listener> listeners = listeners(root);
         Config.Tls tls = tls(root);
-        tls = new Config.Tls(tls.cert(), tls.key(), mtaStsServe(root, hostname));
+        tls = new Config.Tls(tls.cert(), tls.key(), mtaStsServe(root, hostname), tls.more());
         Limits limits = limits(root);
         Map<String, List<String>> aliases = aliases(root, domains);
         Path users = path(root, "users_file", dataDir == null ? "users" : dataDir.resolve("users").toString());
@@ -622,7 +622,21 @@ public final class ConfigLoader {
         }
         if (cert != null && !Files.isReadable(cert)) problem("tls.cert", "cannot read certificate file " + cert);
         if (key != null && !Files.isReadable(key)) problem("tls.key", "cannot read key file " + key);
-        return new Config.Tls(cert, key);
+        List<Config.CertPair> more = new ArrayList<>();
+        JsonNode list = node.get("certificates");
+        if (list != null) {
+            if (cert == null) problem("tls.certificates", "set tls.cert and tls.key first: they are the default pair");
+            if (!list.isArray()) problem("tls.certificates", "expected [[tls.certificates]] tables with cert and key");
+            else for (JsonNode e : list) {
+                unknownKeys(e, "tls.certificates", Set.of("cert", "key"));
+                Path c = e.has("cert") ? path(e, "tls.certificates", "cert", null) : null;
+                Path k = e.has("key") ? path(e, "tls.certificates", "key", null) : null;
+                if (c == null || k == null) problem("tls.certificates", "each needs cert and key");
+                else if (!Files.isReadable(c) || !Files.isReadable(k)) problem("tls.certificates", "cannot read " + c + " / " + k);
+                else more.add(new Config.CertPair(c, k));
+            }
+        }
+        return new Config.Tls(cert, key, null, List.copyOf(more));
     }
 
     /** [mta_sts]: our published policy; mx defaults to this host's name. */

@@ -1,6 +1,8 @@
 package dev.postern.receive;
 
 import dev.postern.config.Config;
+import dev.postern.tls.CertificateChooser;
+import dev.postern.tls.PolicyServer;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -29,6 +31,7 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
+import java.util.List;
 
 /** Builds the server TLS context from configured PEM files, or from a self-signed pair made on first start. */
 public final class TlsSetup {
@@ -55,6 +58,14 @@ public final class TlsSetup {
     public static SslContext serverContext(Config config) throws IOException {
         Path[] files = certificateFiles(config);
         Path cert = files[0], key = files[1];
+        if (!config.tls().more().isEmpty()) {
+            try { // several pairs: the one naming the client's SNI host, of a key type the handshake can use
+                return SslContextBuilder.forServer(new CertificateChooser(pairs(config))).sslProvider(SslProvider.JDK)
+                        .protocols("TLSv1.3", "TLSv1.2").ciphers(CIPHERS).build();
+            } catch (javax.net.ssl.SSLException e) {
+                throw new IOException("cannot set up TLS: " + e.getMessage(), e);
+            }
+        }
         try {
             // RFC 8996: no TLS below 1.2
             return SslContextBuilder.forServer(cert.toFile(), key.toFile()).sslProvider(SslProvider.JDK)
@@ -62,6 +73,15 @@ public final class TlsSetup {
         } catch (Exception e) {
             throw new IOException("cannot load TLS certificate " + cert + " / key " + key + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Every configured certificate pair, the default first (the self-signed one when none is configured). */
+    public static List<CertificateChooser.Pair> pairs(Config config) throws IOException {
+        Path[] files = certificateFiles(config);
+        List<CertificateChooser.Pair> out = new java.util.ArrayList<>();
+        out.add(PolicyServer.readPair(files[0], files[1]));
+        for (Config.CertPair p : config.tls().more()) out.add(PolicyServer.readPair(p.cert(), p.key()));
+        return out;
     }
 
     /** The listeners' certificate and key files: configured, or the self-signed pair (made on first use). */

@@ -24,6 +24,7 @@ import java.security.PrivateKey;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.util.Collection;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -38,9 +39,9 @@ public final class PolicyServer implements AutoCloseable {
 
     private PolicyServer(HttpsServer http) { this.http = http; }
 
-    public static PolicyServer start(String host, int port, Path certPem, Path keyPem, Set<String> domains, String policy) throws IOException {
+    public static PolicyServer start(String host, int port, List<CertificateChooser.Pair> pairs, Set<String> domains, String policy) throws IOException {
         HttpsServer http = HttpsServer.create(new InetSocketAddress(host, port), 64);
-        http.setHttpsConfigurator(new HttpsConfigurator(context(certPem, keyPem)));
+        http.setHttpsConfigurator(new HttpsConfigurator(context(pairs)));
         byte[] body = policy.getBytes(StandardCharsets.US_ASCII);
         http.createContext("/", ex -> {
             String h = String.valueOf(ex.getRequestHeaders().getFirst("Host")).toLowerCase(Locale.ROOT).replaceAll(":\\d+$", "");
@@ -68,23 +69,28 @@ public final class PolicyServer implements AutoCloseable {
 
     public int port() { return http.getAddress().getPort(); }
 
-    /** A server TLS context from PEM files: the chain, and a PKCS#8, PKCS#1 or EC private key. */
-    static SSLContext context(Path certPem, Path keyPem) throws IOException {
+    /** A server TLS context presenting these pairs, chosen by SNI and key type as the SMTP listeners do. */
+    static SSLContext context(List<CertificateChooser.Pair> pairs) throws IOException {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(new javax.net.ssl.KeyManager[] {new CertificateChooser(pairs)}, null, null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot set up TLS: " + e.getMessage(), e);
+        }
+    }
+
+    /** A certificate chain and private key from PEM files (the key PKCS#8, PKCS#1 or EC). */
+    public static CertificateChooser.Pair readPair(Path certPem, Path keyPem) throws IOException {
         try (InputStream in = Files.newInputStream(certPem); Reader keyIn = Files.newBufferedReader(keyPem); PEMParser pem = new PEMParser(keyIn)) {
             Collection<? extends Certificate> chain = CertificateFactory.getInstance("X.509").generateCertificates(in);
+            if (chain.isEmpty()) throw new IOException(certPem + ": no certificate found");
             Object o = pem.readObject();
             JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
             PrivateKey key = o instanceof PEMKeyPair kp ? conv.getKeyPair(kp).getPrivate()
                     : o instanceof PrivateKeyInfo pki ? conv.getPrivateKey(pki) : null;
             if (key == null) throw new IOException(keyPem + ": no private key found");
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            ks.setKeyEntry("server", key, new char[0], chain.toArray(new Certificate[0]));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, new char[0]);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf.getKeyManagers(), null, null);
-            return ctx;
+            return new CertificateChooser.Pair(chain.toArray(new java.security.cert.X509Certificate[0]), key);
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot load " + certPem + " / " + keyPem + ": " + e.getMessage(), e);
         }

@@ -60,6 +60,34 @@ class StartTlsTest {
         assertThat(gcm).contains("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256");
     }
 
+    /** Several certificates: the one naming the SNI host, of a key type the client can use; the first otherwise. */
+    @Test void theCertificateFollowsSniAndKeyType(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        dev.postern.testing.TestCa ca = new dev.postern.testing.TestCa(dir.resolve("ca"));
+        java.nio.file.Path[] main = ca.issue("main", "mx.example.test");
+        java.nio.file.Path[] other = ca.issue("other", "mail.other.test");
+        java.nio.file.Path[] rsa = ca.issueRsa("rsa", "mx.example.test");
+        try (TestServer s = TestServer.builder().tls(main[0], main[1])
+                .moreCertificates(new dev.postern.config.Config.CertPair(other[0], other[1]), new dev.postern.config.Config.CertPair(rsa[0], rsa[1]))
+                .start()) {
+            assertThat(handshake(s.smtp(), "-servername", "mail.other.test")).contains("CN = mail.other.test");
+            String fallback = handshake(s.smtp(), "-servername", "unknown.example.test");
+            assertThat(fallback).contains("CN = mx.example.test").contains("public key is 256 bit");
+            String rsaOnly = handshake(s.smtp(), "-servername", "mx.example.test", "-sigalgs", "rsa_pss_rsae_sha256:RSA+SHA256");
+            assertThat(rsaOnly).contains("CN = mx.example.test").contains("public key is 2048 bit");
+        }
+    }
+
+    private static String handshake(int port, String... extra) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port, "-starttls", "smtp"));
+        cmd.addAll(List.of(extra));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().write("QUIT\r\n".getBytes());
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        return out;
+    }
+
     @Test void plaintextPipelinedAfterStartTlsIsDiscarded() throws Exception {
         try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
             // the classic injection: commands in the same packet as STARTTLS

@@ -51,7 +51,18 @@ public final class TestCa {
 
     /** A server certificate for these DNS names, valid from..until; returns {cert.pem, key.pem}. */
     public Path[] issue(String file, Instant from, Instant until, String... names) throws Exception {
-        KeyPair kp = ecKey();
+        return issue(file, ecKey(), from, until, names);
+    }
+
+    /** As {@link #issue(String, String...)} with an RSA 2048 key. */
+    public Path[] issueRsa(String file, String... names) throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+        g.initialize(2048);
+        Instant now = Instant.now();
+        return issue(file, g.generateKeyPair(), now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(365)), names);
+    }
+
+    private Path[] issue(String file, KeyPair kp, Instant from, Instant until, String... names) throws Exception {
         var b = new JcaX509v3CertificateBuilder(name, new BigInteger(64, new SecureRandom()), Date.from(from), Date.from(until),
                 new X500Name("CN=" + names[0]), kp.getPublic());
         GeneralName[] alt = new GeneralName[names.length];
