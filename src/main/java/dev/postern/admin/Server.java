@@ -83,6 +83,7 @@ public final class Server implements AutoCloseable {
     private dev.postern.policy.RecipientVerifier verifier;
     private PolicyServer policyServer;
     private TlsReports tlsReports;
+    private TlsReportSender tlsrptSender;
     private dev.postern.deliver.RecipientProbe prober;
     private final SmtpDelivery outbound;
     private final AdminEndpoint admin;
@@ -237,11 +238,14 @@ public final class Server implements AutoCloseable {
             return all;
         }, dmarcSender, db != null ? new SharedTokens(db) : null, users::reload);
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
+        TlsReportSender tlsrptSender = new TlsReportSender(config, dns, queue, clock);
+        if (d.tlsrptSend()) timer.scheduleWithFixedDelay(tlsrptSender::sendYesterdayOnce, 2, 10, java.util.concurrent.TimeUnit.MINUTES);
         Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload, db, nodes);
         server.checks = checks;
         server.maildir = maildir;
         server.policyServer = policyServer;
         server.tlsReports = tlsReports;
+        server.tlsrptSender = tlsrptSender;
         server.verifier = verifier;
         server.prober = prober;
         return server;
@@ -264,6 +268,12 @@ public final class Server implements AutoCloseable {
             throw new IOException(e.getMessage());
         }
         return db;
+    }
+
+    /** Sends yesterday's TLS reports now if they were not sent yet (otherwise every 10 minutes with tlsrpt_send). */
+    public void sendTlsReportsOnce() {
+        tlsReports.save();
+        tlsrptSender.sendYesterdayOnce();
     }
 
     /** Writes the TLS-RPT counts now (they are written every minute and at shutdown anyway). */

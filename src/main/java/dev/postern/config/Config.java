@@ -209,7 +209,20 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public record Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
                            int smtpPort, String heloName, String bindAddress, TlsMode tls,
                            int destinationConcurrency, int maxConcurrency, Duration dnsTimeout, Path tlsCaFile,
-                           Map<String, TlsMode> tlsPolicy, boolean mtaSts, int mtaStsPort) {
+                           Map<String, TlsMode> tlsPolicy, boolean mtaSts, int mtaStsPort, boolean tlsrptSend) {
+
+        public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
+                        int smtpPort, String heloName, String bindAddress, TlsMode tls, int destinationConcurrency, int maxConcurrency,
+                        Duration dnsTimeout, Path tlsCaFile, Map<String, TlsMode> tlsPolicy, boolean mtaSts, int mtaStsPort) {
+            this(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls, destinationConcurrency,
+                    maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort, false);
+        }
+
+        /** [delivery] tlsrpt_send: mail each finished day's TLS reports to the policy domains (RFC 8460 5.3). */
+        public Delivery withTlsrptSend(boolean on) {
+            return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
+                    destinationConcurrency, maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort, on);
+        }
 
         public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
                         int smtpPort, String heloName, String bindAddress, TlsMode tls, int destinationConcurrency, int maxConcurrency,
@@ -221,7 +234,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         /** MTA-STS for mail routed by MX (RFC 8461); the port of mta-sts.DOMAIN is 443 except in tests. */
         public Delivery withMtaSts(boolean on, int port) {
             return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
-                    destinationConcurrency, maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, on, port);
+                    destinationConcurrency, maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, on, port, tlsrptSend);
         }
 
         public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
@@ -234,7 +247,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         /** [delivery] tls_ca_file (null: the system's CAs) and the [tls_policy] table. */
         public Delivery withTls(TlsMode level, Path caFile, Map<String, TlsMode> policy) {
             return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, level,
-                    destinationConcurrency, maxConcurrency, dnsTimeout, caFile, policy, mtaSts, mtaStsPort);
+                    destinationConcurrency, maxConcurrency, dnsTimeout, caFile, policy, mtaSts, mtaStsPort, tlsrptSend);
         }
 
         /** Whether any destination's level asks who the peer is (then the trusted CAs are loaded). */
@@ -257,7 +270,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
         public Delivery withDnsTimeout(Duration t) {
             return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
-                    destinationConcurrency, maxConcurrency, t, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort);
+                    destinationConcurrency, maxConcurrency, t, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort, tlsrptSend);
         }
     }
 

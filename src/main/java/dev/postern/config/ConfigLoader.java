@@ -49,7 +49,7 @@ public final class ConfigLoader {
             "client_hostname_access");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency", "dns_timeout",
-            "tls_ca_file", "mta_sts", "mta_sts_port");
+            "tls_ca_file", "mta_sts", "mta_sts_port", "tlsrpt_send");
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
     private static final Set<String> ADMIN_KEYS = Set.of("bind");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
@@ -412,7 +412,8 @@ public final class ConfigLoader {
                 (int) positiveIn(n, "delivery", "destination_concurrency", d.destinationConcurrency()),
                 (int) positiveIn(n, "delivery", "max_concurrency", d.maxConcurrency()),
                 durationIn(n, "delivery", "dns_timeout", d.dnsTimeout())).withTls(tlsMode, caFile, Map.of())
-                .withMtaSts(bool(n, "delivery.mta_sts", "mta_sts", true), (int) positiveIn(n, "delivery", "mta_sts_port", 443));
+                .withMtaSts(bool(n, "delivery.mta_sts", "mta_sts", true), (int) positiveIn(n, "delivery", "mta_sts_port", 443))
+                .withTlsrptSend(bool(n, "delivery.tlsrpt_send", "tlsrpt_send", false));
     }
 
     private static final String LEVELS = "\"none\", \"may\", \"encrypt\", \"verify\" or \"secure\"";

@@ -118,68 +118,86 @@ public final class TlsReports {
         return out;
     }
 
+    /** One finished report: the policy domain, its RFC 8460 5.3 file name and the gzipped JSON. */
+    public record Report(String domain, String reportId, String fileName, byte[] gzipped) {}
+
     /**
-     * RFC 8460 4: one JSON report per policy domain for the day, written gzipped as
+     * RFC 8460 4: one JSON report per policy domain for the day, gzipped, named
      * {@code sender!policy-domain!begin!end.json.gz} (5.3); returns the files written.
      */
     public static List<Path> report(Path dir, LocalDate day, String organization, String contact, Path out) throws IOException {
+        Files.createDirectories(out);
+        List<Path> written = new ArrayList<>();
+        for (Report r : reports(dir, day, organization, contact)) {
+            Path file = out.resolve(r.fileName());
+            Files.write(file, r.gzipped());
+            written.add(file);
+        }
+        return written;
+    }
+
+    /** The day's reports, one per policy domain, in memory. */
+    public static List<Report> reports(Path dir, LocalDate day, String organization, String contact) throws IOException {
         Map<String, Map<String, List<Map.Entry<Key, Long>>>> byDomain = new TreeMap<>();
         for (Map.Entry<Key, Long> e : read(dir, day).entrySet()) {
             Key k = e.getKey();
             byDomain.computeIfAbsent(k.domain(), d -> new LinkedHashMap<>()).computeIfAbsent(k.type() + "\n" + k.policy(), p -> new ArrayList<>()).add(e);
         }
-        Files.createDirectories(out);
-        List<Path> written = new ArrayList<>();
+        List<Report> reports = new ArrayList<>();
         long begin = day.atStartOfDay(ZoneOffset.UTC).toEpochSecond();
         long end = day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond();
         for (var d : byDomain.entrySet()) {
             ObjectNode r = JSON.createObjectNode();
+            String reportId = day + "_" + d.getKey() + "@" + organization;
             r.put("organization-name", organization);
             ObjectNode range = r.putObject("date-range");
             range.put("start-datetime", day + "T00:00:00Z");
             range.put("end-datetime", day.plusDays(1) + "T00:00:00Z");
             r.put("contact-info", contact);
-            r.put("report-id", day + "_" + d.getKey() + "@" + organization);
+            r.put("report-id", reportId);
             ArrayNode policies = r.putArray("policies");
-            for (var p : d.getValue().entrySet()) {
-                Key first = p.getValue().get(0).getKey();
-                ObjectNode entry = policies.addObject();
-                ObjectNode policy = entry.putObject("policy");
-                policy.put("policy-type", first.type().wire);
-                if (!first.policy().isEmpty()) {
-                    ArrayNode lines = policy.putArray("policy-string");
-                    for (String l : first.policy().split("\r?\n")) if (!l.isEmpty()) lines.add(l);
-                    ArrayNode mx = policy.putArray("mx-host");
-                    for (String l : first.policy().split("\r?\n")) if (l.startsWith("mx:")) mx.add(l.substring(3).trim());
-                }
-                policy.put("policy-domain", d.getKey());
-                long ok = 0, failed = 0;
-                ArrayNode details = JSON.createArrayNode();
-                for (Map.Entry<Key, Long> e : p.getValue()) {
-                    Key k = e.getKey();
-                    if (k.result().isEmpty()) {
-                        ok += e.getValue();
-                        continue;
-                    }
-                    failed += e.getValue();
-                    ObjectNode f = details.addObject();
-                    f.put("result-type", k.result());
-                    if (!k.ip().isEmpty()) f.put("receiving-ip", k.ip());
-                    if (!k.mxHost().isEmpty()) f.put("receiving-mx-hostname", k.mxHost());
-                    f.put("failed-session-count", e.getValue());
-                }
-                ObjectNode summary = entry.putObject("summary");
-                summary.put("total-successful-session-count", ok);
-                summary.put("total-failure-session-count", failed);
-                if (!details.isEmpty()) entry.set("failure-details", details);
-            }
-            Path file = out.resolve(organization + "!" + d.getKey() + "!" + begin + "!" + end + ".json.gz");
-            try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(file))) {
+            for (var p : d.getValue().entrySet()) policies.add(policy(d.getKey(), p.getValue()));
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            try (OutputStream o = new GZIPOutputStream(bytes)) {
                 JSON.writerWithDefaultPrettyPrinter().writeValue(o, r);
             }
-            written.add(file);
+            reports.add(new Report(d.getKey(), reportId, organization + "!" + d.getKey() + "!" + begin + "!" + end + ".json.gz", bytes.toByteArray()));
         }
-        return written;
+        return reports;
+    }
+
+    private static ObjectNode policy(String domain, List<Map.Entry<Key, Long>> rows) {
+        Key first = rows.get(0).getKey();
+        ObjectNode entry = JSON.createObjectNode();
+        ObjectNode policy = entry.putObject("policy");
+        policy.put("policy-type", first.type().wire);
+        if (!first.policy().isEmpty()) {
+            ArrayNode lines = policy.putArray("policy-string");
+            for (String l : first.policy().split("\r?\n")) if (!l.isEmpty()) lines.add(l);
+            ArrayNode mx = policy.putArray("mx-host");
+            for (String l : first.policy().split("\r?\n")) if (l.startsWith("mx:")) mx.add(l.substring(3).trim());
+        }
+        policy.put("policy-domain", domain);
+        long ok = 0, failed = 0;
+        ArrayNode details = JSON.createArrayNode();
+        for (Map.Entry<Key, Long> e : rows) {
+            Key k = e.getKey();
+            if (k.result().isEmpty()) {
+                ok += e.getValue();
+                continue;
+            }
+            failed += e.getValue();
+            ObjectNode f = details.addObject();
+            f.put("result-type", k.result());
+            if (!k.ip().isEmpty()) f.put("receiving-ip", k.ip());
+            if (!k.mxHost().isEmpty()) f.put("receiving-mx-hostname", k.mxHost());
+            f.put("failed-session-count", e.getValue());
+        }
+        ObjectNode summary = entry.putObject("summary");
+        summary.put("total-successful-session-count", ok);
+        summary.put("total-failure-session-count", failed);
+        if (!details.isEmpty()) entry.set("failure-details", details);
+        return entry;
     }
 
     private static String escape(String s) { return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n"); }
