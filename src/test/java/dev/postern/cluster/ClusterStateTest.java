@@ -183,7 +183,8 @@ class ClusterStateTest {
         assertThat(onNode2.statusCode()).as("node 1's token on node 2").isEqualTo(200);
         assertThat(onNode2.body()).as("node 2 shows the message node 1 received").contains(id);
         assertThat(http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + portOf2 + "/queue"))
-                .header("Authorization", "Bearer 00" + tokenOf1.substring(2)).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+                .header("Authorization", "Bearer " + (tokenOf1.charAt(0) == '0' ? '1' : '0') + tokenOf1.substring(1)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString())
                 .statusCode()).as("anything else").isEqualTo(401);
     }
 

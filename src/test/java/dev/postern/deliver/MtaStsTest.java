@@ -3,7 +3,6 @@ package dev.postern.deliver;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.postern.config.Config;
-import dev.postern.queue.QueuedMessage;
 import dev.postern.testing.ScriptedPeer;
 import dev.postern.testing.SmtpClient;
 import dev.postern.testing.TestCa;
@@ -76,17 +75,17 @@ class MtaStsTest {
             TestServer s = TestServer.builder().relayNetworks("127.0.0.1/32").delivery(d).start();
             Path data = s.config.dataDir();
             try {
-                for (String to : List.of("bob@enforce.test", "bob@good.test", "bob@testing.test", "bob@other.test")) send(s, to);
+                for (String to : List.of("bob@enforce.test", "bob@good.test", "bob@testing.test", "bob@other.test")) s.relay(to);
                 assertThat(receivers.get(1).awaitMail("bob@good.test", 1)).as("enforce, valid certificate for a matching MX").hasSize(1);
                 assertThat(receivers.get(2).awaitMail("bob@testing.test", 1)).as("testing: delivered anyway").hasSize(1);
-                assertThat(lastReply(s, "bob@enforce.test")).startsWith("451 4.7.5").contains("validation-failure");
-                assertThat(lastReply(s, "bob@other.test")).startsWith("451 4.7.5").contains("none of [evil.other.test] matches");
+                assertThat(s.awaitLastReply("bob@enforce.test")).startsWith("451 4.7.5").contains("validation-failure");
+                assertThat(s.awaitLastReply("bob@other.test")).startsWith("451 4.7.5").contains("none of [evil.other.test] matches");
                 assertThat(receivers.get(0).maildir("bob@enforce.test").resolve("new")).doesNotExist();
                 assertThat(receivers.get(3).maildir("bob@other.test").resolve("new")).doesNotExist();
                 assertThat(fetched).containsExactlyInAnyOrder("mta-sts.enforce.test", "mta-sts.good.test", "mta-sts.testing.test",
                         "mta-sts.other.test");
-                send(s, "carol@enforce.test");
-                assertThat(lastReply(s, "carol@enforce.test")).startsWith("451 4.7.5");
+                s.relay("carol@enforce.test");
+                assertThat(s.awaitLastReply("carol@enforce.test")).startsWith("451 4.7.5");
                 assertThat(fetched).as("the same TXT id: the held policy is used").hasSize(4);
                 // RFC 8689 5: the sender asks that the recipient's policy be ignored
                 try (SmtpClient c = SmtpClient.ehlo(s.smtp())) {
@@ -127,8 +126,8 @@ class MtaStsTest {
             // the policy web server is gone: the policies held in mta-sts.db still apply after a restart
             assertThat(Files.readAllLines(data.resolve("mta-sts.db")).get(0)).isEqualTo("postern-mta-sts 1");
             try (TestServer again = TestServer.builder().restartIn(data.getParent()).relayNetworks("127.0.0.1/32").delivery(d).start()) {
-                send(again, "erin@enforce.test");
-                assertThat(lastReply(again, "erin@enforce.test")).startsWith("451 4.7.5").contains("validation-failure");
+                again.relay("erin@enforce.test");
+                assertThat(again.awaitLastReply("erin@enforce.test")).startsWith("451 4.7.5").contains("validation-failure");
             }
         } finally {
             https.stop(0);
@@ -180,21 +179,5 @@ class MtaStsTest {
         return b.start();
     }
 
-    private static void send(TestServer s, String to) throws Exception {
-        try (SmtpClient c = SmtpClient.ehlo(s.smtp())) {
-            assertThat(c.sendMail("alice@example.test", to, "Subject: sts to " + to)).startsWith("250");
-        }
-    }
 
-    private static String lastReply(TestServer s, String to) throws Exception {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (System.currentTimeMillis() < deadline) {
-            for (QueuedMessage m : s.server.queue().list()) {
-                var r = m.recipients().get(0);
-                if (r.recipient().address().toString().equals(to) && r.lastReply() != null) return r.lastReply();
-            }
-            Thread.sleep(20);
-        }
-        return null;
-    }
 }

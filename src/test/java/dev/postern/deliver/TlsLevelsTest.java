@@ -1,8 +1,6 @@
 package dev.postern.deliver;
 
 import dev.postern.config.Config;
-import dev.postern.queue.QueuedMessage;
-import dev.postern.testing.SmtpClient;
 import dev.postern.testing.TestCa;
 import dev.postern.testing.TestDnsServer;
 import dev.postern.testing.TestServer;
@@ -76,39 +74,23 @@ class TlsLevelsTest {
         return TestServer.builder().relayNetworks("127.0.0.1/32").delivery(d).start();
     }
 
-    private static void send(TestServer s, String to) throws Exception {
-        try (SmtpClient c = SmtpClient.ehlo(s.smtp())) {
-            assertThat(c.sendMail("alice@example.test", to, "Subject: tls to " + to)).startsWith("250");
-        }
-    }
 
-    private static String lastReply(TestServer s, String to) throws Exception {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (System.currentTimeMillis() < deadline) {
-            for (QueuedMessage m : s.server.queue().list()) {
-                var r = m.recipients().get(0);
-                if (r.recipient().address().toString().equals(to) && r.lastReply() != null) return r.lastReply();
-            }
-            Thread.sleep(20);
-        }
-        return null;
-    }
 
     @Test void verifyAndSecureDeliverOnlyToAuthenticatedPeers() throws Exception {
         try (TestServer s = sender(Config.TlsMode.MAY, Map.of("good.test", Config.TlsMode.SECURE, "expired.test", Config.TlsMode.VERIFY,
                 "self.test", Config.TlsMode.VERIFY, "wrong.test", Config.TlsMode.VERIFY, "wild.test", Config.TlsMode.SECURE))) {
-            send(s, "bob@good.test");
-            send(s, "bob@wild.test");
-            send(s, "bob@expired.test");
-            send(s, "bob@self.test");
-            send(s, "bob@wrong.test");
-            send(s, "bob@may.wrong.test"); // the default level "may": any certificate will do
+            s.relay("bob@good.test");
+            s.relay("bob@wild.test");
+            s.relay("bob@expired.test");
+            s.relay("bob@self.test");
+            s.relay("bob@wrong.test");
+            s.relay("bob@may.wrong.test"); // the default level "may": any certificate will do
             assertThat(receivers.get(0).awaitMail("bob@good.test", 1)).as("secure: the MX name is under the next-hop domain").hasSize(1);
             assertThat(receivers.get(4).awaitMail("bob@wild.test", 1)).as("a wildcard certificate").hasSize(1);
             assertThat(receivers.get(3).awaitMail("bob@may.wrong.test", 1)).hasSize(1);
-            assertThat(lastReply(s, "bob@expired.test")).startsWith("451 4.7.5").contains("certificate-expired");
-            assertThat(lastReply(s, "bob@self.test")).startsWith("451 4.7.5").contains("validation-failure");
-            assertThat(lastReply(s, "bob@wrong.test")).startsWith("451 4.7.5").contains("certificate-host-mismatch")
+            assertThat(s.awaitLastReply("bob@expired.test")).startsWith("451 4.7.5").contains("certificate-expired");
+            assertThat(s.awaitLastReply("bob@self.test")).startsWith("451 4.7.5").contains("validation-failure");
+            assertThat(s.awaitLastReply("bob@wrong.test")).startsWith("451 4.7.5").contains("certificate-host-mismatch")
                     .contains("mx.other.test").contains("mx.wrong.test");
             for (int i : new int[] {1, 2}) assertThat(receivers.get(i).awaitMail("bob@" + (i == 1 ? "expired" : "self") + ".test", 0)).isEmpty();
             assertThat(receivers.get(3).maildir("bob@wrong.test").resolve("new")).doesNotExist();
@@ -118,10 +100,10 @@ class TlsLevelsTest {
     @Test void secureWantsTheNextHopDomainNotJustATrustedChain() throws Exception {
         // wrong.test's MX presents a trusted certificate for mx.other.test: "encrypt" takes it, "secure" does not
         try (TestServer s = sender(Config.TlsMode.ENCRYPT, Map.of(".wrong.test", Config.TlsMode.SECURE))) {
-            send(s, "carol@wrong.test");
-            send(s, "bob@may.wrong.test");
+            s.relay("carol@wrong.test");
+            s.relay("bob@may.wrong.test");
             assertThat(receivers.get(3).awaitMail("carol@wrong.test", 1)).hasSize(1);
-            assertThat(lastReply(s, "bob@may.wrong.test")).startsWith("451 4.7.5").contains("certificate-host-mismatch");
+            assertThat(s.awaitLastReply("bob@may.wrong.test")).startsWith("451 4.7.5").contains("certificate-host-mismatch");
         }
     }
 }

@@ -65,6 +65,27 @@ public final class TestServer implements AutoCloseable {
         }
     }
 
+    /** Relays one short message from alice@example.test to this address through the smtp listener (relay_networks must allow it). */
+    public void relay(String to) throws Exception {
+        try (SmtpClient c = SmtpClient.ehlo(smtp())) {
+            String r = c.sendMail("alice@example.test", to, "Subject: to " + to);
+            if (!r.startsWith("250")) throw new AssertionError("not accepted: " + r);
+        }
+    }
+
+    /** The last reply recorded for a queued recipient, waiting up to 10 s for one; null if none came. */
+    public String awaitLastReply(String to) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (System.currentTimeMillis() < deadline) {
+            for (dev.postern.queue.QueuedMessage m : server.queue().list()) {
+                var r = m.recipients().get(0);
+                if (r.recipient().address().toString().equals(to) && r.lastReply() != null) return r.lastReply();
+            }
+            Thread.sleep(20);
+        }
+        return null;
+    }
+
     /** Waits until the delivery workers have nothing in flight. */
     /** The admin endpoint's /metrics text. */
     public String metrics() throws Exception {
