@@ -238,7 +238,8 @@ public final class Server implements AutoCloseable {
             return all;
         }, dmarcSender, db != null ? new SharedTokens(db) : null, users::reload);
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
-        TlsReportSender tlsrptSender = new TlsReportSender(config, dns, queue, clock);
+        TlsReportSender tlsrptSender = new TlsReportSender(config, dns, queue, clock,
+                !d.tlsrptSend() ? null : peers != null ? peers.clientContext() : PeerVerifier.load(d.tlsCaFile()).clientContext());
         if (d.tlsrptSend()) timer.scheduleWithFixedDelay(tlsrptSender::sendYesterdayOnce, 2, 10, java.util.concurrent.TimeUnit.MINUTES);
         Server server = new Server(queue, smtp, timer, smtpOut, admin, spool, greylist, reload, db, nodes);
         server.checks = checks;

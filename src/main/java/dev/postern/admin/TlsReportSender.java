@@ -21,7 +21,8 @@ import java.util.List;
 /**
  * With [delivery] tlsrpt_send: each finished UTC day's TLS reports go, once, to the mailto: rua addresses
  * of each policy domain's _smtp._tls record, from a null sender and DKIM-signed as notices are (RFC 8460
- * 5.3); a marker in tlsrpt/sent remembers the day across restarts. https: rua URIs are not posted yet.
+ * 5.3), and POSTed to its https: rua URIs (5.4: application/tlsrpt+gzip, certificate checked, no redirects);
+ * a marker in tlsrpt/sent remembers the day across restarts.
  */
 final class TlsReportSender {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("postern.tlsrpt");
@@ -29,12 +30,15 @@ final class TlsReportSender {
     private final Dns dns;
     private final Queue queue;
     private final Clock clock;
+    /** For https: rua; null when no trusted CAs were loaded. */
+    private final javax.net.ssl.SSLContext https;
 
-    TlsReportSender(Config config, Dns dns, Queue queue, Clock clock) {
+    TlsReportSender(Config config, Dns dns, Queue queue, Clock clock, javax.net.ssl.SSLContext https) {
         this.config = config;
         this.dns = dns;
         this.queue = queue;
         this.clock = clock;
+        this.https = https;
     }
 
     void sendYesterdayOnce() {
@@ -59,8 +63,8 @@ final class TlsReportSender {
             List<String> rua = TlsReportMail.rua(dns, r.domain());
             if (rua.isEmpty()) out.add("no TLSRPTv1 record for " + r.domain());
             for (String uri : rua) {
-                if (!uri.startsWith("mailto:")) {
-                    out.add("not sent to " + uri + " for " + r.domain() + ": https reporting is not supported yet");
+                if (uri.startsWith("https:")) {
+                    out.add(post(uri, r));
                     continue;
                 }
                 String addr = uri.substring(7).replaceAll("!.*$", ""); // RFC 8460 3: a size limit may follow "!"
@@ -76,5 +80,24 @@ final class TlsReportSender {
             }
         }
         return out;
+    }
+
+    /** RFC 8460 5.4: one POST of the gzipped report; a 2xx reply is success, anything else is logged. */
+    private String post(String uri, TlsReports.Report r) {
+        if (https == null) return "not sent to " + uri + " for " + r.domain() + ": no trusted CAs loaded";
+        try {
+            var client = java.net.http.HttpClient.newBuilder().sslContext(https).followRedirects(java.net.http.HttpClient.Redirect.NEVER)
+                    .connectTimeout(java.time.Duration.ofSeconds(30)).build();
+            var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(uri)).timeout(java.time.Duration.ofSeconds(60))
+                    .header("Content-Type", "application/tlsrpt+gzip")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(r.gzipped())).build();
+            int status = client.send(request, java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+            return (status / 100 == 2 ? "posted to " : "refused (HTTP " + status + ") by ") + uri + " for " + r.domain();
+        } catch (IOException | IllegalArgumentException e) {
+            return "not posted to " + uri + " for " + r.domain() + ": " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "not posted to " + uri + ": interrupted";
+        }
     }
 }

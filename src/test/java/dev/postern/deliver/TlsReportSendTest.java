@@ -21,10 +21,37 @@ import java.util.zip.GZIPInputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** With tlsrpt_send, a finished day's TLS report goes once to the mailto: rua of the policy domain's _smtp._tls record. */
+/**
+ * With tlsrpt_send, a finished day's TLS report goes once to the rua of the policy domain's _smtp._tls record:
+ * mailed to its mailto: address and POSTed to its https: URI (a JDK HttpsServer with a test-CA certificate).
+ */
 class TlsReportSendTest {
 
-    @Test void yesterdaysReportIsMailedOnceToTheRuaAddress() throws Exception {
+    @Test void yesterdaysReportIsMailedOnceToTheRuaAddress(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        dev.postern.testing.TestCa ca = new dev.postern.testing.TestCa(dir.resolve("ca"));
+        Path[] web = ca.issue("web", "127.0.0.11");
+        com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(new java.net.InetSocketAddress("127.0.0.11", 0), 0);
+        https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(dev.postern.testing.ScriptedPeer.contextFor(web[0], web[1])));
+        List<String> posted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<byte[]> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
+        https.createContext("/tlsrpt", ex -> {
+            posted.add(ex.getRequestMethod() + " " + ex.getRequestHeaders().getFirst("Content-Type"));
+            bodies.add(ex.getRequestBody().readAllBytes());
+            ex.sendResponseHeaders(200, -1);
+            ex.close();
+        });
+        https.start();
+        try {
+            sendAndPost(dir, ca, "https://127.0.0.11:" + https.getAddress().getPort() + "/tlsrpt");
+        } finally {
+            https.stop(0);
+        }
+        assertThat(posted).containsExactly("POST application/tlsrpt+gzip");
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(new GZIPInputStream(new ByteArrayInputStream(bodies.get(0))));
+        assertThat(json.path("policies").get(0).path("policy").path("policy-domain").asText()).isEqualTo("good.test");
+    }
+
+    private void sendAndPost(Path dir, dev.postern.testing.TestCa ca, String httpsRua) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -33,9 +60,9 @@ class TlsReportSendTest {
         try (TestServer receiver = TestServer.builder().hostname("mx1.good.test").domains("good.test").listenOn("127.0.0.3").smtpPort(port)
                 .user("carol@good.test").start();
              TestDnsServer dns = new TestDnsServer().zone("good.test. IN MX 10 mx1.good.test.", "mx1.good.test. IN A 127.0.0.3",
-                     "_smtp._tls.good.test. IN TXT \"v=TLSRPTv1; rua=mailto:bob@example.test,https://reports.good.test/tlsrpt\"")) {
+                     "_smtp._tls.good.test. IN TXT \"v=TLSRPTv1; rua=mailto:bob@example.test," + httpsRua + "\"")) {
             Config.Delivery d = new Config.Delivery(null, null, null, List.of(dns.address()), port, "mx.example.test", null,
-                    Config.TlsMode.MAY, 20, 100).withTlsrptSend(true);
+                    Config.TlsMode.MAY, 20, 100).withTls(Config.TlsMode.MAY, ca.certFile, java.util.Map.of()).withTlsrptSend(true);
             try (TestServer s = TestServer.builder().relayNetworks("127.0.0.1/32").delivery(d).clock(clock).start()) {
                 try (SmtpClient c = SmtpClient.ehlo(s.smtp())) {
                     assertThat(c.sendMail("alice@example.test", "carol@good.test", "Subject: counted")).startsWith("250");

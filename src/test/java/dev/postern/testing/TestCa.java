@@ -66,7 +66,10 @@ public final class TestCa {
         var b = new JcaX509v3CertificateBuilder(name, new BigInteger(64, new SecureRandom()), Date.from(from), Date.from(until),
                 new X500Name("CN=" + names[0]), kp.getPublic());
         GeneralName[] alt = new GeneralName[names.length];
-        for (int i = 0; i < names.length; i++) alt[i] = new GeneralName(GeneralName.dNSName, names[i]);
+        for (int i = 0; i < names.length; i++) {
+            boolean ip = names[i].matches("\\d+\\.\\d+\\.\\d+\\.\\d+");
+            alt[i] = new GeneralName(ip ? GeneralName.iPAddress : GeneralName.dNSName, names[i]);
+        }
         b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(alt));
         Path cert = dir.resolve(file + ".pem"), keyFile = dir.resolve(file + ".key");
         Files.writeString(cert, pem(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key.getPrivate()))));
