@@ -45,6 +45,18 @@ record LogRecord(Type type, String id, byte[] body, int bodyOffset, int bodyLeng
         return HEADER + 2 + id.length();
     }
 
+    /** An intact record of a type this release does not know (see {@link #decode}). */
+    static final class UnknownType extends RuntimeException {
+        final int code;
+        final int offset;
+
+        UnknownType(byte code, int offset) {
+            super("record type " + (code & 0xff) + " at offset " + offset, null, false, false);
+            this.code = code & 0xff;
+            this.offset = offset;
+        }
+    }
+
     void encode(ByteBuffer out) {
         byte[] idBytes = id.getBytes(StandardCharsets.US_ASCII);
         int start = out.position();
@@ -71,7 +83,10 @@ record LogRecord(Type type, String id, byte[] body, int bodyOffset, int bodyLeng
         if ((int) crc.getValue() != crcValue) return null;
         Type type = Type.of(in.get(start + HEADER));
         int idLength = in.get(start + HEADER + 1) & 0xff;
-        if (type == null || 2 + idLength > length) return null;
+        // intact (the checksum holds) but of a type this release does not know: written by a newer one. Never
+        // taken for a torn tail, which would truncate the segment and the newer release's messages with it
+        if (type == null) throw new UnknownType(in.get(start + HEADER), start);
+        if (2 + idLength > length) return null;
         byte[] idBytes = new byte[idLength];
         in.get(start + HEADER + 2, idBytes);
         byte[] body = new byte[length - 2 - idLength];

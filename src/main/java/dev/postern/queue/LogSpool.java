@@ -358,7 +358,12 @@ public final class LogSpool implements Spool {
             while (map.hasRemaining() && ch.read(map, map.position()) > 0) { /* fill */ }
             map.flip();
             LogRecord r;
-            while ((r = LogRecord.decode(map)) != null) apply(segment, map.position() - r.encodedLength(), r);
+            try {
+                while ((r = LogRecord.decode(map)) != null) apply(segment, map.position() - r.encodedLength(), r);
+            } catch (LogRecord.UnknownType e) {
+                throw new IOException("queue log " + file.getFileName() + ": " + e.getMessage()
+                        + " was written by a newer Postern; upgrade, or restore from a backup (nothing was changed)");
+            }
             validEnd = map.position();
             if (validEnd < size) {
                 if (last) {
