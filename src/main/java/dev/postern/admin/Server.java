@@ -143,6 +143,7 @@ public final class Server implements AutoCloseable {
         TlsReports tlsReports = new TlsReports(config.tlsReportsDir(), clock);
         MtaSts mtaSts = d.mtaSts() ? new MtaSts(dns, peers.clientContext(), d.mtaStsPort(), Duration.ofSeconds(30), clock,
                 config.mtaStsCacheFile()) : null;
+        if (mtaSts != null) mtaSts.reportTo(tlsReports);
         SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
                 d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts, tlsReports,
                 d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),

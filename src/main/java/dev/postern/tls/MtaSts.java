@@ -54,6 +54,11 @@ public final class MtaSts {
     private final Clock clock;
     private final Path file;
     private final Map<String, Held> held = new ConcurrentHashMap<>();
+    /** Domains whose policy could not be fetched, and until when not to try again (no fetch per delivery). */
+    private final Map<String, Long> failedUntil = new ConcurrentHashMap<>();
+    private static final long RETRY_FAILED_FETCH_MILLIS = 5 * 60_000;
+    /** Where fetch failures are counted (RFC 8460 sts-* result types); null = not counted. */
+    private volatile TlsReports reports;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
     /**
@@ -70,6 +75,9 @@ public final class MtaSts {
         this.file = file;
         if (file != null) load();
     }
+
+    /** Counts policy fetch failures in these TLS reports. */
+    public void reportTo(TlsReports r) { this.reports = r; }
 
     /** The policy in force for mail to this domain, or null when it has none (or none could ever be fetched). */
     public MtaStsPolicy policyFor(String domain) {
@@ -89,19 +97,34 @@ public final class MtaSts {
             }
             if (h != null && h.fresh(now) && (id == null || id.equals(h.id()))) return h.policy(); // 5.1: keep using it
             if (id == null) return h != null && h.fresh(now) ? h.policy() : null;
+            Long wait = failedUntil.get(domain);
+            if (wait != null && wait > now) return h != null && h.fresh(now) ? h.policy() : null;
             try {
                 String text = fetch(domain);
                 MtaStsPolicy p = MtaStsPolicy.parse(text);
                 held.put(domain, new Held(id, text, p, now));
+                failedUntil.remove(domain);
                 save();
                 log.info("{}: MTA-STS policy id {} fetched: mode {}, mx {}, max_age {}", domain, id, p.mode().name().toLowerCase(Locale.ROOT),
                         p.mx(), p.maxAgeSeconds());
                 return p;
             } catch (IOException | IllegalArgumentException e) {
-                log.warn("{}: cannot fetch the MTA-STS policy (id {}): {}", domain, id, e.getMessage());
+                log.warn("{}: cannot fetch the MTA-STS policy (id {}): {}; next try in 5 minutes", domain, id, e.getMessage());
+                failedUntil.put(domain, now + RETRY_FAILED_FETCH_MILLIS);
+                TlsReports r = reports;
+                if (r != null) r.failure(domain, TlsReports.PolicyType.STS, "", resultType(e), "mta-sts." + domain, "");
                 return h != null && h.fresh(now) ? h.policy() : null;
             }
         }
+    }
+
+    /** RFC 8460 4.3: why a policy could not be had. */
+    private static String resultType(Exception e) {
+        if (e instanceof IllegalArgumentException) return "sts-policy-invalid";
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof javax.net.ssl.SSLHandshakeException || t instanceof java.security.cert.CertificateException) return "sts-webpki-invalid";
+        }
+        return "sts-policy-fetch-error";
     }
 
     /** RFC 8461 3.3: GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt; 200 with text/plain only, no redirects. */

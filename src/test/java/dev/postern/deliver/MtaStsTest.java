@@ -37,7 +37,8 @@ class MtaStsTest {
 
     @Test void enforceDefersBadPeersAndForeignMxTestingDeliversAndPoliciesSurviveARestart(@TempDir Path dir) throws Exception {
         TestCa ca = new TestCa(dir.resolve("ca"));
-        Path[] web = ca.issue("web", "mta-sts.enforce.test", "mta-sts.good.test", "mta-sts.testing.test", "mta-sts.other.test");
+        Path[] web = ca.issue("web", "mta-sts.enforce.test", "mta-sts.good.test", "mta-sts.testing.test", "mta-sts.other.test",
+                "mta-sts.broken.test");
         Path[] good = ca.issue("good", "mx1.good.test");
         int smtpPort;
         try (ServerSocket s = new ServerSocket(0)) {
@@ -61,14 +62,16 @@ class MtaStsTest {
                 "enforce.test. IN MX 10 mx.enforce.test.", "mx.enforce.test. IN A 127.0.0.2",
                 "good.test. IN MX 10 mx1.good.test.", "mx1.good.test. IN A 127.0.0.3",
                 "testing.test. IN MX 10 mx.testing.test.", "mx.testing.test. IN A 127.0.0.4",
-                "other.test. IN MX 10 evil.other.test.", "evil.other.test. IN A 127.0.0.5")) {
-            for (String d : List.of("enforce", "good", "testing", "other")) {
+                "other.test. IN MX 10 evil.other.test.", "evil.other.test. IN A 127.0.0.5",
+                "broken.test. IN MX 10 mx.broken.test.", "mx.broken.test. IN A 127.0.0.6")) {
+            for (String d : List.of("enforce", "good", "testing", "other", "broken")) {
                 dns.zone("_mta-sts." + d + ".test. IN TXT \"v=STSv1; id=20261202;\"", "mta-sts." + d + ".test. IN A 127.0.0.9");
             }
             receivers.add(receiver("enforce.test", "mx.enforce.test", "127.0.0.2", smtpPort, null));   // self-signed
             receivers.add(receiver("good.test", "mx1.good.test", "127.0.0.3", smtpPort, good));
             receivers.add(receiver("testing.test", "mx.testing.test", "127.0.0.4", smtpPort, null));   // self-signed
             receivers.add(receiver("other.test", "evil.other.test", "127.0.0.5", smtpPort, null));
+            receivers.add(receiver("broken.test", "mx.broken.test", "127.0.0.6", smtpPort, null)); // its policy host answers 404
             Config.Delivery d = new Config.Delivery(null, null, null, List.of(dns.address()), smtpPort, "mx.example.test", null,
                     Config.TlsMode.MAY, 20, 100).withTls(Config.TlsMode.MAY, ca.certFile, Map.of())
                     .withMtaSts(true, https.getAddress().getPort());
@@ -82,11 +85,16 @@ class MtaStsTest {
                 assertThat(s.awaitLastReply("bob@other.test")).startsWith("451 4.7.5").contains("none of [evil.other.test] matches");
                 assertThat(receivers.get(0).maildir("bob@enforce.test").resolve("new")).doesNotExist();
                 assertThat(receivers.get(3).maildir("bob@other.test").resolve("new")).doesNotExist();
+                // a policy that cannot be fetched: delivered as without one, tried again only minutes later, and reported
+                s.relay("bob@broken.test");
+                s.relay("carol@broken.test");
+                assertThat(receivers.get(4).awaitMail("bob@broken.test", 1)).hasSize(1);
+                assertThat(receivers.get(4).awaitMail("carol@broken.test", 1)).hasSize(1);
                 assertThat(fetched).containsExactlyInAnyOrder("mta-sts.enforce.test", "mta-sts.good.test", "mta-sts.testing.test",
-                        "mta-sts.other.test");
+                        "mta-sts.other.test", "mta-sts.broken.test");
                 s.relay("carol@enforce.test");
                 assertThat(s.awaitLastReply("carol@enforce.test")).startsWith("451 4.7.5");
-                assertThat(fetched).as("the same TXT id: the held policy is used").hasSize(4);
+                assertThat(fetched).as("the same TXT id: the held policy is used").hasSize(5);
                 // RFC 8689 5: the sender asks that the recipient's policy be ignored
                 try (SmtpClient c = SmtpClient.ehlo(s.smtp())) {
                     assertThat(c.sendMail("alice@example.test", "dave@enforce.test", "TLS-Required: No\r\nSubject: not secret")).startsWith("250");
@@ -116,6 +124,9 @@ class MtaStsTest {
                 var goodPolicy = policyOfType(report(dir.resolve("rpt"), "good.test"), "sts");
                 assertThat(goodPolicy.path("summary").path("total-successful-session-count").asLong()).isGreaterThanOrEqualTo(1);
                 assertThat(goodPolicy.path("summary").path("total-failure-session-count").asLong()).isZero();
+                var broken = policyOfType(report(dir.resolve("rpt"), "broken.test"), "sts");
+                assertThat(broken.path("failure-details").get(0).path("result-type").asText()).isEqualTo("sts-policy-fetch-error");
+                assertThat(broken.path("failure-details").get(0).path("failed-session-count").asLong()).isEqualTo(1);
                 var testing = policyOfType(report(dir.resolve("rpt"), "testing.test"), "sts");
                 assertThat(testing.path("failure-details").get(0).path("result-type").asText()).as("testing mode is reported too")
                         .isEqualTo("validation-failure");
