@@ -26,7 +26,7 @@ class ArchitectureTest {
             Map.entry("auth", Set.of("mail", "smtp", "store")),
             Map.entry("message", Set.of("mail")),
             Map.entry("route", Set.of("mail")),
-            Map.entry("tls", Set.of("mail", "route")),
+            Map.entry("tls", Set.of("mail", "route", "store")),
             Map.entry("deliver", Set.of("mail", "smtp", "route", "tls")),
             Map.entry("store", Set.of("mail", "config")),
             Map.entry("queue", Set.of("mail", "route", "deliver", "store")),

@@ -3,15 +3,12 @@ package dev.postern.policy;
 import dev.postern.mail.Address;
 import dev.postern.mail.Reply;
 import dev.postern.route.Router;
+import dev.postern.store.StateFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -140,17 +137,11 @@ public final class RecipientVerifier implements AsyncCheck {
     }
 
     private void load() throws IOException {
-        if (!Files.exists(file)) return;
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        // a reader that meets a format it does not know refuses, rather than forgetting what it cannot read
-        if (lines.isEmpty() || !lines.get(0).equals(FORMAT)) {
-            throw new IOException(file + ": unknown format \"" + (lines.isEmpty() ? "" : lines.get(0)) + "\" (this release reads \""
-                    + FORMAT + "\"); remove the file to start the verification cache afresh");
-        }
+        List<String> lines = StateFiles.readVersioned(file, FORMAT, "remove the file to start the verification cache afresh");
         long now = clock.millis();
-        for (int i = 1; i < lines.size(); i++) {
+        for (int i = 0; i < lines.size(); i++) {
             String[] f = lines.get(i).split("\t", 4);
-            if (f.length != 4) throw new IOException(file + ":" + (i + 1) + ": malformed entry");
+            if (f.length != 4) throw new IOException(file + ":" + (i + 2) + ": malformed entry");
             Answer a = new Answer(Integer.parseInt(f[1]), f[3], Long.parseLong(f[2]));
             if (a.expiresMillis() > now) answers.put(f[0], a);
         }
@@ -161,16 +152,10 @@ public final class RecipientVerifier implements AsyncCheck {
         if (!dirty || file == null) return;
         dirty = false;
         expire();
-        List<String> lines = new ArrayList<>(answers.size() + 1);
-        lines.add(FORMAT);
+        List<String> lines = new ArrayList<>(answers.size());
         answers.forEach((k, a) -> lines.add(k + "\t" + a.code() + "\t" + a.expiresMillis() + "\t" + a.text()));
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
-            Files.write(tmp, lines, StandardCharsets.UTF_8);
-            try (var ch = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            StateFiles.writeVersioned(file, FORMAT, lines);
         } catch (IOException e) {
             log.warn("cannot save recipient verification answers to {}: {}", file, e.toString());
             dirty = true;

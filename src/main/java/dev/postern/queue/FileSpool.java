@@ -1,6 +1,7 @@
 package dev.postern.queue;
 
 import dev.postern.mail.Envelope;
+import dev.postern.store.StateFiles;
 import dev.postern.mail.QueueId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -118,11 +119,11 @@ public final class FileSpool implements Spool {
                 channel.close();
                 if (prefix != null && prefix.length > 0) {
                     // the prefix file lands before the message: a message never appears without it
-                    replaceSynced(incoming.resolve(id + ".prefix"), prefix, active.resolve(id + ".prefix"));
+                    StateFiles.replace(incoming.resolve(id + ".prefix"), prefix, active.resolve(id + ".prefix"));
                 }
                 if (held) {
                     // likewise the hold: the message never appears without it
-                    replaceSynced(incoming.resolve(id + ".state"), EnvelopeCodec.encodeState(message()).getBytes(StandardCharsets.UTF_8),
+                    StateFiles.replace(incoming.resolve(id + ".state"), EnvelopeCodec.encodeState(message()).getBytes(StandardCharsets.UTF_8),
                             active.resolve(id + ".state"));
                 }
                 Path target = active.resolve(id);
@@ -235,21 +236,11 @@ public final class FileSpool implements Spool {
     }
 
     @Override public void saveState(QueuedMessage message) throws IOException {
-        replaceSynced(active.resolve(message.id() + ".state.tmp"),
+        StateFiles.replace(active.resolve(message.id() + ".state.tmp"),
                 EnvelopeCodec.encodeState(message).getBytes(StandardCharsets.UTF_8), active.resolve(message.id() + ".state"));
         fsyncDirectory(active);
     }
 
-    /** Writes content to tmp, fsyncs it, and renames it over target: the target is old or new, never torn. */
-    private static void replaceSynced(Path tmp, byte[] content, Path target) throws IOException {
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer b = ByteBuffer.wrap(content);
-            while (b.hasRemaining()) ch.write(b);
-            ch.force(true);
-        }
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    }
 
     @Override public void remove(String id) throws IOException {
         // the message file goes first: a state file without its message is ignored at recovery

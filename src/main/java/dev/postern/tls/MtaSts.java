@@ -1,6 +1,7 @@
 package dev.postern.tls;
 
 import dev.postern.route.Dns;
+import dev.postern.store.StateFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,10 +16,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -180,15 +178,10 @@ public final class MtaSts {
     }
 
     private void load() throws IOException {
-        if (!Files.exists(file)) return;
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        if (lines.isEmpty() || !lines.get(0).equals(FORMAT)) {
-            throw new IOException(file + ": unknown format \"" + (lines.isEmpty() ? "" : lines.get(0)) + "\" (this release reads \"" + FORMAT
-                    + "\"); remove the file to fetch the policies afresh");
-        }
-        for (int i = 1; i < lines.size(); i++) {
+        List<String> lines = StateFiles.readVersioned(file, FORMAT, "remove the file to fetch the policies afresh");
+        for (int i = 0; i < lines.size(); i++) {
             String[] f = lines.get(i).split("\t");
-            if (f.length != 4) throw new IOException(file + ":" + (i + 1) + ": malformed entry");
+            if (f.length != 4) throw new IOException(file + ":" + (i + 2) + ": malformed entry");
             String text = new String(Base64.getDecoder().decode(f[3]), StandardCharsets.UTF_8);
             held.put(f[0], new Held(f[1], text, MtaStsPolicy.parse(text), Long.parseLong(f[2])));
         }
@@ -196,21 +189,16 @@ public final class MtaSts {
 
     private synchronized void save() {
         if (file == null) return;
-        StringBuilder sb = new StringBuilder(FORMAT).append('\n');
+        List<String> lines = new ArrayList<>();
         long now = clock.millis();
         held.forEach((d, h) -> {
             if (h.fresh(now)) {
-                sb.append(d).append('\t').append(h.id()).append('\t').append(h.fetchedMillis()).append('\t')
-                        .append(Base64.getEncoder().encodeToString(h.text().getBytes(StandardCharsets.UTF_8))).append('\n');
+                lines.add(d + "\t" + h.id() + "\t" + h.fetchedMillis() + "\t"
+                        + Base64.getEncoder().encodeToString(h.text().getBytes(StandardCharsets.UTF_8)));
             }
         });
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
-            Files.writeString(tmp, sb, StandardCharsets.UTF_8);
-            try (var ch = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            StateFiles.writeVersioned(file, FORMAT, lines);
         } catch (IOException e) {
             log.warn("cannot save MTA-STS policies to {}: {}", file, e.toString());
         }

@@ -3,15 +3,14 @@ package dev.postern.tls;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.postern.store.StateFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -80,21 +79,17 @@ public final class TlsReports {
 
     private LocalDate today() { return LocalDate.now(clock.withZone(ZoneOffset.UTC)); }
 
-    /** Writes today's and yesterday's counts (temporary file, rename); older days are dropped from memory. */
+    /** Writes today's and yesterday's counts (temporary file, fsync, rename); older days are dropped from memory. */
     public synchronized void save() {
         LocalDate today = today();
         counts.keySet().removeIf(k -> k.day().isBefore(today.minusDays(1)));
         for (LocalDate d : List.of(today.minusDays(1), today)) {
             List<String> lines = new ArrayList<>();
-            lines.add(FORMAT);
             counts.forEach((k, v) -> { if (k.day().equals(d)) lines.add(k.line(v.get())); });
-            if (lines.size() == 1) continue;
-            java.util.Collections.sort(lines.subList(1, lines.size())); // the same counts, the same file (and report order)
+            if (lines.isEmpty()) continue;
+            java.util.Collections.sort(lines); // the same counts, the same file (and report order)
             try {
-                Files.createDirectories(dir);
-                Path tmp = dir.resolve(d + ".tsv.tmp");
-                Files.write(tmp, lines, StandardCharsets.UTF_8);
-                Files.move(tmp, dir.resolve(d + ".tsv"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                StateFiles.writeVersioned(dir.resolve(d + ".tsv"), FORMAT, lines);
             } catch (IOException e) {
                 log.warn("cannot save TLS-RPT counts for {}: {}", d, e.toString());
             }
@@ -105,14 +100,10 @@ public final class TlsReports {
     static Map<Key, Long> read(Path dir, LocalDate day) throws IOException {
         Path f = dir.resolve(day + ".tsv");
         Map<Key, Long> out = new LinkedHashMap<>();
-        if (!Files.exists(f)) return out;
-        List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
-        if (lines.isEmpty() || !lines.get(0).equals(FORMAT)) {
-            throw new IOException(f + ": unknown format \"" + (lines.isEmpty() ? "" : lines.get(0)) + "\" (this release reads \"" + FORMAT + "\")");
-        }
-        for (int i = 1; i < lines.size(); i++) {
+        List<String> lines = StateFiles.readVersioned(f, FORMAT, null);
+        for (int i = 0; i < lines.size(); i++) {
             String[] c = lines.get(i).split("\t", -1);
-            if (c.length != 8) throw new IOException(f + ":" + (i + 1) + ": malformed line");
+            if (c.length != 8) throw new IOException(f + ":" + (i + 2) + ": malformed line");
             out.put(new Key(LocalDate.parse(c[0]), c[1], PolicyType.valueOf(c[2]), unescape(c[3]), c[4], c[5], c[6]), Long.parseLong(c[7]));
         }
         return out;
