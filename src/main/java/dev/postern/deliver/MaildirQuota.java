@@ -59,12 +59,17 @@ public final class MaildirQuota {
         return new Usage(limitBytes, limitCount, bytes, count);
     }
 
-    /** Counts one delivered message file, when the Maildir has a maildirsize file. */
-    public static void record(Path maildir, Path delivered) throws IOException {
-        Path f = maildir.resolve(FILE);
-        if (!Files.exists(f)) return;
-        long size = Files.size(delivered);
-        // one write of one short line with O_APPEND: concurrent deliverers' lines never interleave
-        Files.write(f, (size + " 1\n").getBytes(StandardCharsets.US_ASCII), StandardOpenOption.APPEND);
+    /**
+     * Counts one delivered message file in the maildirsize file {@link #read} found. The message is delivered
+     * whatever happens here: a line that cannot be added leaves the count to the reader's next recalculation.
+     */
+    public static void record(Path maildir, Path delivered) {
+        try {
+            long size = Files.size(delivered);
+            // one write of one short line with O_APPEND: concurrent deliverers' lines never interleave
+            Files.write(maildir.resolve(FILE), (size + " 1\n").getBytes(StandardCharsets.US_ASCII), StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            org.slf4j.LoggerFactory.getLogger("postern.local").warn("cannot count a delivery in {}: {}", maildir.resolve(FILE), e.toString());
+        }
     }
 }

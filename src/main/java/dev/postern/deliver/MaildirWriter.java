@@ -95,17 +95,14 @@ public final class MaildirWriter implements AutoCloseable {
     }
 
     /**
-     * The Maildir++ quota check before a delivery of this size: null when it fits (or there is no quota),
-     * else the usage that it would exceed; remembered for RCPT either way.
+     * The mailbox's Maildir++ quota before a delivery of this size (null: it has none); whether the delivery
+     * would exceed it is remembered for RCPT either way.
      */
-    public MaildirQuota.Usage quotaExceeded(String mailbox, long size) throws IOException {
+    public MaildirQuota.Usage quota(String mailbox, long size) throws IOException {
         MaildirQuota.Usage u = MaildirQuota.read(maildirOf(mailbox));
-        if (u != null && u.exceededBy(size)) {
-            overQuota.put(mailbox, System.currentTimeMillis() + OVER_QUOTA_BELIEVED_MILLIS);
-            return u;
-        }
-        overQuota.remove(mailbox);
-        return null;
+        if (u != null && u.exceededBy(size)) overQuota.put(mailbox, System.currentTimeMillis() + OVER_QUOTA_BELIEVED_MILLIS);
+        else if (!overQuota.isEmpty()) overQuota.remove(mailbox);
+        return u;
     }
 
     /**

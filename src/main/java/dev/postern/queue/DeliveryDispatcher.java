@@ -157,10 +157,10 @@ final class DeliveryDispatcher {
             if (recovered && (maildir.alreadyDelivered(md, name) || maildir.alreadyDelivered(md, maildir.legacyName(arrival, m.id(), key)))) {
                 return Outcome.delivered("local", "already delivered to maildir before restart");
             }
-            var over = maildir.quotaExceeded(mailbox, m.size());
-            if (over != null) {
-                String text = "mailbox " + mailbox + " is over its quota (" + over.bytes() + " of " + over.limitBytes() + " bytes, "
-                        + over.count() + " of " + over.limitCount() + " messages)";
+            var quota = maildir.quota(mailbox, m.size());
+            if (quota != null && quota.exceededBy(m.size())) {
+                String text = "mailbox " + mailbox + " is over its quota (" + quota.bytes() + " of " + quota.limitBytes() + " bytes, "
+                        + quota.count() + " of " + quota.limitCount() + " messages)";
                 // RFC 3463 3.3: X.2.2 mailbox full; temporary unless the site chose to bounce
                 return maildir.bounceOverQuota() ? Outcome.permanent("local", Reply.of(552, "5.2.2", text))
                         : Outcome.temporary("local", Reply.of(452, "4.2.2", text));
@@ -169,7 +169,7 @@ final class DeliveryDispatcher {
             try (InputStream in = spool.openContent(m.id())) {
                 written = maildir.deliverTo(md, name, m.envelope().sender().toString(), t.deliveredTo(), in, m.size());
             }
-            dev.postern.deliver.MaildirQuota.record(maildir.maildirOf(mailbox), written);
+            if (quota != null) dev.postern.deliver.MaildirQuota.record(maildir.maildirOf(mailbox), written);
             return Outcome.delivered("local", t.folder() == null ? "delivered to maildir" : "delivered to maildir folder ." + t.folder());
         } catch (SpoolUnavailable e) {
             throw new SpoolUnavailable.Abandoned(e);
