@@ -29,6 +29,8 @@ import dev.postern.deliver.RecipientProbe;
 import dev.postern.tls.MtaSts;
 import dev.postern.tls.PolicyServer;
 import dev.postern.tls.TlsReports;
+import dev.postern.route.ValidatedDns;
+import dev.postern.tls.Dane;
 import dev.postern.tls.PeerVerifier;
 import dev.postern.tls.TlsLevel;
 import dev.postern.tls.TlsPolicy;
@@ -144,10 +146,11 @@ public final class Server implements AutoCloseable {
         MtaSts mtaSts = d.mtaSts() ? new MtaSts(dns, peers.clientContext(), d.mtaStsPort(), Duration.ofSeconds(30), clock,
                 config.mtaStsCacheFile()) : null;
         if (mtaSts != null) mtaSts.reportTo(tlsReports);
+        Dane dane = d.usesDane() ? new Dane(new ValidatedDns(d.dnsServers(), d.dnsTimeout(), d.dnssecTrustAnchors())) : null;
         SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
                 d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts, tlsReports,
                 d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
-                Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)));
+                Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)).withDane(dane));
         Config.QueueSettings qt = config.queue();
         var times = new QueueManager.Times(qt.minBackoff(), qt.maxBackoff(), qt.maxLifetime(), qt.delayWarning());
         MaildirWriter maildir = new MaildirWriter(config.mailboxesDir(), config.hostname(), rc.subaddressFolders(),
@@ -181,7 +184,7 @@ public final class Server implements AutoCloseable {
             Duration pt = rc.probeTimeout();
             prober = new RecipientProbe(mx, new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
                     d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts, null,
-                    d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(), pt, pt, pt)),
+                    d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(), pt, pt, pt).withDane(dane)),
                     rc.probeConcurrency(), pt, 16);
             verifier = new RecipientVerifier(router, prober::probe, clock, rc.verifyPositive(), rc.verifyNegative(), pt,
                     config.verifyCacheFile());

@@ -201,7 +201,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     }
 
     /** Outbound TLS levels, Postfix's smtp_tls_security_level names (see dev.postern.tls.TlsLevel). */
-    public enum TlsMode { NONE, MAY, ENCRYPT, VERIFY, SECURE }
+    public enum TlsMode { NONE, MAY, ENCRYPT, VERIFY, SECURE, DANE, DANE_ONLY }
 
     /**
      * Outbound delivery. dnsServers empty means the system resolver. relayhost null means MX routing.
@@ -209,7 +209,27 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public record Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
                            int smtpPort, String heloName, String bindAddress, TlsMode tls,
                            int destinationConcurrency, int maxConcurrency, Duration dnsTimeout, Path tlsCaFile,
-                           Map<String, TlsMode> tlsPolicy, boolean mtaSts, int mtaStsPort, boolean tlsrptSend) {
+                           Map<String, TlsMode> tlsPolicy, boolean mtaSts, int mtaStsPort, boolean tlsrptSend,
+                           Path dnssecTrustAnchors) {
+
+        public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
+                        int smtpPort, String heloName, String bindAddress, TlsMode tls, int destinationConcurrency, int maxConcurrency,
+                        Duration dnsTimeout, Path tlsCaFile, Map<String, TlsMode> tlsPolicy, boolean mtaSts, int mtaStsPort, boolean tlsrptSend) {
+            this(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls, destinationConcurrency,
+                    maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort, tlsrptSend, null);
+        }
+
+        /** [delivery] dnssec_trust_anchors: DS or DNSKEY records DANE validates from (null: the root zone's). */
+        public Delivery withDnssecTrustAnchors(Path file) {
+            return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
+                    destinationConcurrency, maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort, tlsrptSend, file);
+        }
+
+        /** Whether any destination's level is dane or dane-only (then DNSSEC-validated lookups are set up). */
+        public boolean usesDane() {
+            return tls == TlsMode.DANE || tls == TlsMode.DANE_ONLY
+                    || tlsPolicy.values().stream().anyMatch(m -> m == TlsMode.DANE || m == TlsMode.DANE_ONLY);
+        }
 
         public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
                         int smtpPort, String heloName, String bindAddress, TlsMode tls, int destinationConcurrency, int maxConcurrency,
@@ -221,7 +241,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         /** [delivery] tlsrpt_send: mail each finished day's TLS reports to the policy domains (RFC 8460 5.3). */
         public Delivery withTlsrptSend(boolean on) {
             return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
-                    destinationConcurrency, maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort, on);
+                    destinationConcurrency, maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort, on, dnssecTrustAnchors);
         }
 
         public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
@@ -234,7 +254,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         /** MTA-STS for mail routed by MX (RFC 8461); the port of mta-sts.DOMAIN is 443 except in tests. */
         public Delivery withMtaSts(boolean on, int port) {
             return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
-                    destinationConcurrency, maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, on, port, tlsrptSend);
+                    destinationConcurrency, maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, on, port, tlsrptSend, dnssecTrustAnchors);
         }
 
         public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
@@ -247,12 +267,13 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         /** [delivery] tls_ca_file (null: the system's CAs) and the [tls_policy] table. */
         public Delivery withTls(TlsMode level, Path caFile, Map<String, TlsMode> policy) {
             return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, level,
-                    destinationConcurrency, maxConcurrency, dnsTimeout, caFile, policy, mtaSts, mtaStsPort, tlsrptSend);
+                    destinationConcurrency, maxConcurrency, dnsTimeout, caFile, policy, mtaSts, mtaStsPort, tlsrptSend, dnssecTrustAnchors);
         }
 
         /** Whether any destination's level asks who the peer is (then the trusted CAs are loaded). */
         public boolean authenticatesPeers() {
-            return tls.compareTo(TlsMode.VERIFY) >= 0 || tlsPolicy.values().stream().anyMatch(m -> m.compareTo(TlsMode.VERIFY) >= 0);
+            return tls == TlsMode.VERIFY || tls == TlsMode.SECURE
+                    || tlsPolicy.values().stream().anyMatch(m -> m == TlsMode.VERIFY || m == TlsMode.SECURE);
         }
 
         /** How long one question to the DNS may take, and the most any one check phase waits on the DNS in all. */
@@ -270,7 +291,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
         public Delivery withDnsTimeout(Duration t) {
             return new Delivery(relayhost, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls,
-                    destinationConcurrency, maxConcurrency, t, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort, tlsrptSend);
+                    destinationConcurrency, maxConcurrency, t, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort, tlsrptSend, dnssecTrustAnchors);
         }
     }
 

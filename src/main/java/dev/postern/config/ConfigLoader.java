@@ -49,7 +49,7 @@ public final class ConfigLoader {
             "client_hostname_access");
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency", "dns_timeout",
-            "tls_ca_file", "mta_sts", "mta_sts_port", "tlsrpt_send");
+            "tls_ca_file", "mta_sts", "mta_sts_port", "tlsrpt_send", "dnssec_trust_anchors");
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
     private static final Set<String> ADMIN_KEYS = Set.of("bind");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
@@ -408,23 +408,22 @@ public final class ConfigLoader {
         Config.TlsMode tlsMode = tlsLevel("delivery.tls", string(n, "delivery.tls", "tls", "may"));
         Path caFile = n.has("tls_ca_file") ? path(n, "delivery.tls_ca_file", "tls_ca_file", null) : null;
         if (caFile != null && !Files.isReadable(caFile)) problem("delivery.tls_ca_file", "cannot read " + caFile);
+        Path anchors = n.has("dnssec_trust_anchors") ? path(n, "delivery.dnssec_trust_anchors", "dnssec_trust_anchors", null) : null;
+        if (anchors != null && !Files.isReadable(anchors)) problem("delivery.dnssec_trust_anchors", "cannot read " + anchors);
         return new Config.Delivery(relayhost, user, pwFile, List.copyOf(dns), port, helo, bindAddr, tlsMode,
                 (int) positiveIn(n, "delivery", "destination_concurrency", d.destinationConcurrency()),
                 (int) positiveIn(n, "delivery", "max_concurrency", d.maxConcurrency()),
                 durationIn(n, "delivery", "dns_timeout", d.dnsTimeout())).withTls(tlsMode, caFile, Map.of())
                 .withMtaSts(bool(n, "delivery.mta_sts", "mta_sts", true), (int) positiveIn(n, "delivery", "mta_sts_port", 443))
-                .withTlsrptSend(bool(n, "delivery.tlsrpt_send", "tlsrpt_send", false));
+                .withTlsrptSend(bool(n, "delivery.tlsrpt_send", "tlsrpt_send", false)).withDnssecTrustAnchors(anchors);
     }
 
-    private static final String LEVELS = "\"none\", \"may\", \"encrypt\", \"verify\" or \"secure\"";
+    private static final String LEVELS = "\"none\", \"may\", \"encrypt\", \"verify\", \"secure\", \"dane\" or \"dane-only\"";
 
     private Config.TlsMode tlsLevel(String key, String value) {
-        if (value.equalsIgnoreCase("dane") || value.equalsIgnoreCase("dane-only")) {
-            problem(key, "\"" + value + "\" is not supported yet (DANE is planned); use " + LEVELS);
-            return Config.TlsMode.MAY;
-        }
         try {
-            return Config.TlsMode.valueOf(value.toUpperCase(Locale.ROOT));
+            if (value.contains("_")) throw new IllegalArgumentException(value);
+            return Config.TlsMode.valueOf(value.toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
             problem(key, "expected " + LEVELS + ", got \"" + value + "\"");
             return Config.TlsMode.MAY;

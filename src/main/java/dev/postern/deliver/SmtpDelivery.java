@@ -6,12 +6,16 @@ import dev.postern.mail.Recipient;
 import dev.postern.mail.Reply;
 import dev.postern.route.Hop;
 import dev.postern.route.RouteDecision;
+import dev.postern.tls.Dane;
+import dev.postern.tls.DanePlan;
 import dev.postern.tls.MtaSts;
 import dev.postern.tls.MtaStsPolicy;
 import dev.postern.tls.PeerVerifier;
 import dev.postern.tls.TlsLevel;
 import dev.postern.tls.TlsPolicy;
 import dev.postern.tls.TlsReports;
+import dev.postern.tls.TlsaMatcher;
+import org.xbill.DNS.TLSARecord;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -50,10 +54,23 @@ public final class SmtpDelivery implements AutoCloseable {
      */
     public record Settings(String heloName, InetSocketAddress bindAddress, TlsPolicy tls, PeerVerifier verifier, MtaSts mtaSts,
                            TlsReports reports, String relayUser, String relayPassword, Duration connectTimeout, Duration commandTimeout,
-                           Duration dataTimeout) {
+                           Duration dataTimeout, Dane dane) {
+        public Settings(String heloName, InetSocketAddress bindAddress, TlsPolicy tls, PeerVerifier verifier, MtaSts mtaSts,
+                        TlsReports reports, String relayUser, String relayPassword, Duration connectTimeout, Duration commandTimeout,
+                        Duration dataTimeout) {
+            this(heloName, bindAddress, tls, verifier, mtaSts, reports, relayUser, relayPassword, connectTimeout, commandTimeout,
+                    dataTimeout, null);
+        }
+
         public static Settings defaults(String heloName) {
             return new Settings(heloName, null, TlsPolicy.MAY, null, null, null, null, null, Duration.ofSeconds(30),
                     Duration.ofMinutes(5), Duration.ofMinutes(10));
+        }
+
+        /** DNSSEC-validated lookups for the levels dane and dane-only. */
+        public Settings withDane(Dane d) {
+            return new Settings(heloName, bindAddress, tls, verifier, mtaSts, reports, relayUser, relayPassword, connectTimeout,
+                    commandTimeout, dataTimeout, d);
         }
     }
 
@@ -64,8 +81,17 @@ public final class SmtpDelivery implements AutoCloseable {
      * What TLS a session must have: the level, and the names its certificate must carry when it authenticates;
      * stsTesting names the domain whose MTA-STS policy is in testing mode (check, log, deliver anyway).
      */
-    record Security(TlsLevel level, List<String> names, String stsTesting, Reported report) {
-        String key() { return level + (names.isEmpty() ? "" : ":" + String.join(",", names)) + (stsTesting == null ? "" : ":sts-testing"); }
+    record Security(TlsLevel level, List<String> names, String stsTesting, Reported report, List<TLSARecord> tlsa) {
+        Security(TlsLevel level, List<String> names, String stsTesting, Reported report) { this(level, names, stsTesting, report, null); }
+
+        String key() {
+            return level + (names.isEmpty() ? "" : ":" + String.join(",", names)) + (stsTesting == null ? "" : ":sts-testing")
+                    + (tlsa == null ? "" : ":tlsa=" + tlsa.hashCode());
+        }
+
+        boolean requiresTls() { return tlsa != null || level.requiresTls(); }
+
+        boolean authenticates() { return tlsa != null || level.authenticates(); }
     }
 
     /**
@@ -83,19 +109,42 @@ public final class SmtpDelivery implements AutoCloseable {
      * RFC 8689 4.2.1: a REQUIRETLS message goes only to next hops whose identity TLS proves — here the levels
      * verify and secure — and never over the network otherwise (a unix-domain socket stays on this machine).
      */
-    private Reply requireTlsRefusal(RouteDecision.Hops route, String domain, MtaStsPolicy sts) {
+    private Reply requireTlsRefusal(RouteDecision.Hops route, String domain, MtaStsPolicy sts, DanePlan dane) {
         if (route.hops().stream().allMatch(Hop::isUnixSocket)) return null;
         if (sts != null && sts.mode() == MtaStsPolicy.Mode.ENFORCE) return null; // every hop will be verified
+        if (dane != null && !route.hops().isEmpty() && route.hops().stream().allMatch(dane::authenticates)) return null;
         TlsLevel level = settings.tls().levelFor(domain);
         if (level.authenticates()) return null;
         // RFC 3463 X.7.10: encryption needed
         return Reply.of(550, "5.7.10", "REQUIRETLS: the TLS level for " + domain + " is " + level
-                + ", which does not authenticate the next hop (verify or secure would)");
+                + ", which does not authenticate the next hop (verify, secure, DANE or MTA-STS enforce would)");
+    }
+
+    /** The DANE plan when the destination's level is dane or dane-only and DNSSEC lookups are set up, else null. */
+    private DanePlan danePlan(RouteDecision.Hops route, String domain) {
+        TlsLevel level = settings.tls().levelFor(domain);
+        if (!level.isDane() || route.hops().stream().allMatch(Hop::isUnixSocket)) return null;
+        if (settings.dane() == null) {
+            return new DanePlan(level, Reply.of(451, "4.7.5", "TLS level " + level + " for " + domain + ", but DNSSEC lookups are not set up"),
+                    route, java.util.Map.of());
+        }
+        return DanePlan.of(settings.dane(), route, domain, level);
     }
 
     /** The level for mail to this domain over this route (a relayhost always needs encryption) and, per hop, the names. */
-    private Security security(RouteDecision.Hops route, String domain, Hop hop, MtaStsPolicy sts) {
+    private Security security(RouteDecision.Hops route, String domain, Hop hop, MtaStsPolicy sts, DanePlan dane) {
         TlsLevel level = settings.tls().levelFor(domain);
+        if (dane != null) {
+            Dane.Host h = dane.host(hop);
+            Reported report = reportable(route, domain) && h != null && !h.text().isEmpty()
+                    ? new Reported(domain, TlsReports.PolicyType.TLSA, String.join("\n", h.text())) : null;
+            if (h != null && h.state() == Dane.State.AUTHENTICATE) {
+                // RFC 7672 3.2.2: a DANE-TA chain must name the MX host (the TLSA base domain) or the next-hop domain
+                return new Security(level, List.of(hop.host(), route.nexthop().host()), null, report, h.records());
+            }
+            if (h != null && h.state() == Dane.State.ENCRYPT) return new Security(TlsLevel.ENCRYPT, List.of(), null, report);
+            level = TlsLevel.MAY; // no DANE for this host (dane-only hosts were refused before): opportunistic TLS
+        }
         if (route.viaRelayhost() && !level.requiresTls()) level = TlsLevel.ENCRYPT;
         // RFC 8461 4.2: under an enforce policy the MX host must present a valid certificate for its own name
         if (sts != null && sts.mode() == MtaStsPolicy.Mode.ENFORCE && level.compareTo(TlsLevel.VERIFY) < 0) level = TlsLevel.VERIFY;
@@ -105,10 +154,21 @@ public final class SmtpDelivery implements AutoCloseable {
             default -> sts != null ? List.of(hop.host()) : List.of();
         };
         Reported report = null;
-        if (settings.reports() != null && !route.viaRelayhost() && !route.nexthop().noMx() && route.nexthop().host().equals(domain)) {
+        if (reportable(route, domain)) {
             report = sts != null ? new Reported(domain, TlsReports.PolicyType.STS, sts.text()) : new Reported(domain, TlsReports.PolicyType.NONE, "");
         }
         return new Security(level, names, sts != null && sts.mode() == MtaStsPolicy.Mode.TESTING ? domain : null, report);
+    }
+
+    private static List<Outcome> allFail(List<Recipient> rcpts, Reply why) {
+        List<Outcome> out = new ArrayList<>();
+        for (Recipient r : rcpts) out.add(Outcome.fromReply("none", why, false));
+        return out;
+    }
+
+    /** TLS reports are about mail routed by the recipient domain's own MX records (RFC 8460 3). */
+    private boolean reportable(RouteDecision.Hops route, String domain) {
+        return settings.reports() != null && !route.viaRelayhost() && !route.nexthop().noMx() && route.nexthop().host().equals(domain);
     }
 
     /** Opens the message content; called once per transaction actually sent. */
@@ -154,7 +214,18 @@ public final class SmtpDelivery implements AutoCloseable {
     public List<Outcome> deliver(RouteDecision.Hops route, Envelope env, List<Recipient> rcpts, long size, Content content) {
         Reply last = Reply.of(451, "4.4.1", "no route hops to try");
         String domain = rcpts.get(0).address().domain();
-        MtaStsPolicy sts = stsFor(route, domain);
+        DanePlan dane = danePlan(route, domain);
+        // RFC 8689 5: "TLS-Required: No" asks that the recipient's policies be ignored, unless REQUIRETLS was asked for
+        if (dane != null && !env.requireTls() && tlsNotRequired(content)) dane = null;
+        if (dane != null && dane.refusal() != null) {
+            if (dane.refusal().enhanced().equals("4.7.5") && reportable(route, domain)) {
+                settings.reports().failure(domain, TlsReports.PolicyType.TLSA, "", "dnssec-invalid", "", "");
+            }
+            return allFail(rcpts, dane.refusal());
+        }
+        if (dane != null) route = dane.route();
+        // RFC 8461 2: where DANE applies, MTA-STS does not
+        MtaStsPolicy sts = dane != null && dane.governs() ? null : stsFor(route, domain);
         // RFC 8689 5: "TLS-Required: No" asks that the recipient's policies be ignored, unless REQUIRETLS was asked for
         if (sts != null && !env.requireTls() && tlsNotRequired(content)) sts = null;
         if (sts != null && sts.mode() == MtaStsPolicy.Mode.ENFORCE) {
@@ -163,20 +234,23 @@ public final class SmtpDelivery implements AutoCloseable {
             if (allowed.isEmpty()) {
                 Reply none = Reply.of(451, "4.7.5", "MTA-STS policy of " + domain + " (enforce) allows MX " + sts.mx() + "; none of "
                         + route.hops().stream().map(Hop::host).distinct().toList() + " matches");
-                List<Outcome> out = new ArrayList<>();
-                for (Recipient r : rcpts) out.add(Outcome.fromReply("none", none, false));
-                return out;
+                return allFail(rcpts, none);
             }
             route = new RouteDecision.Hops(route.nexthop(), allowed, route.viaRelayhost());
         }
-        Reply unauthenticated = env.requireTls() ? requireTlsRefusal(route, domain, sts) : null;
-        if (unauthenticated != null) {
-            List<Outcome> out = new ArrayList<>();
-            for (Recipient r : rcpts) out.add(Outcome.fromReply("none", unauthenticated, false));
-            return out;
-        }
+        Reply unauthenticated = env.requireTls() ? requireTlsRefusal(route, domain, sts, dane) : null;
+        if (unauthenticated != null) return allFail(rcpts, unauthenticated);
         for (Hop hop : route.hops()) {
-            Security sec = security(route, domain, hop, sts);
+            Reply refused = dane == null ? null : dane.refusal(hop);
+            if (refused != null) {
+                log.warn("{}: not used: {}", hop, String.join(" ", refused.lines()));
+                if (dane.host(hop) != null && dane.host(hop).state() == Dane.State.BOGUS && reportable(route, domain)) {
+                    settings.reports().failure(domain, TlsReports.PolicyType.TLSA, "", "dnssec-invalid", hop.host(), hop.address().getHostAddress());
+                }
+                last = refused;
+                continue;
+            }
+            Security sec = security(route, domain, hop, sts, dane);
             boolean allowTls = sec.level() != TlsLevel.NONE;
             for (int tries = 0; tries < 3; tries++) {
                 Session s;
@@ -213,7 +287,11 @@ public final class SmtpDelivery implements AutoCloseable {
             for (int tries = 0; tries < 2; tries++) {
                 Session s;
                 try {
-                    Security sec = security(route, rcpt.domain(), hop, stsFor(route, rcpt.domain()));
+                    DanePlan dane = danePlan(route, rcpt.domain());
+                    Reply refused = dane == null ? null : dane.refusal() != null ? dane.refusal() : dane.route().hops().contains(hop) ? dane.refusal(hop)
+                            : Reply.of(451, "4.7.5", "DANE: " + hop.host() + " is not a DNSSEC-validated MX host");
+                    if (refused != null) throw new NextHop(refused);
+                    Security sec = security(route, rcpt.domain(), hop, dane != null && dane.governs() ? null : stsFor(route, rcpt.domain()), dane);
                     s = session(hop, route.viaRelayhost(), route.nexthop().isLmtp(), sec.level() != TlsLevel.NONE, sec);
                 } catch (NextHop e) {
                     last = e.reply;
@@ -305,7 +383,7 @@ public final class SmtpDelivery implements AutoCloseable {
                         "host " + hop + " refused to talk to me: " + greeting));
             }
             EhloKeywords ext = hello(c, lmtp);
-            boolean required = sec.level().requiresTls();
+            boolean required = sec.requiresTls();
             // RFC 3463 X.7.5 (cryptographic failure) for every way a required TLS can fail: the mail waits, never goes in plaintext
             if (ext.has("STARTTLS") && (allowTls || required)) {
                 Reply r = c.command("STARTTLS", settings.commandTimeout());
@@ -317,7 +395,7 @@ public final class SmtpDelivery implements AutoCloseable {
                         countFailure(sec, "validation-failure", hop);
                         throw new NextHop(Reply.of(451, required ? "4.7.5" : "4.7.4", "TLS handshake failed with " + hop + ": " + e.getMessage()), true);
                     }
-                    if (sec.level().authenticates()) authenticatePeer(c, sec);
+                    if (sec.authenticates()) authenticatePeer(c, sec);
                     else if (sec.stsTesting() != null) reportOnly(c, sec);
                     else countSuccess(sec);
                     ext = hello(c, lmtp); // RFC 3207 4.2: start over after TLS
@@ -367,8 +445,8 @@ public final class SmtpDelivery implements AutoCloseable {
 
     /** The level asks who the peer is: a trusted chain whose certificate names what the level requires. */
     private void authenticatePeer(OutboundConnection c, Security sec) throws NextHop {
-        PeerVerifier.Failure f = settings.verifier() == null
-                ? new PeerVerifier.Failure("validation-failure", "no trusted CAs loaded")
+        PeerVerifier.Failure f = sec.tlsa() != null ? TlsaMatcher.check(sec.tlsa(), c.peerCertificates(), sec.names())
+                : settings.verifier() == null ? new PeerVerifier.Failure("validation-failure", "no trusted CAs loaded")
                 : settings.verifier().check(c.peerCertificates(), sec.names());
         if (f == null) {
             countSuccess(sec);
@@ -376,7 +454,7 @@ public final class SmtpDelivery implements AutoCloseable {
         }
         countFailure(sec, f.resultType(), c.hop());
         quit(c);
-        throw new NextHop(Reply.of(451, "4.7.5", "TLS level " + sec.level() + ": certificate of " + c.hop() + " not accepted ("
+        throw new NextHop(Reply.of(451, "4.7.5", "TLS level " + sec.level() + (sec.tlsa() != null ? " (TLSA)" : "") + ": certificate of " + c.hop() + " not accepted ("
                 + f.resultType() + "): " + f.detail()));
     }
 

@@ -13,17 +13,24 @@ public enum TlsLevel {
     /** TLS required; the chain is trusted and the certificate names the MX host as found in DNS (RFC 6125). */
     VERIFY,
     /** TLS required; the chain is trusted and the certificate names the next-hop domain or a subdomain of it. */
-    SECURE;
+    SECURE,
+    /** Opportunistic DANE (RFC 7672): DNSSEC-secure usable TLSA records authenticate the MX host; without them, "may". */
+    DANE,
+    /** Mandatory DANE: only MX hosts with secure, usable TLSA records, and a peer that matches them. */
+    DANE_ONLY;
 
-    public boolean requiresTls() { return compareTo(ENCRYPT) >= 0; }
+    public boolean requiresTls() { return this != NONE && this != MAY && this != DANE; }
 
-    public boolean authenticates() { return compareTo(VERIFY) >= 0; }
+    /** Whether every session at this level proves the peer's identity ("dane" does so only where TLSA records exist). */
+    public boolean authenticates() { return this == VERIFY || this == SECURE || this == DANE_ONLY; }
+
+    public boolean isDane() { return this == DANE || this == DANE_ONLY; }
 
     /** The level by its configuration name, or null. */
     public static TlsLevel parse(String s) {
-        for (TlsLevel l : values()) if (l.name().equals(s.toUpperCase(Locale.ROOT))) return l;
+        for (TlsLevel l : values()) if (l.toString().equals(s.toLowerCase(Locale.ROOT))) return l;
         return null;
     }
 
-    @Override public String toString() { return name().toLowerCase(Locale.ROOT); }
+    @Override public String toString() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
 }

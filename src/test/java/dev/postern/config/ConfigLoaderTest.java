@@ -236,7 +236,7 @@ class ConfigLoaderTest {
                 .anyMatch(p -> p.contains(":11: maildir.owner: no such user or group"));
     }
 
-    @Test void tlsLevelsAndPolicyLoadAndDaneIsRefusedForNow() throws Exception {
+    @Test void tlsLevelsPolicyAndDaneLoad() throws Exception {
         Files.writeString(dir.resolve("ca.pem"), "");
         Config c = ConfigLoader.load(write("""
                 [delivery]
@@ -251,14 +251,30 @@ class ConfigLoaderTest {
         assertThat(c.delivery().tlsCaFile()).isEqualTo(dir.resolve("ca.pem"));
         assertThat(c.delivery().tlsPolicy()).containsEntry("example.com", Config.TlsMode.SECURE).containsEntry(".example.org", Config.TlsMode.NONE);
         assertThat(c.delivery().authenticatesPeers()).isTrue();
-        ConfigException e = errors("""
+        Files.writeString(dir.resolve("anchors"), ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n");
+        Config dane = ConfigLoader.load(write("""
                 [delivery]
                 tls = "dane"
+                dnssec_trust_anchors = "anchors"
+
+                [tls_policy]
+                "example.com" = "dane-only"
+                """), false);
+        assertThat(dane.delivery().tls()).isEqualTo(Config.TlsMode.DANE);
+        assertThat(dane.delivery().tlsPolicy()).containsEntry("example.com", Config.TlsMode.DANE_ONLY);
+        assertThat(dane.delivery().usesDane()).isTrue();
+        assertThat(dane.delivery().authenticatesPeers()).as("DANE needs no CA store").isFalse();
+        assertThat(dane.delivery().dnssecTrustAnchors()).isEqualTo(dir.resolve("anchors"));
+        ConfigException e = errors("""
+                [delivery]
+                tls = "dane_only"
+                dnssec_trust_anchors = "missing"
 
                 [tls_policy]
                 "example.com" = "strict"
                 """);
-        assertThat(e.problems()).anyMatch(p -> p.contains(":2: delivery.tls: \"dane\" is not supported yet"))
-                .anyMatch(p -> p.contains(":5: tls_policy.example.com: expected \"none\", \"may\", \"encrypt\", \"verify\" or \"secure\", got \"strict\""));
+        assertThat(e.problems()).anyMatch(p -> p.contains(":2: delivery.tls: expected \"none\", \"may\", \"encrypt\", \"verify\", \"secure\", \"dane\" or \"dane-only\", got \"dane_only\""))
+                .anyMatch(p -> p.contains(":3: delivery.dnssec_trust_anchors: cannot read"))
+                .anyMatch(p -> p.contains(":6: tls_policy.example.com: expected \"none\", \"may\", \"encrypt\", \"verify\", \"secure\", \"dane\" or \"dane-only\", got \"strict\""));
     }
 }

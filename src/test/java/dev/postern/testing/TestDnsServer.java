@@ -35,6 +35,7 @@ public final class TestDnsServer implements AutoCloseable {
     private final Set<Name> silent = ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.atomic.AtomicLong unanswered = new java.util.concurrent.atomic.AtomicLong();
     private final Thread thread;
+    private volatile ZoneSigner signer;
 
     public TestDnsServer() throws IOException {
         socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
@@ -54,6 +55,22 @@ public final class TestDnsServer implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalArgumentException(String.join("\n", lines), e);
         }
+        return this;
+    }
+
+    /**
+     * DNSSEC-signs everything at and under {@code zone} (RFC 4034/4035): a DNSKEY and SOA at the apex, an
+     * RRSIG for each answer and an NSEC chain for denials, sent to questions that ask for them (DO bit).
+     * Returns the trust anchor (the zone's DNSKEY in master-file form) for a validating resolver.
+     */
+    public String signed(String zone) {
+        signer = new ZoneSigner(absolute(zone), records);
+        return signer.trustAnchor();
+    }
+
+    /** RRSIGs over this name's records are spoiled (a bogus answer, as after tampering on the path). */
+    public TestDnsServer badSignatures(String name) {
+        signer.spoil(absolute(name));
         return this;
     }
 
@@ -95,7 +112,13 @@ public final class TestDnsServer implements AutoCloseable {
                     unanswered.incrementAndGet();
                     continue;
                 }
-                byte[] answer = answer(q).toWire(512);
+                org.xbill.DNS.OPTRecord opt = q.getOPT();
+                boolean dnssec = opt != null && (opt.getFlags() & org.xbill.DNS.ExtendedFlags.DO) != 0;
+                Message r = answer(q);
+                if (opt != null) r.addRecord(new org.xbill.DNS.OPTRecord(4096, 0, 0, dnssec ? org.xbill.DNS.ExtendedFlags.DO : 0), Section.ADDITIONAL);
+                ZoneSigner z = signer;
+                if (dnssec && z != null) z.sign(r);
+                byte[] answer = r.toWire(opt == null ? 512 : Math.max(512, opt.getPayloadSize()));
                 socket.send(new DatagramPacket(answer, answer.length, p.getSocketAddress()));
             } catch (IOException e) {
                 if (socket.isClosed()) return;
