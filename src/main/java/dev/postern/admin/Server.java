@@ -30,6 +30,7 @@ import dev.postern.tls.MtaSts;
 import dev.postern.tls.PolicyServer;
 import dev.postern.tls.TlsReports;
 import dev.postern.route.ValidatedDns;
+import dev.postern.tls.AcmeCertificates;
 import dev.postern.tls.Dane;
 import dev.postern.tls.PeerVerifier;
 import dev.postern.tls.TlsLevel;
@@ -84,6 +85,8 @@ public final class Server implements AutoCloseable {
     private MaildirWriter maildir;
     private dev.postern.policy.RecipientVerifier verifier;
     private PolicyServer policyServer;
+    private java.util.concurrent.ScheduledExecutorService acmeTimer;
+    private AcmeCertificates acme;
     private TlsReports tlsReports;
     private TlsReportSender tlsrptSender;
     private dev.postern.deliver.RecipientProbe prober;
@@ -211,6 +214,16 @@ public final class Server implements AutoCloseable {
             if (db != null) db.close();
             throw e;
         }
+        AcmeCertificates acme = acme(config, smtp, clock);
+        java.util.concurrent.ScheduledExecutorService acmeTimer = null;
+        if (acme != null) {
+            acmeTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread th = new Thread(r, "acme"); // an order may take minutes: not on the shared timer
+                th.setDaemon(true);
+                return th;
+            });
+            acmeTimer.scheduleWithFixedDelay(acme::check, 0, 1, java.util.concurrent.TimeUnit.HOURS);
+        }
         Config.MtaStsServe ours = config.tls().servePolicy();
         PolicyServer policyServer = null;
         if (ours != null && ours.bindHost() != null) {
@@ -249,6 +262,8 @@ public final class Server implements AutoCloseable {
         server.checks = checks;
         server.maildir = maildir;
         server.policyServer = policyServer;
+        server.acmeTimer = acmeTimer;
+        server.acme = acme;
         server.tlsReports = tlsReports;
         server.tlsrptSender = tlsrptSender;
         server.verifier = verifier;
@@ -288,6 +303,7 @@ public final class Server implements AutoCloseable {
     public PolicyServer policyServer() { return policyServer; }
 
     @Override public void close() {
+        if (acmeTimer != null) acmeTimer.shutdownNow();
         if (policyServer != null) policyServer.close();
         admin.close();
         timer.shutdownNow();
@@ -342,6 +358,29 @@ public final class Server implements AutoCloseable {
         return new AuthServices(a, spf, new Dmarc(dns, () -> java.util.concurrent.ThreadLocalRandom.current().nextInt(100)), keys,
                 DkimKeyring.load(config.dkimKeyDir()), new DmarcReports(config.dmarcDir(), clock, shared));
     }
+
+    /**
+     * [tls] acme_*: the listeners' certificate from an ACME CA, ordered at start when there is none (the
+     * self-signed one serves meanwhile) and checked hourly for renewal.
+     */
+    private static AcmeCertificates acme(Config config, SmtpServer smtp, Clock clock) throws IOException {
+        Config.Acme a = config.tls().acme();
+        if (a == null) return null;
+        javax.net.ssl.SSLContext directoryTls = a.caFile() == null ? null : PeerVerifier.load(a.caFile()).clientContext();
+        return new AcmeCertificates(new AcmeCertificates.Settings(a.directory(), a.email(), a.domains(),
+                new InetSocketAddress(a.httpBind(), a.httpPort()), directoryTls, a.renewBefore()), config.acmeDir(), clock,
+                (cert, key) -> {
+                    try {
+                        smtp.useTls(TlsSetup.context(cert, key));
+                        log.info("listeners use the new certificate {} for new connections", cert);
+                    } catch (IOException e) {
+                        log.warn("cannot use the new certificate {}: {}", cert, e.getMessage());
+                    }
+                });
+    }
+
+    /** Runs the ACME renewal check now (it runs at start and hourly anyway); null when ACME is not configured. */
+    public AcmeCertificates acme() { return acme; }
 
     /** The configured levels in the tls package's terms (config knows names only). */
     static TlsPolicy tlsPolicy(Config.Delivery d) {

@@ -331,13 +331,26 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
      * PEM certificate chain and private key; null paths mean "generate a self-signed pair in data_dir". servePolicy:
      * our own MTA-STS policy and where to serve it over HTTPS (null = not served).
      */
-    public record Tls(Path cert, Path key, MtaStsServe servePolicy, List<CertPair> more) {
-        public Tls(Path cert, Path key) { this(cert, key, null, List.of()); }
+    public record Tls(Path cert, Path key, MtaStsServe servePolicy, List<CertPair> more, Acme acme) {
+        public Tls(Path cert, Path key) { this(cert, key, null, List.of(), null); }
 
-        public Tls(Path cert, Path key, MtaStsServe servePolicy) { this(cert, key, servePolicy, List.of()); }
+        public Tls(Path cert, Path key, MtaStsServe servePolicy) { this(cert, key, servePolicy, List.of(), null); }
+
+        public Tls(Path cert, Path key, MtaStsServe servePolicy, List<CertPair> more) { this(cert, key, servePolicy, more, null); }
+
+        public Tls withAcme(Acme a) { return new Tls(cert, key, servePolicy, more, a); }
 
         public boolean selfSigned() { return cert == null; }
     }
+
+    /**
+     * The listeners' certificate from an ACME CA (RFC 8555): [tls] acme_directory, acme_email, acme_domains
+     * (default: the hostname), the HTTP-01 responder's address (acme_http_bind, acme_http_port: 80), the CAs
+     * trusted for the directory's HTTPS (acme_ca_file; default the system's), and how long before expiry a
+     * certificate is renewed (acme_renew_before: 30 days).
+     */
+    public record Acme(java.net.URI directory, String email, List<String> domains, String httpBind, int httpPort, Path caFile,
+                       Duration renewBefore) {}
 
     /** One more certificate and key ([[tls.certificates]]): chosen by the client's SNI and key type; the first pair is the default. */
     public record CertPair(Path cert, Path key) {}
@@ -387,6 +400,9 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     /** TLS-RPT session counts per day (DAY.tsv) and the reports made from them (reports/). */
     public Path tlsReportsDir() { return dataDir.resolve("tlsrpt"); }
+
+    /** The ACME account key and the certificate obtained with its key. */
+    public Path acmeDir() { return dataDir.resolve("acme"); }
 
     /** MTA-STS policies fetched for destinations, kept for their max_age across restarts. */
     public Path mtaStsCacheFile() { return dataDir.resolve("mta-sts.db"); }

@@ -53,7 +53,8 @@ public final class ConfigLoader {
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
     private static final Set<String> ADMIN_KEYS = Set.of("bind");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
-    private static final Set<String> TLS_KEYS = Set.of("cert", "key", "certificates");
+    private static final Set<String> TLS_KEYS = Set.of("cert", "key", "certificates", "acme_directory", "acme_email", "acme_domains",
+            "acme_http_bind", "acme_http_port", "acme_ca_file", "acme_renew_before");
     private static final Set<String> LIMIT_KEYS = Set.of("max_message_size", "max_recipients", "max_connections",
             "max_connections_per_ip", "command_timeout", "data_timeout");
 
@@ -120,7 +121,7 @@ public final class ConfigLoader {
         List<Cidr> networks = networks(root);
         List<Listener> listeners = listeners(root);
         Config.Tls tls = tls(root);
-        tls = new Config.Tls(tls.cert(), tls.key(), mtaStsServe(root, hostname), tls.more());
+        tls = new Config.Tls(tls.cert(), tls.key(), mtaStsServe(root, hostname), tls.more(), acme(root.get("tls"), hostname, tls));
         Limits limits = limits(root);
         Map<String, List<String>> aliases = aliases(root, domains);
         Path users = path(root, "users_file", dataDir == null ? "users" : dataDir.resolve("users").toString());
@@ -637,6 +638,36 @@ public final class ConfigLoader {
             }
         }
         return new Config.Tls(cert, key, null, List.copyOf(more));
+    }
+
+    /** [tls] acme_*: the listeners' certificate from an ACME CA instead of files. */
+    private Config.Acme acme(JsonNode node, String hostname, Config.Tls tls) {
+        if (node == null || !node.has("acme_directory")) {
+            for (String k : TLS_KEYS) if (k.startsWith("acme_") && node != null && node.has(k)) problem("tls." + k, "needs tls.acme_directory");
+            return null;
+        }
+        String dir = string(node, "tls.acme_directory", "acme_directory", null);
+        java.net.URI uri = null;
+        try {
+            uri = java.net.URI.create(dir);
+            if (!"https".equals(uri.getScheme()) || uri.getHost() == null) throw new IllegalArgumentException(dir);
+        } catch (IllegalArgumentException e) {
+            problem("tls.acme_directory", "expected the https:// URL of an ACME directory, got \"" + dir + "\"");
+        }
+        if (tls.cert() != null) problem("tls.acme_directory", "set either tls.cert/tls.key or tls.acme_directory, not both");
+        String email = string(node, "tls.acme_email", "acme_email", null);
+        if (email != null && !email.matches("[^@\\s]+@[^@\\s]+")) problem("tls.acme_email", "expected an e-mail address, got \"" + email + "\"");
+        List<String> domains = node.has("acme_domains") ? stringListIn(node, "tls.acme_domains", "acme_domains") : List.of(hostname);
+        if (domains.isEmpty()) problem("tls.acme_domains", "name at least one domain");
+        for (String d : domains) if (!Domains.isValid(d, false)) problem("tls.acme_domains", "not a valid host name: " + d);
+        String bind = string(node, "tls.acme_http_bind", "acme_http_bind", "0.0.0.0");
+        if (Cidr.parse(bind) == null) problem("tls.acme_http_bind", "expected an IP address, got " + bind);
+        long port = positiveIn(node, "tls", "acme_http_port", 80);
+        if (port > 65535) problem("tls.acme_http_port", "expected a port number, got " + port);
+        Path ca = node.has("acme_ca_file") ? path(node, "tls.acme_ca_file", "acme_ca_file", null) : null;
+        if (ca != null && !Files.isReadable(ca)) problem("tls.acme_ca_file", "cannot read " + ca);
+        Duration renew = durationIn(node, "tls", "acme_renew_before", Duration.ofDays(30));
+        return new Config.Acme(uri, email, List.copyOf(domains), bind, (int) port, ca, renew);
     }
 
     /** [mta_sts]: our published policy; mx defaults to this host's name. */

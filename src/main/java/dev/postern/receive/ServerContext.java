@@ -12,9 +12,13 @@ import java.time.Clock;
 import java.util.concurrent.ExecutorService;
 
 /** What every session shares, wired once at start-up. */
-record ServerContext(Config config, SslContext ssl, Authenticator authenticator, Router router, RelayControl relay,
+record ServerContext(Config config, java.util.concurrent.atomic.AtomicReference<SslContext> tls, Authenticator authenticator, Router router, RelayControl relay,
                      dev.postern.policy.PolicyChain policy,
                      Queue queue, ExecutorService workers, ConnectionLimiter connections,
                      dev.postern.policy.AuthFailures authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted,
                      AuthServices auth, java.util.function.Function<InetAddress, java.util.concurrent.CompletableFuture<String>> clientNames,
-                     dev.postern.route.DnsReplay lookups, ExecutorService passwordChecks) {}
+                     dev.postern.route.DnsReplay lookups, ExecutorService passwordChecks) {
+
+    /** The listeners' TLS context now: a new certificate (ACME renewal) applies to the next handshake. */
+    SslContext ssl() { return tls.get(); }
+}

@@ -72,7 +72,7 @@ public final class SmtpServer implements AutoCloseable {
             return t;
         });
         var limits = config.limits();
-        this.context = new ServerContext(config, ssl, authenticator, router, relayControl(config, router), policy,
+        this.context = new ServerContext(config, new java.util.concurrent.atomic.AtomicReference<>(ssl), authenticator, router, relayControl(config, router), policy,
                 queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
                 authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames, lookups, passwordChecks);
         log.info("using {} transport", epoll ? "epoll" : "NIO");
@@ -86,6 +86,9 @@ public final class SmtpServer implements AutoCloseable {
             throw new java.io.UncheckedIOException("cannot read relay_recipients " + list, e);
         }
     }
+
+    /** New sessions (and STARTTLS in running ones) use this TLS context from now on; open TLS sessions keep theirs. */
+    public void useTls(SslContext ssl) { context.tls().set(ssl); }
 
     /** Recipient existence and relaying rules, for wiring what later steps know (e.g. full mailboxes). */
     public RelayControl relayControl() { return context.relay(); }

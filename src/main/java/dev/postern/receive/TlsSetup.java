@@ -66,6 +66,11 @@ public final class TlsSetup {
                 throw new IOException("cannot set up TLS: " + e.getMessage(), e);
             }
         }
+        return context(cert, key);
+    }
+
+    /** A server context for one certificate (chain) and key in PEM files. */
+    public static SslContext context(Path cert, Path key) throws IOException {
         try {
             // RFC 8996: no TLS below 1.2
             return SslContextBuilder.forServer(cert.toFile(), key.toFile()).sslProvider(SslProvider.JDK)
@@ -87,6 +92,11 @@ public final class TlsSetup {
     /** The listeners' certificate and key files: configured, or the self-signed pair (made on first use). */
     public static Path[] certificateFiles(Config config) throws IOException {
         if (!config.tls().selfSigned()) return new Path[] {config.tls().cert(), config.tls().key()};
+        if (config.tls().acme() != null) {
+            // the certificate ACME obtained, once there is one; until then the self-signed pair below
+            Path cert = config.acmeDir().resolve("cert.pem"), key = config.acmeDir().resolve("key.pem");
+            if (Files.exists(cert) && Files.exists(key)) return new Path[] {cert, key};
+        }
         Path dir = config.dataDir().resolve("tls");
         Path cert = dir.resolve("cert.pem"), key = dir.resolve("key.pem");
         if (!Files.exists(cert) || !Files.exists(key)) {

@@ -236,6 +236,41 @@ class ConfigLoaderTest {
                 .anyMatch(p -> p.contains(":11: maildir.owner: no such user or group"));
     }
 
+    @Test void acmeSettingsLoadWithDefaultsAndBadOnesAreNamed() throws Exception {
+        Config c = ConfigLoader.load(write("""
+                hostname = "mx.example.test"
+                [tls]
+                acme_directory = "https://acme-v02.api.letsencrypt.org/directory"
+                acme_email = "postmaster@example.test"
+                """), false);
+        Config.Acme a = c.tls().acme();
+        assertThat(a.directory().toString()).isEqualTo("https://acme-v02.api.letsencrypt.org/directory");
+        assertThat(a.domains()).containsExactly("mx.example.test");
+        assertThat(a.httpPort()).isEqualTo(80);
+        assertThat(a.httpBind()).isEqualTo("0.0.0.0");
+        assertThat(a.renewBefore()).isEqualTo(java.time.Duration.ofDays(30));
+        assertThat(ConfigLoader.load(write("hostname = \"mx.example.test\"\n"), false).tls().acme()).isNull();
+        Files.writeString(dir.resolve("c.pem"), "");
+        Files.writeString(dir.resolve("k.pem"), "");
+        ConfigException e = errors("""
+                [tls]
+                cert = "c.pem"
+                key = "k.pem"
+                acme_directory = "http://ca.example/dir"
+                acme_email = "nobody"
+                acme_domains = ["bad..name"]
+                acme_http_port = 70000
+                acme_renew_before = "soon"
+                """);
+        assertThat(e.problems()).anyMatch(p -> p.contains(":4: tls.acme_directory: expected the https:// URL"))
+                .anyMatch(p -> p.contains("tls.acme_directory: set either tls.cert/tls.key or tls.acme_directory"))
+                .anyMatch(p -> p.contains(":5: tls.acme_email: expected an e-mail address"))
+                .anyMatch(p -> p.contains(":6: tls.acme_domains: not a valid host name: bad..name"))
+                .anyMatch(p -> p.contains(":7: tls.acme_http_port: expected a port number"))
+                .anyMatch(p -> p.contains(":8: tls.acme_renew_before: expected a duration"));
+        assertThat(errors("[tls]\nacme_email = \"a@b.test\"\n").problems()).anyMatch(p -> p.contains("tls.acme_email: needs tls.acme_directory"));
+    }
+
     @Test void tlsLevelsPolicyAndDaneLoad() throws Exception {
         Files.writeString(dir.resolve("ca.pem"), "");
         Config c = ConfigLoader.load(write("""

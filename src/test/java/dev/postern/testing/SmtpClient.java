@@ -149,6 +149,11 @@ public final class SmtpClient implements AutoCloseable {
         use(s);
     }
 
+    /** The certificate the server presented, or null before TLS. */
+    public X509Certificate peerCertificate() throws javax.net.ssl.SSLPeerUnverifiedException {
+        return socket instanceof SSLSocket s ? (X509Certificate) s.getSession().getPeerCertificates()[0] : null;
+    }
+
     public String tlsProtocol() {
         return socket instanceof SSLSocket s ? s.getSession().getProtocol() : null;
     }

@@ -153,9 +153,10 @@ public final class TestServer implements AutoCloseable {
         /** A cluster node: queue and shared state in this [cluster]'s database (migrated by the caller). */
         public Builder cluster(Config.Cluster c) { cluster = c; return this; }
         public Builder recipients(Config.Recipients r) { recipients = r; return this; }
-        public Builder tls(Path cert, Path key) { tls = new Config.Tls(cert, key, tls.servePolicy(), tls.more()); return this; }
-        public Builder moreCertificates(Config.CertPair... pairs) { tls = new Config.Tls(tls.cert(), tls.key(), tls.servePolicy(), List.of(pairs)); return this; }
-        public Builder serveMtaSts(Config.MtaStsServe policy) { tls = new Config.Tls(tls.cert(), tls.key(), policy, tls.more()); return this; }
+        public Builder tls(Path cert, Path key) { tls = new Config.Tls(cert, key, tls.servePolicy(), tls.more(), tls.acme()); return this; }
+        public Builder moreCertificates(Config.CertPair... pairs) { tls = new Config.Tls(tls.cert(), tls.key(), tls.servePolicy(), List.of(pairs), tls.acme()); return this; }
+        public Builder serveMtaSts(Config.MtaStsServe policy) { tls = new Config.Tls(tls.cert(), tls.key(), policy, tls.more(), tls.acme()); return this; }
+        public Builder acme(Config.Acme a) { tls = tls.withAcme(a); return this; }
         public Builder smtpPort(int port) { smtpPort = port; return this; }
         public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
 
