@@ -2,7 +2,9 @@
 # What verified TLS costs the sender: one Postern relays N messages (20 smtp-source clients) to a second
 # Postern on 127.0.0.2, for three destination domains whose MX is that receiver: may.test at the default
 # level "may" (opportunistic, certificate unchecked), verify.test at "verify" ([tls_policy]), and sts.test
-# under an MTA-STS enforce policy served by the receiver (fetched once, then held). Reports end-to-end
+# under an MTA-STS enforce policy served by the receiver (fetched once, then held), and dane.bench at
+# "dane-only" with a DANE-EE TLSA record in a DNSSEC-signed zone (ldns-signzone; unbound serves it as an
+# auth-zone; Postern validates every answer from the zone's key as trust anchor). Reports end-to-end
 # msg/s and the sender's CPU per message, medians of REPS runs. DNS from a local unbound; loopback only.
 #   bench/tls.sh        N=3000, REPS=3        REPS=1 N=1000 bench/tls.sh   quick look
 set -euo pipefail
@@ -12,6 +14,7 @@ need=()
 command -v smtp-source >/dev/null || need+=(postfix)
 [ -x /usr/sbin/unbound ] || need+=(unbound)
 command -v bc >/dev/null || need+=(bc)
+command -v ldns-signzone >/dev/null || need+=(ldnsutils)
 if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; fi
 ./mvnw -q -B -DskipTests package
 work=$(mktemp -d /tmp/postern-tls.XXXXXX)
@@ -26,6 +29,20 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/mx
 printf "subjectAltName=DNS:mx.bench.test,DNS:mta-sts.sts.test\n" > "$work/ext"
 openssl x509 -req -in "$work/mx.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -out "$work/mx.pem" -days 2 \
   -extfile "$work/ext" 2>/dev/null
+
+# dane.bench: a signed zone whose MX has a DANE-EE (3 1 1) TLSA record for the receiver's key
+spki=$(openssl x509 -in "$work/mx.pem" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+cat > "$work/dane.bench.zone" <<ZONE
+\$ORIGIN dane.bench.
+\$TTL 3600
+@ IN SOA ns.dane.bench. hostmaster.dane.bench. 1 3600 600 86400 300
+@ IN NS ns
+ns IN A 127.0.0.1
+@ IN MX 10 mx
+mx IN A 127.0.0.2
+_$RPORT._tcp.mx IN TLSA 3 1 1 $spki
+ZONE
+(cd "$work" && key=$(ldns-keygen -a ECDSAP256SHA256 -k dane.bench) && ldns-signzone dane.bench.zone "$key" && cp "$key.key" anchors)
 
 cat > "$work/unbound.conf" <<CONF
 server:
@@ -46,6 +63,11 @@ server:
   local-data: "sts.test. MX 10 mx.bench.test."
   local-data: '_mta-sts.sts.test. TXT "v=STSv1; id=1"'
   local-data: "mta-sts.sts.test. A 127.0.0.2"
+auth-zone:
+  name: "dane.bench."
+  zonefile: "$work/dane.bench.zone.signed"
+  for-downstream: yes
+  for-upstream: no
 remote-control:
   control-enable: no
 CONF
@@ -55,7 +77,7 @@ pids+=($!)
 cat > "$work/receiver.toml" <<TOML
 hostname = "mx.bench.test"
 data_dir = "$work/receiver"
-domains = ["may.test", "verify.test", "sts.test"]
+domains = ["may.test", "verify.test", "sts.test", "dane.bench"]
 [listeners.smtp]
 bind = "127.0.0.2:$RPORT"
 kind = "smtp"
@@ -85,11 +107,13 @@ dns_servers = ["127.0.0.1:$DNS_PORT"]
 smtp_port = $RPORT
 tls_ca_file = "$work/ca.pem"
 mta_sts_port = $STS_PORT
+dnssec_trust_anchors = "$work/anchors"
 [tls_policy]
 "verify.test" = "verify"
+"dane.bench" = "dane-only"
 TOML
-for d in may verify sts; do
-  echo bench | java -jar target/postern.jar user add "u@$d.test" --password-stdin --config "$work/receiver.toml" >/dev/null
+for d in may.test verify.test sts.test dane.bench; do
+  echo bench | java -jar target/postern.jar user add "u@$d" --password-stdin --config "$work/receiver.toml" >/dev/null
 done
 POSTERN_LOG_LEVEL=WARN ./postern serve --config "$work/receiver.toml" > "$work/receiver.log" 2>&1 &
 pids+=($!)
@@ -113,11 +137,12 @@ once() { # domain → "msg/s cpu_ms_per_msg"
   echo "$(echo "$N / ($t1 - $t0)" | bc -l) $(echo "($c1 - $c0) * 1000 / $N" | bc -l)"
 }
 echo "warming up (the JIT keeps compiling for tens of thousands of messages)" >&2
-for _ in 1 2; do for d in may.test verify.test sts.test; do N=8000 once "$d" >/dev/null; done; done
+for _ in 1 2; do for d in may.test verify.test sts.test dane.bench; do N=8000 once "$d" >/dev/null; done; done
 declare -A rate cpu
-orders=("may.test verify.test sts.test" "verify.test sts.test may.test" "sts.test may.test verify.test")
+orders=("may.test verify.test sts.test dane.bench" "verify.test sts.test dane.bench may.test" "sts.test dane.bench may.test verify.test"
+        "dane.bench may.test verify.test sts.test")
 for rep in $(seq "$REPS"); do
-  for d in ${orders[$(( (rep - 1) % 3 ))]}; do  # each level goes first once: what warming remains is shared
+  for d in ${orders[$(( (rep - 1) % 4 ))]}; do  # the levels take turns going first: what warming remains is shared
     read -r r c < <(once "$d")
     rate[$d]+="$r"$'\n'; cpu[$d]+="$c"$'\n'
     echo "$d: $r msg/s, $c ms CPU/msg" >&2
@@ -125,20 +150,25 @@ for rep in $(seq "$REPS"); do
 done
 # sts.test really went under the policy: it was fetched and is held
 grep -q "^sts.test" "$work/sender/mta-sts.db" || { echo "the MTA-STS policy of sts.test was never fetched" >&2; exit 1; }
+# dane.bench really went by DANE: its sessions are counted under its TLSA policy, none failed
+java -jar target/postern.jar tlsrpt report --day "$(date -u +%F)" --out "$work/rpt" --config "$work/sender.toml" >/dev/null 2>&1 || true
+zcat "$work"/rpt/*'!dane.bench!'*.json.gz 2>/dev/null | grep -q '"policy-type":"tlsa"' \
+  || { echo "no DANE (tlsa) sessions were counted for dane.bench" >&2; exit 1; }
 med() { sort -g | awk 'NF{a[++n]=$1} END {printf "%.*f", d, a[int((n+1)/2)]}' d="${1:-0}"; }
 out=bench/results/$(date +%F)-tls.md
 {
   echo "# Outbound TLS levels: what verification costs ($(date +%F), $(nproc) cores)"
   echo
-  echo "20 smtp-source clients send $N messages of 1 KB through one Postern to a second Postern on 127.0.0.2 (the MX of all three"
+  echo "20 smtp-source clients send $N messages of 1 KB through one Postern to a second Postern on 127.0.0.2 (the MX of all four"
   echo "domains, TLS 1.3 with an ECDSA certificate from a bench CA). Connections to the receiver are reused, so the"
-  echo "handshakes are amortized over many messages, as in production. After 48,000 messages of warm-up, $REPS runs, the order of"
-  echo "the three rotated; medians; sender CPU from /proc. Command: \`bench/tls.sh\`."
+  echo "handshakes are amortized over many messages, as in production. After 64,000 messages of warm-up, $REPS runs, the order of"
+  echo "the four rotated; medians; sender CPU from /proc. Command: \`bench/tls.sh\`."
   echo
   echo "| destination | level | end-to-end msg/s | sender CPU ms/msg |"
   echo "|---|---|---|---|"
   echo "| may.test | may (certificate not checked) | $(printf '%s' "${rate[may.test]}" | med) | $(printf '%s' "${cpu[may.test]}" | med 3) |"
   echo "| verify.test | verify ([tls_policy]) | $(printf '%s' "${rate[verify.test]}" | med) | $(printf '%s' "${cpu[verify.test]}" | med 3) |"
   echo "| sts.test | MTA-STS enforce (policy held) | $(printf '%s' "${rate[sts.test]}" | med) | $(printf '%s' "${cpu[sts.test]}" | med 3) |"
+  echo "| dane.bench | dane-only (TLSA 3 1 1, DNSSEC validated in process, answers held for their TTL) | $(printf '%s' "${rate[dane.bench]}" | med) | $(printf '%s' "${cpu[dane.bench]}" | med 3) |"
 } > "$out"
 cat "$out"

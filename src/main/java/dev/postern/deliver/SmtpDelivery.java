@@ -75,7 +75,9 @@ public final class SmtpDelivery implements AutoCloseable {
     }
 
     /** What a TLS report counts a session under: the recipient domain and the policy applied (RFC 8460 4.3). */
-    record Reported(String domain, TlsReports.PolicyType type, String policy) {}
+    record Reported(String domain, TlsReports.PolicyType type, String policy, String failureType) {
+        Reported(String domain, TlsReports.PolicyType type, String policy) { this(domain, type, policy, null); }
+    }
 
     /**
      * What TLS a session must have: the level, and the names its certificate must carry when it authenticates;
@@ -142,7 +144,11 @@ public final class SmtpDelivery implements AutoCloseable {
                 // RFC 7672 3.2.2: a DANE-TA chain must name the MX host (the TLSA base domain) or the next-hop domain
                 return new Security(level, List.of(hop.host(), route.nexthop().host()), null, report, h.records());
             }
-            if (h != null && h.state() == Dane.State.ENCRYPT) return new Security(TlsLevel.ENCRYPT, List.of(), null, report);
+            if (h != null && h.state() == Dane.State.ENCRYPT) {
+                // RFC 8460 4.3.4: the domain's TLSA records could not be used; the session goes encrypted, unauthenticated
+                Reported unusable = report == null ? null : new Reported(domain, TlsReports.PolicyType.TLSA, report.policy(), "tlsa-invalid");
+                return new Security(TlsLevel.ENCRYPT, List.of(), null, unusable);
+            }
             level = TlsLevel.MAY; // no DANE for this host (dane-only hosts were refused before): opportunistic TLS
         }
         if (route.viaRelayhost() && !level.requiresTls()) level = TlsLevel.ENCRYPT;
@@ -244,8 +250,10 @@ public final class SmtpDelivery implements AutoCloseable {
             Reply refused = dane == null ? null : dane.refusal(hop);
             if (refused != null) {
                 log.warn("{}: not used: {}", hop, String.join(" ", refused.lines()));
-                if (dane.host(hop) != null && dane.host(hop).state() == Dane.State.BOGUS && reportable(route, domain)) {
-                    settings.reports().failure(domain, TlsReports.PolicyType.TLSA, "", "dnssec-invalid", hop.host(), hop.address().getHostAddress());
+                Dane.Host h = dane.host(hop);
+                if (h != null && (h.state() == Dane.State.BOGUS || h.state() == Dane.State.ENCRYPT) && reportable(route, domain)) {
+                    settings.reports().failure(domain, TlsReports.PolicyType.TLSA, String.join("\n", h.text()),
+                            h.state() == Dane.State.BOGUS ? "dnssec-invalid" : "tlsa-invalid", hop.host(), hop.address().getHostAddress());
                 }
                 last = refused;
                 continue;
@@ -397,7 +405,7 @@ public final class SmtpDelivery implements AutoCloseable {
                     }
                     if (sec.authenticates()) authenticatePeer(c, sec);
                     else if (sec.stsTesting() != null) reportOnly(c, sec);
-                    else countSuccess(sec);
+                    else countSuccess(sec, hop);
                     ext = hello(c, lmtp); // RFC 3207 4.2: start over after TLS
                 } else if (required) {
                     quit(c);
@@ -422,8 +430,9 @@ public final class SmtpDelivery implements AutoCloseable {
         }
     }
 
-    private void countSuccess(Security sec) {
-        if (sec.report() != null) settings.reports().success(sec.report().domain(), sec.report().type(), sec.report().policy());
+    private void countSuccess(Security sec, Hop hop) {
+        if (sec.report() != null && sec.report().failureType() != null) countFailure(sec, sec.report().failureType(), hop);
+        else if (sec.report() != null) settings.reports().success(sec.report().domain(), sec.report().type(), sec.report().policy());
     }
 
     private void countFailure(Security sec, String resultType, Hop hop) {
@@ -435,7 +444,7 @@ public final class SmtpDelivery implements AutoCloseable {
     /** An MTA-STS policy in testing mode: what enforce would have refused is logged and counted, and the mail goes on. */
     private void reportOnly(OutboundConnection c, Security sec) {
         PeerVerifier.Failure f = settings.verifier() == null ? null : settings.verifier().check(c.peerCertificates(), sec.names());
-        if (f == null) countSuccess(sec);
+        if (f == null) countSuccess(sec, c.hop());
         else countFailure(sec, f.resultType(), c.hop());
         if (f != null) {
             log.warn("MTA-STS testing policy of {}: certificate of {} would be refused ({}): {}; delivering anyway", sec.stsTesting(),
@@ -449,7 +458,7 @@ public final class SmtpDelivery implements AutoCloseable {
                 : settings.verifier() == null ? new PeerVerifier.Failure("validation-failure", "no trusted CAs loaded")
                 : settings.verifier().check(c.peerCertificates(), sec.names());
         if (f == null) {
-            countSuccess(sec);
+            countSuccess(sec, c.hop());
             return;
         }
         countFailure(sec, f.resultType(), c.hop());

@@ -44,6 +44,7 @@ class DaneTest {
              ScriptedPeer bogus = new ScriptedPeer("127.0.0.4", secure.port());
              ScriptedPeer pkix = new ScriptedPeer("127.0.0.5", secure.port());
              ScriptedPeer plain = new ScriptedPeer("127.0.0.6", secure.port());
+             ScriptedPeer hiding = new ScriptedPeer("127.0.0.7", secure.port());
              TestDnsServer dns = new TestDnsServer()) {
             int port = secure.port();
             String tlsa = "3 1 1 " + spkiSha256(good[0]);
@@ -57,7 +58,9 @@ class DaneTest {
                     "_" + port + "._tcp.mx.pkix.dane.test. IN TLSA 1 1 1 " + spkiSha256(good[0]), // PKIX-EE: unusable for SMTP
                     "notlsa.dane.test. IN MX 10 mx.notlsa.dane.test.", "mx.notlsa.dane.test. IN A 127.0.0.6",
                     "unsigned.test. IN MX 10 mx.unsigned.test.", "mx.unsigned.test. IN A 127.0.0.6",
-                    "strict.test. IN MX 10 mx.unsigned.test.");
+                    "strict.test. IN MX 10 mx.unsigned.test.",
+                    "hiding.dane.test. IN MX 10 mx.hiding.dane.test.", "mx.hiding.dane.test. IN A 127.0.0.7",
+                    "_" + port + "._tcp.mx.hiding.dane.test. IN TLSA " + tlsa);     // a host that does not offer STARTTLS
             Path anchors = Files.writeString(dir.resolve("anchors"), dns.signed("dane.test") + "\n");
             dns.badSignatures("_" + port + "._tcp.mx.bogus.dane.test");
             for (ScriptedPeer p : List.of(secure, wrong, bogus, pkix)) p.offerStartTls = true;
@@ -71,7 +74,7 @@ class DaneTest {
                     "notlsa-only.test", Config.TlsMode.DANE_ONLY)).withDnssecTrustAnchors(anchors);
             try (TestServer s = TestServer.builder().relayNetworks("127.0.0.1/32").delivery(d).start()) {
                 for (String to : List.of("bob@secure.dane.test", "bob@wrong.dane.test", "bob@bogus.dane.test", "bob@pkix.dane.test",
-                        "bob@notlsa.dane.test", "bob@unsigned.test", "bob@strict.test")) {
+                        "bob@notlsa.dane.test", "bob@unsigned.test", "bob@strict.test", "bob@hiding.dane.test")) {
                     s.relay(to);
                 }
                 assertThat(s.awaitLastReply("bob@wrong.dane.test")).startsWith("451 4.7.5").contains("TLSA").contains("validation-failure");
@@ -85,6 +88,8 @@ class DaneTest {
                 assertThat(pkix.received.get(0).tls()).as("unusable TLSA records: encrypted, not authenticated").isTrue();
                 assertThat(plain.received).as("no TLSA, and an unsigned domain: opportunistic, as \"may\"")
                         .extracting(r -> r.rcptTo().get(0).replaceAll(" .*", "")).containsExactlyInAnyOrder("<bob@notlsa.dane.test>", "<bob@unsigned.test>");
+                assertThat(s.awaitLastReply("bob@hiding.dane.test")).startsWith("451 4.7.5").contains("was not offered");
+                assertThat(hiding.received).as("TLSA records exist: never in plaintext").isEmpty();
                 assertThat(wrong.received).isEmpty();
                 assertThat(bogus.received).isEmpty();
                 assertThat(bogus.connections).as("a host with bogus TLSA records is never contacted").isZero();
@@ -114,6 +119,8 @@ class DaneTest {
                         .as("sessions, not messages: the second may ride the first's connection").isBetween(1L, 2L);
                 assertThat(policy(reports, "wrong.dane.test").toString()).contains("\"result-type\":\"validation-failure\"");
                 assertThat(policy(reports, "bogus.dane.test").toString()).contains("\"result-type\":\"dnssec-invalid\"");
+                assertThat(policy(reports, "pkix.dane.test").toString()).contains("\"result-type\":\"tlsa-invalid\"");
+                assertThat(policy(reports, "hiding.dane.test").toString()).contains("\"result-type\":\"starttls-not-supported\"");
             }
         }
     }
