@@ -32,8 +32,10 @@ class ArchitectureTest {
             Map.entry("queue", Set.of("mail", "route", "deliver", "store")),
             Map.entry("policy", Set.of("mail", "route", "store")),
             Map.entry("config", Set.of("mail")),
-            Map.entry("receive", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "config", "tls")),
-            Map.entry("admin", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "deliver", "config", "receive", "store", "tls")));
+            Map.entry("filter", Set.of("mail")),
+            Map.entry("receive", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "config", "tls", "filter")),
+            Map.entry("admin", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "deliver", "config", "receive", "store", "tls",
+                    "filter")));
 
     static final Pattern IMPORT = Pattern.compile("^import (?:static )?dev\\.postern\\.(\\w+)\\.", Pattern.MULTILINE);
 

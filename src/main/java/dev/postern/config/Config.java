@@ -15,7 +15,28 @@ import java.util.Set;
 public record Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                      List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                      Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
-                     QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients) {
+                     QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients,
+                     Milter milter) {
+
+    public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
+                  List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
+                  Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
+                  QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients) {
+        this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, cluster, recipients, null);
+    }
+
+    /**
+     * [milter]: content filters speaking the milter protocol, in order (Postfix's smtpd_milters). defaultAction
+     * is "accept", "reject" or "tempfail" (milter_default_action); the time-outs are Postfix's milter_*_timeout.
+     */
+    public record Milter(List<String> servers, String defaultAction, Duration connectTimeout, Duration commandTimeout,
+                         Duration contentTimeout) {}
+
+    public Config withMilter(Milter m) {
+        return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, cluster, recipients, m);
+    }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                   List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
@@ -27,7 +48,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withRecipients(Recipients r) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, r);
+                transports, queue, admin, policy, auth, cluster, r, milter);
     }
 
     /**
@@ -74,7 +95,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public Config withCluster(Cluster c) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
                 transports, c != null && queue.store() != Store.POSTGRESQL ? queue.withStore(Store.POSTGRESQL) : queue, admin, policy, auth, c,
-                recipients);
+                recipients, milter);
     }
 
     /**

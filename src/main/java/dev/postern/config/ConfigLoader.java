@@ -35,7 +35,7 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster",
-            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts");
+            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts", "milter");
     private static final Set<String> MTA_STS_KEYS = Set.of("mode", "mx", "max_age", "bind");
     private static final Set<String> VERIFY_KEYS = Set.of("positive_ttl", "negative_ttl", "probe_timeout", "probe_concurrency");
     private static final Set<String> MAILDIR_KEYS = Set.of("subaddress_folders", "over_quota", "owner");
@@ -133,7 +133,29 @@ public final class ConfigLoader {
         Config.QueueSettings queue = queueSettings(root, cluster != null);
         return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log,
                 delivery, transports, queue, admin(root), policy(root), auth(root, hostname, domains), cluster,
-                recipients(root, domains));
+                recipients(root, domains), milter(root));
+    }
+
+    private static final Set<String> MILTER_KEYS = Set.of("servers", "default_action", "connect_timeout", "command_timeout", "content_timeout");
+
+    /** [milter]: servers "inet:HOST:PORT" or "unix:/PATH", in order; Postfix's defaults for the rest. */
+    private Config.Milter milter(JsonNode root) {
+        JsonNode n = root.get("milter");
+        if (n == null) return null;
+        unknownKeys(n, "milter", MILTER_KEYS);
+        List<String> servers = n.has("servers") ? stringListIn(n, "milter.servers", "servers") : List.of();
+        for (String s : servers) {
+            if (!s.matches("inet:(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):\\d{1,5}|unix:/.+")) {
+                problem("milter.servers", "expected \"inet:HOST:PORT\" or \"unix:/PATH\", got \"" + s + "\"");
+            }
+        }
+        if (servers.isEmpty()) problem("milter.servers", "name at least one milter, or leave [milter] out");
+        String action = string(n, "milter.default_action", "default_action", "tempfail");
+        if (!Set.of("accept", "reject", "tempfail").contains(action)) {
+            problem("milter.default_action", "expected \"accept\", \"reject\" or \"tempfail\", got \"" + action + "\"");
+        }
+        return new Config.Milter(List.copyOf(servers), action, durationIn(n, "milter", "connect_timeout", Duration.ofSeconds(30)),
+                durationIn(n, "milter", "command_timeout", Duration.ofSeconds(30)), durationIn(n, "milter", "content_timeout", Duration.ofSeconds(300)));
     }
 
     private Config.Recipients recipients(JsonNode root, Set<String> domains) {

@@ -18,6 +18,7 @@ import dev.postern.smtp.sasl.SaslServer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -85,7 +86,8 @@ final class Commands {
             return;
         }
         s.resetTransaction(); // RFC 5321 4.1.4: EHLO mid-session acts like RSET
-        decide(Phase.HELO, s.facts().withHelo(name), "HELO", () -> greet(name, extended));
+        decide(Phase.HELO, s.facts().withHelo(name), "HELO", () -> milter(m -> m.helo(name, tlsMacros()), "HELO", null,
+                () -> greet(name, extended)));
     }
 
     private void greet(String name, boolean extended) {
@@ -124,11 +126,12 @@ final class Commands {
             s.reply(Reply.of(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
             return;
         }
-        decide(Phase.MAIL, s.facts().withSender(p.address()), "MAIL", () -> {
+        decide(Phase.MAIL, s.facts().withSender(p.address()), "MAIL", () -> milter(
+                m -> m.mail("<" + (p.address() == null ? "" : p.address()) + ">", esmtpArgs(p.params()), mailMacros(p.address())), "MAIL", null, () -> {
             s.sender = p.address() == null ? ReversePath.NULL : new ReversePath(p.address());
             s.mailParams = p.params();
             s.reply(Replies.SENDER_OK);
-        });
+        }));
     }
 
     private Reply checkMailParams(Map<String, String> params) {
@@ -190,9 +193,11 @@ final class Commands {
                 s.reply(unknown);
                 return;
             }
-            String notify = p.params().get("NOTIFY");
-            s.recipients.add(new Recipient(to, notify == null ? null : notify.toUpperCase(Locale.ROOT), p.params().get("ORCPT")));
-            s.reply(Replies.RECIPIENT_OK);
+            milter(m -> m.rcpt("<" + to + ">", esmtpArgs(p.params()), Map.of("{rcpt_addr}", to.toString())), "RCPT", to, () -> {
+                String notify = p.params().get("NOTIFY");
+                s.recipients.add(new Recipient(to, notify == null ? null : notify.toUpperCase(Locale.ROOT), p.params().get("ORCPT")));
+                s.reply(Replies.RECIPIENT_OK);
+            });
         });
     }
 
@@ -224,7 +229,7 @@ final class Commands {
         if (s.sender == null) { s.reply(Replies.NEED_MAIL); return; }
         if (s.bdatUsed) { s.reply(Replies.BDAT_AFTER_DATA_MIX); return; }
         if (s.recipients.isEmpty()) { s.reply(Replies.NO_VALID_RECIPIENTS); return; }
-        decide(Phase.DATA, s.facts(), "DATA", this::startData);
+        decide(Phase.DATA, s.facts(), "DATA", () -> milter(m -> m.data(Map.of()), "DATA", null, this::startData));
     }
 
     private void startData() {
@@ -239,9 +244,12 @@ final class Commands {
      * then ready runs, or, after a disk error, the transaction is reset and failed runs with the error.
      */
     private void beginMessage(Runnable ready, java.util.function.Consumer<Exception> failed) {
-        InboundMessage m = new InboundMessage(s.disk, s.server.config().limits().maxMessageSize(), authentication());
-        s.message = m;
         var envelope = s.envelope();
+        var milters = s.milters();
+        MilterStage filtering = milters == null ? null : new MilterStage(milters, s.server.config().dataDir().resolve("tmp"), envelope,
+                s.server.queue(), s::receivedHeader, Map.of());
+        InboundMessage m = new InboundMessage(s.disk, s.server.config().limits().maxMessageSize(), authentication(), filtering);
+        s.message = m;
         s.offload(() -> m.begin(s.server.queue(), envelope, s::receivedHeader), (id, err) -> {
             if (err != null) {
                 SmtpSession.log.warn("cannot start spool file: {}", err.toString());
@@ -282,8 +290,11 @@ final class Commands {
         }
         s.message = null; // the commit below owns it now
         s.await(m.commit(s.server.lookups()), (queued, err) -> {
-            if (err instanceof InboundMessage.Refused r) {
-                logReject("END-OF-MESSAGE", r.reply, "authentication", null);
+            if (err instanceof InboundMessage.Discarded) {
+                SmtpSession.log.info("discard: END-OF-MESSAGE from {}[{}]: by a milter; from=<{}>", s.clientName, s.clientIp.getHostAddress(), s.sender);
+                s.reply(Reply.of(250, "2.0.0", "Ok"));
+            } else if (err instanceof InboundMessage.Refused r) {
+                logReject("END-OF-MESSAGE", r.reply, s.milters() != null ? "milter" : "authentication", null);
                 s.reply(r.reply);
             } else if (err != null) {
                 SmtpSession.log.warn("{}: not queued: {}", m.id(), err.toString());
@@ -294,6 +305,57 @@ final class Commands {
             }
             s.resetTransaction();
         });
+    }
+
+    // ------------------------------------------------------------------ milters
+
+    /**
+     * The step to the session's milters (off the event loop), then pass; a milter's refusal answers the
+     * command instead (for RCPT, that recipient only).
+     */
+    private void milter(java.util.function.Function<dev.postern.filter.MilterSession, java.util.concurrent.CompletableFuture<
+            dev.postern.filter.MilterSession.Verdict>> step, String command, dev.postern.mail.Address to, Runnable pass) {
+        var m = s.milters();
+        if (m == null) {
+            pass.run();
+            return;
+        }
+        s.await(step.apply(m), (v, err) -> {
+            if (err != null) {
+                SmtpSession.log.warn("milter step {} failed: {}", command, err.toString());
+                s.reply(Reply.of(451, "4.7.1", "Service unavailable - try again later"));
+            } else if (v.refusal() != null) {
+                logReject(command, v.refusal(), "milter", to);
+                s.reply(v.refusal());
+            } else {
+                pass.run();
+            }
+        });
+    }
+
+    private static List<String> esmtpArgs(Map<String, String> params) {
+        List<String> out = new java.util.ArrayList<>();
+        params.forEach((k, v) -> out.add(v == null ? k : k + "=" + v));
+        return out;
+    }
+
+    /** Postfix's milter_helo_macros that we know. */
+    private Map<String, String> tlsMacros() {
+        String tls = s.tlsDescription();
+        if (tls == null) return Map.of();
+        String[] parts = tls.split(" ", 2);
+        return Map.of("{tls_version}", parts[0], "{cipher}", parts.length > 1 ? parts[1] : "");
+    }
+
+    /** Postfix's milter_mail_macros that we know. */
+    private Map<String, String> mailMacros(dev.postern.mail.Address from) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("{mail_addr}", from == null ? "" : from.toString());
+        if (s.authUser != null) {
+            m.put("{auth_authen}", s.authUser);
+            m.put("{auth_type}", "PLAIN");
+        }
+        return m;
     }
 
     // ------------------------------------------------------------------ policy

@@ -33,9 +33,26 @@ final class InboundMessage {
 
     /** auth: null when no authentication work applies (then the content goes to disk untouched). */
     InboundMessage(SerialExecutor disk, long maxSize, MessageAuthentication auth) {
+        this(disk, maxSize, auth, null);
+    }
+
+    /**
+     * filtering: non-null when milters see the message before the queue does; then the content is held in
+     * a file of its own until they have answered, and what they leave is what goes to the queue.
+     */
+    InboundMessage(SerialExecutor disk, long maxSize, MessageAuthentication auth, MilterStage filtering) {
         this.disk = disk;
         this.maxSize = maxSize;
         this.auth = auth;
+        this.filtering = filtering;
+    }
+
+    private final MilterStage filtering;
+    private volatile String holdReason;
+
+    /** The message was discarded by a milter: the client gets a 250, and nothing is queued. */
+    static final class Discarded extends Exception {
+        Discarded() { super("discarded by a milter", null, false, false); }
     }
 
     /** The end of the message was refused by authentication (DMARC reject, forged trace fields). */
@@ -49,6 +66,10 @@ final class InboundMessage {
 
     /** Runs on the disk executor: opens the queue's intake and writes our trace header first. */
     String begin(Queue queue, Envelope envelope, Function<String, String> receivedHeader) throws IOException {
+        if (filtering != null) {
+            filtering.hold(); // the queue entry is made once the milters have answered, with the envelope they leave
+            return null;
+        }
         incoming = queue.receive(envelope);
         byte[] h = receivedHeader.apply(incoming.id()).getBytes(StandardCharsets.UTF_8);
         incoming.write(h, 0, h.length);
@@ -64,6 +85,12 @@ final class InboundMessage {
         // RFC 1870 6.1: past the limit we keep reading to the end but store nothing more
         if (size > maxSize) oversized = true;
         if (oversized || len == 0) return unwritten.get();
+        if (filtering != null) return held(b, off, len);
+        return feed(b, off, len);
+    }
+
+    /** Through authentication (header fields held until the header ends) to the queue. */
+    private long feed(byte[] b, int off, int len) {
         if (auth != null) {
             if (!auth.headerComplete()) {
                 // the header section is held until it ends, so forged fields can be dropped before the disk
@@ -79,8 +106,29 @@ final class InboundMessage {
         return len == 0 ? unwritten.get() : store(b, off, len);
     }
 
+    /** Content for the milters' copy, written in order on the disk executor. */
+    private long held(byte[] b, int off, int len) {
+        byte[] copy = java.util.Arrays.copyOfRange(b, off, off + len);
+        long pending = unwritten.addAndGet(len);
+        disk.execute(() -> {
+            try {
+                if (error == null) filtering.write(copy);
+            } catch (IOException e) {
+                error = e;
+            } finally {
+                unwritten.addAndGet(-copy.length);
+            }
+        });
+        return pending;
+    }
+
     /** At the end of the data: a message that never ended its header section still goes to disk. */
     void endOfContent() {
+        if (filtering != null) return; // the header is handled when the filtered message goes to the queue
+        endOfFed();
+    }
+
+    private void endOfFed() {
         if (auth != null && !auth.headerComplete() && !oversized) {
             byte[] head = auth.endHeader();
             store(head, 0, head.length);
@@ -117,6 +165,50 @@ final class InboundMessage {
      * with the error or refusal.
      */
     CompletableFuture<QueuedMessage> commit(DnsReplay lookups) {
+        if (filtering != null) return filtered(lookups);
+        return checkAndCommit(lookups);
+    }
+
+    /**
+     * Milters first: the held copy goes to them; a refusal or discard ends it here; otherwise the message as
+     * they left it (and the envelope they changed) goes through authentication into the queue, as unfiltered
+     * mail does. The held copy is deleted in every case.
+     */
+    private CompletableFuture<QueuedMessage> filtered(DnsReplay lookups) {
+        CompletableFuture<Void> written = new CompletableFuture<>();
+        disk.execute(() -> {
+            if (error != null) written.completeExceptionally(error);
+            else written.complete(null);
+        });
+        CompletableFuture<QueuedMessage> done = written.thenCompose(x -> filtering.run()).thenCompose(r -> {
+            dev.postern.filter.MilterSession.Verdict v = r.verdict();
+            if (v.refusal() != null) return CompletableFuture.failedFuture(new Refused(v.refusal()));
+            if (v.discard()) return CompletableFuture.failedFuture(new Discarded());
+            holdReason = r.quarantine();
+            CompletableFuture<Void> fed = new CompletableFuture<>();
+            disk.execute(() -> {
+                try {
+                    incoming = filtering.queue().receive(filtering.envelope(r));
+                    byte[] h = filtering.receivedHeader().apply(incoming.id()).getBytes(StandardCharsets.UTF_8);
+                    incoming.write(h, 0, h.length);
+                    byte[] head = r.message().headerBytes();
+                    feed(head, 0, head.length);
+                    try (var body = r.message().body().open()) {
+                        byte[] buf = new byte[64 * 1024];
+                        for (int n; (n = body.read(buf)) > 0; ) feed(buf, 0, n);
+                    }
+                    endOfFed();
+                    fed.complete(null);
+                } catch (IOException | RuntimeException e) {
+                    fed.completeExceptionally(e);
+                }
+            });
+            return fed.thenCompose(y -> checkAndCommit(lookups));
+        });
+        return done.whenComplete((m, e) -> filtering.discard());
+    }
+
+    private CompletableFuture<QueuedMessage> checkAndCommit(DnsReplay lookups) {
         CompletableFuture<MessageAuthentication.Outcome> checked = auth == null ? CompletableFuture.completedFuture(null)
                 : auth.hasWork() ? lookups.run(auth::finish) : finishedHere();
         return checked.handleAsync(this::commitChecked, disk).thenCompose(c -> c);
@@ -144,7 +236,7 @@ final class InboundMessage {
             return CompletableFuture.failedFuture(new Refused(
                     dev.postern.mail.Reply.of(451, "4.3.0", "Temporary failure in message authentication, try again later")));
         }
-        if (o == null) return incoming.commitAsync(null);
+        if (o == null) return incoming.commitAsync(holdReason);
         o.effects().run();
         authSummary = o.summary();
         if (o.refusal() != null) {
@@ -157,12 +249,13 @@ final class InboundMessage {
             incoming.abort();
             return CompletableFuture.failedFuture(e);
         }
-        return incoming.commitAsync(o.holdReason());
+        return incoming.commitAsync(o.holdReason() != null ? o.holdReason() : holdReason);
     }
 
     void abort() {
         disk.execute(() -> {
             if (incoming != null) incoming.abort();
+            if (filtering != null) filtering.discard();
         });
     }
 }

@@ -74,8 +74,17 @@ public final class SmtpServer implements AutoCloseable {
         var limits = config.limits();
         this.context = new ServerContext(config, new java.util.concurrent.atomic.AtomicReference<>(ssl), authenticator, router, relayControl(config, router), policy,
                 queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
-                authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames, lookups, passwordChecks);
+                authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames, lookups, passwordChecks,
+                milters(config.milter()));
         log.info("using {} transport", epoll ? "epoll" : "NIO");
+    }
+
+    /** [milter]: the milters every session consults, or null. */
+    private static dev.postern.filter.Milters milters(Config.Milter m) {
+        if (m == null) return null;
+        return new dev.postern.filter.Milters(new dev.postern.filter.Milters.Settings(m.servers(),
+                dev.postern.filter.Milters.DefaultAction.valueOf(m.defaultAction().toUpperCase(java.util.Locale.ROOT)),
+                m.connectTimeout(), m.commandTimeout(), m.contentTimeout()));
     }
 
     private static RelayControl relayControl(Config config, Router router) {
@@ -136,6 +145,7 @@ public final class SmtpServer implements AutoCloseable {
     public java.util.Map<String, Long> stats() {
         java.util.Map<String, Long> out = new java.util.HashMap<>(context.policy().stats());
         if (context.auth() != null) out.putAll(context.auth().stats());
+        if (context.milters() != null) out.putAll(context.milters().stats());
         out.put("postern_smtp_connections_open", (long) context.connections().open());
         out.put("postern_smtp_messages_accepted_total", context.accepted().get());
         return out;
@@ -157,5 +167,6 @@ public final class SmtpServer implements AutoCloseable {
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         blocking.shutdown();
         passwordChecks.shutdown();
+        if (context.milters() != null) context.milters().close();
     }
 }

@@ -184,6 +184,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         mode = Mode.CLOSED;
         if (message != null) message.abort();
         message = null;
+        if (milter != null) milter.close();
         if (timeout != null) timeout.cancel(false);
         if (input != null) {
             input.release();
@@ -427,7 +428,20 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         resetTransaction();
     }
 
+    /** This session's exchange with the [milter] servers (connected at the first use), or null without milters. */
+    dev.postern.filter.MilterSession milters() {
+        if (milter == null && server.milters() != null) {
+            int port = ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getPort() : 0;
+            milter = server.milters().session(new SerialExecutor(server.milters().threads(), () -> true),
+                    new dev.postern.filter.MilterSession.Client(clientIp, port, clientName, server.config().hostname()));
+        }
+        return milter;
+    }
+
+    private dev.postern.filter.MilterSession milter;
+
     void resetTransaction() {
+        if (sender != null && milter != null) milter.abort(); // SMFIC_ABORT: no message for this MAIL after all
         sender = null;
         mailParams = null;
         recipients.clear();
