@@ -30,6 +30,7 @@ import dev.postern.tls.MtaSts;
 import dev.postern.tls.PolicyServer;
 import dev.postern.tls.TlsReports;
 import dev.postern.route.ValidatedDns;
+import dev.postern.filter.Srs;
 import dev.postern.tls.AcmeCertificates;
 import dev.postern.tls.Dane;
 import dev.postern.tls.PeerVerifier;
@@ -195,9 +196,18 @@ public final class Server implements AutoCloseable {
             timer.scheduleWithFixedDelay(v::save, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
         }
         AuthFailures authFailures = new AuthFailures(pol.authFailureLimit(), pol.authFailureWindow().toMillis(), clock, shared, timer);
+        Srs srs = srs(config, clock);
+        if (srs != null) {
+            queue.rewriteForwardedSenders(sender -> {
+                if (sender.isNull()) return sender;
+                String a = srs.forwardCounted(sender.address().localPart(), sender.address().domain());
+                dev.postern.mail.Address rewritten = a == null ? null : dev.postern.mail.Address.parse(a, true);
+                return rewritten == null ? sender : new dev.postern.mail.ReversePath(rewritten);
+            });
+        }
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
                 policy(config, router, dns, greylist, clock, tables, spf, authFailures, shared, verifier), queue, clock, auth, authFailures,
-                ip -> lookups.run(() -> dev.postern.policy.DnsChecks.verifiedName(dns, ip)), lookups);
+                ip -> lookups.run(() -> dev.postern.policy.DnsChecks.verifiedName(dns, ip)), lookups, srs);
         smtp.relayControl().fullMailboxesFrom(new dev.postern.policy.RelayControl.FullMailboxes() {
             @Override public boolean any() { return maildir.anyKnownOverQuota(); }
 
@@ -377,6 +387,32 @@ public final class Server implements AutoCloseable {
                         log.warn("cannot use the new certificate {}: {}", cert, e.getMessage());
                     }
                 });
+    }
+
+    /**
+     * [srs]: the secrets from secret_file (one per line, the first signs; postsrsd's format), or from
+     * {@code <data_dir>/srs.secret}, made with 32 random bytes on first start. Our own domains are never rewritten.
+     */
+    static Srs srs(Config config, Clock clock) throws IOException {
+        Config.Srs c = config.srs();
+        if (c == null) return null;
+        Path file = c.secretFile() != null ? c.secretFile() : config.dataDir().resolve("srs.secret");
+        if (c.secretFile() == null && !Files.exists(file)) {
+            byte[] random = new byte[32];
+            new SecureRandom().nextBytes(random);
+            Files.createDirectories(file.getParent());
+            Path tmp = file.resolveSibling("srs.secret.tmp");
+            Files.deleteIfExists(tmp);
+            Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            dev.postern.store.StateFiles.replace(tmp, (java.util.Base64.getEncoder().encodeToString(random) + "\n").getBytes(), file);
+            log.info("made a new SRS secret in {}", file);
+        }
+        List<String> secrets = Files.readAllLines(file).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        if (secrets.isEmpty()) throw new IOException("srs.secret_file " + file + " holds no secret");
+        java.util.Set<String> exclude = new java.util.HashSet<>(c.excludeDomains());
+        exclude.addAll(config.domains()); // SPF already names us for our own domains
+        return new Srs(secrets, c.domain(), exclude, (int) c.maxAge().toDays(), clock);
     }
 
     /** Runs the ACME renewal check now (it runs at start and hourly anyway); null when ACME is not configured. */

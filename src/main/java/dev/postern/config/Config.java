@@ -16,14 +16,33 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                      List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                      Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
                      QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients,
-                     Milter milter) {
+                     Milter milter, Srs srs) {
+
+    public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
+                  List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
+                  Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
+                  QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients, Milter milter) {
+        this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, cluster, recipients, milter, null);
+    }
+
+    /**
+     * [srs]: the Sender Rewriting Scheme for mail local aliases forward to other hosts (postsrsd's settings).
+     * secretFile null: {@code <data_dir>/srs.secret}, made on first start.
+     */
+    public record Srs(String domain, Path secretFile, Set<String> excludeDomains, Duration maxAge) {}
+
+    public Config withSrs(Srs s) {
+        return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, cluster, recipients, milter, s);
+    }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                   List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                   Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
                   QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients) {
         this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, recipients, null);
+                transports, queue, admin, policy, auth, cluster, recipients, null, null);
     }
 
     /**
@@ -35,7 +54,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withMilter(Milter m) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, recipients, m);
+                transports, queue, admin, policy, auth, cluster, recipients, m, srs);
     }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
@@ -48,7 +67,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withRecipients(Recipients r) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, r, milter);
+                transports, queue, admin, policy, auth, cluster, r, milter, srs);
     }
 
     /**
@@ -95,7 +114,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public Config withCluster(Cluster c) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
                 transports, c != null && queue.store() != Store.POSTGRESQL ? queue.withStore(Store.POSTGRESQL) : queue, admin, policy, auth, c,
-                recipients, milter);
+                recipients, milter, srs);
     }
 
     /**

@@ -35,7 +35,7 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster",
-            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts", "milter");
+            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts", "milter", "srs");
     private static final Set<String> MTA_STS_KEYS = Set.of("mode", "mx", "max_age", "bind");
     private static final Set<String> VERIFY_KEYS = Set.of("positive_ttl", "negative_ttl", "probe_timeout", "probe_concurrency");
     private static final Set<String> MAILDIR_KEYS = Set.of("subaddress_folders", "over_quota", "owner");
@@ -133,7 +133,29 @@ public final class ConfigLoader {
         Config.QueueSettings queue = queueSettings(root, cluster != null);
         return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log,
                 delivery, transports, queue, admin(root), policy(root), auth(root, hostname, domains), cluster,
-                recipients(root, domains), milter(root));
+                recipients(root, domains), milter(root), srs(root, domains));
+    }
+
+    private static final Set<String> SRS_KEYS = Set.of("domain", "secret_file", "exclude_domains", "max_age");
+
+    /** [srs]: the rewriting domain must be one of ours, so that bounces to it are accepted. */
+    private Config.Srs srs(JsonNode root, Set<String> domains) {
+        JsonNode n = root.get("srs");
+        if (n == null) return null;
+        unknownKeys(n, "srs", SRS_KEYS);
+        String domain = string(n, "srs.domain", "domain", null);
+        if (domain == null) problem("srs.domain", "name the domain SRS addresses are made in (one of domains)");
+        else if (!domains.contains(domain.toLowerCase(Locale.ROOT))) problem("srs.domain", domain + " is not one of domains " + domains);
+        Path secret = n.has("secret_file") ? path(n, "srs.secret_file", "secret_file", null) : null;
+        if (secret != null && !Files.isReadable(secret)) problem("srs.secret_file", "cannot read " + secret);
+        Set<String> exclude = new LinkedHashSet<>();
+        for (String d : n.has("exclude_domains") ? stringListIn(n, "srs.exclude_domains", "exclude_domains") : List.<String>of()) {
+            if (!Domains.isValid(d, false)) problem("srs.exclude_domains", "not a valid domain: " + d);
+            exclude.add(d.toLowerCase(Locale.ROOT));
+        }
+        Duration maxAge = durationIn(n, "srs", "max_age", Duration.ofDays(21));
+        if (maxAge.toDays() < 1 || maxAge.toDays() > 1000) problem("srs.max_age", "expected 1 to 1000 days, got " + maxAge.toDays() + " days");
+        return new Config.Srs(domain == null ? null : domain.toLowerCase(Locale.ROOT), secret, Set.copyOf(exclude), maxAge);
     }
 
     private static final Set<String> MILTER_KEYS = Set.of("servers", "default_action", "connect_timeout", "command_timeout", "content_timeout");

@@ -108,6 +108,8 @@ public final class ClusterQueue implements Queue {
 
     @Override public void signNoticesWith(ContentSigner signer) { notices.signWith(signer); }
 
+    @Override public void rewriteForwardedSenders(SenderRewriter r) { dispatcher.rewriteForwardedSenders(r); }
+
     // ------------------------------------------------------------------ the owner
 
     private void post(Runnable event) { events.post(event); }

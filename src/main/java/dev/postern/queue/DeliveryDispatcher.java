@@ -4,7 +4,9 @@ import dev.postern.deliver.MaildirWriter;
 import dev.postern.deliver.SmtpDelivery;
 import dev.postern.mail.Address;
 import dev.postern.mail.Outcome;
+import dev.postern.mail.Envelope;
 import dev.postern.mail.Recipient;
+import dev.postern.mail.ReversePath;
 import dev.postern.mail.Reply;
 import dev.postern.route.MxRouter;
 import dev.postern.route.Resolution;
@@ -110,7 +112,39 @@ final class DeliveryDispatcher {
         return b.kind() == Outcome.Kind.PERMANENT_FAILURE ? b : a;
     }
 
+    /** SRS for forwarded mail; none until set. */
+    private volatile SenderRewriter forwarding = SenderRewriter.NONE;
+
+    void rewriteForwardedSenders(SenderRewriter r) { forwarding = r; }
+
+    /**
+     * Recipients the message was sent to and recipients a local alias forwards to go in separate transactions:
+     * the forwarded ones leave with the rewritten (SRS) sender, so that the receiver's SPF check passes.
+     */
     private List<Outcome> deliverRemote(QueuedMessage m, String domain, List<Address> addresses) {
+        List<Address> direct = new ArrayList<>(), forwarded = new ArrayList<>();
+        for (Address a : addresses) {
+            boolean named = m.recipients().stream().anyMatch(r -> r.recipient().address().equals(a));
+            (named ? direct : forwarded).add(a);
+        }
+        ReversePath rewritten = forwarded.isEmpty() ? m.envelope().sender() : forwarding.forwarded(m.envelope().sender());
+        if (rewritten.equals(m.envelope().sender())) return deliverRemote(m, m.envelope(), domain, addresses);
+        java.util.Map<Address, Outcome> byAddress = new java.util.HashMap<>();
+        if (!direct.isEmpty()) {
+            List<Outcome> o = deliverRemote(m, m.envelope(), domain, direct);
+            for (int i = 0; i < direct.size(); i++) byAddress.put(direct.get(i), o.get(i));
+        }
+        var env = m.envelope();
+        Envelope srs = new Envelope(rewritten, env.recipients(), env.body(), env.smtpUtf8(), env.ret(), env.envid(), env.heloName(),
+                env.clientAddress(), env.authUser(), env.arrival(), env.requireTls());
+        List<Outcome> o = deliverRemote(m, srs, domain, forwarded);
+        for (int i = 0; i < forwarded.size(); i++) byAddress.put(forwarded.get(i), o.get(i));
+        List<Outcome> out = new ArrayList<>();
+        for (Address a : addresses) out.add(byAddress.get(a));
+        return out;
+    }
+
+    private List<Outcome> deliverRemote(QueuedMessage m, Envelope envelope, String domain, List<Address> addresses) {
         List<Recipient> rcpts = new ArrayList<>();
         for (Address a : addresses) {
             Recipient original = m.recipients().stream().map(RecipientState::recipient)
@@ -131,7 +165,7 @@ final class DeliveryDispatcher {
             if (route instanceof RouteDecision.Failed f) {
                 return repeat(f.reply().isTransient() ? Outcome.temporary("none", f.reply()) : Outcome.permanent("none", f.reply()), rcpts.size());
             }
-            return smtp.deliver((RouteDecision.Hops) route, m.envelope(), rcpts, m.size(), () -> spool.openContent(m.id()));
+            return smtp.deliver((RouteDecision.Hops) route, envelope, rcpts, m.size(), () -> spool.openContent(m.id()));
         } finally {
             global.release();
             dest.release();

@@ -27,6 +27,9 @@ public interface Queue extends AutoCloseable {
     /** Signs the delivery notices this queue writes (DKIM for the host name's domain); none by default. */
     void signNoticesWith(ContentSigner signer);
 
+    /** The sender for mail local aliases forward to other hosts (SRS); unchanged by default. */
+    default void rewriteForwardedSenders(SenderRewriter r) { }
+
     /** Every queued message, oldest first. */
     List<QueuedMessage> list();
 

@@ -155,6 +155,8 @@ public final class QueueManager implements Queue {
     /** Signs the delivery notices this queue writes (DKIM for the host name's domain); none by default. */
     @Override public void signNoticesWith(ContentSigner signer) { notices.signWith(signer); }
 
+    @Override public void rewriteForwardedSenders(SenderRewriter r) { dispatcher.rewriteForwardedSenders(r); }
+
     // ------------------------------------------------------------------ the owner
 
     private void post(Runnable event) { events.post(event); }

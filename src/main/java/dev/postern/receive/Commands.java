@@ -187,15 +187,36 @@ final class Commands {
             return;
         }
         decide(Phase.RCPT, s.facts().withRecipient(to), "RCPT", () -> {
-            Reply unknown = s.server.relay().checkLocalRecipient(to);
-            if (unknown != null) {
-                logReject("RCPT", unknown, "local_recipients", to);
-                s.reply(unknown);
+            Address target = to;
+            var srs = s.server.srs();
+            var reversed = srs == null ? null : srs.reverseCounted(to.localPart(), to.domain());
+            if (reversed instanceof dev.postern.filter.Srs.Reversed.Invalid forged) {
+                // a forged, altered or expired SRS address: nobody we forwarded for
+                Reply r = Reply.of(550, "5.1.1", "<" + to + ">: Recipient address rejected: " + forged.why());
+                logReject("RCPT", r, "srs", to);
+                s.reply(r);
                 return;
             }
+            if (reversed instanceof dev.postern.filter.Srs.Reversed.Address back) {
+                // a reply or bounce to mail we forwarded: it goes back to the original sender
+                target = Address.parse(back.address(), true);
+                if (target == null) {
+                    s.reply(Reply.of(550, "5.1.1", "<" + to + ">: Recipient address rejected: malformed SRS address"));
+                    return;
+                }
+                SmtpSession.log.info("srs: <{}> reversed to <{}>", to, target);
+            } else {
+                Reply unknown = s.server.relay().checkLocalRecipient(to);
+                if (unknown != null) {
+                    logReject("RCPT", unknown, "local_recipients", to);
+                    s.reply(unknown);
+                    return;
+                }
+            }
+            Address rcpt = target;
             milter(m -> m.rcpt("<" + to + ">", esmtpArgs(p.params()), Map.of("{rcpt_addr}", to.toString())), "RCPT", to, () -> {
                 String notify = p.params().get("NOTIFY");
-                s.recipients.add(new Recipient(to, notify == null ? null : notify.toUpperCase(Locale.ROOT), p.params().get("ORCPT")));
+                s.recipients.add(new Recipient(rcpt, notify == null ? null : notify.toUpperCase(Locale.ROOT), p.params().get("ORCPT")));
                 s.reply(Replies.RECIPIENT_OK);
             });
         });

@@ -17,7 +17,8 @@ record ServerContext(Config config, java.util.concurrent.atomic.AtomicReference<
                      Queue queue, ExecutorService workers, ConnectionLimiter connections,
                      dev.postern.policy.AuthFailures authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted,
                      AuthServices auth, java.util.function.Function<InetAddress, java.util.concurrent.CompletableFuture<String>> clientNames,
-                     dev.postern.route.DnsReplay lookups, ExecutorService passwordChecks, dev.postern.filter.Milters milters) {
+                     dev.postern.route.DnsReplay lookups, ExecutorService passwordChecks, dev.postern.filter.Milters milters,
+                     dev.postern.filter.Srs srs) {
 
     /** The listeners' TLS context now: a new certificate (ACME renewal) applies to the next handshake. */
     SslContext ssl() { return tls.get(); }

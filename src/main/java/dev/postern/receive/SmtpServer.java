@@ -51,7 +51,7 @@ public final class SmtpServer implements AutoCloseable {
                       dev.postern.policy.PolicyChain policy, Queue queue, Clock clock,
                       AuthServices auth, dev.postern.policy.AuthFailures authFailures,
                       java.util.function.Function<java.net.InetAddress, java.util.concurrent.CompletableFuture<String>> clientNames,
-                      dev.postern.route.DnsReplay lookups) {
+                      dev.postern.route.DnsReplay lookups, dev.postern.filter.Srs srs) {
         this.config = config;
         boolean epoll = Epoll.isAvailable();
         var factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -75,7 +75,7 @@ public final class SmtpServer implements AutoCloseable {
         this.context = new ServerContext(config, new java.util.concurrent.atomic.AtomicReference<>(ssl), authenticator, router, relayControl(config, router), policy,
                 queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
                 authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames, lookups, passwordChecks,
-                milters(config.milter()));
+                milters(config.milter()), srs);
         log.info("using {} transport", epoll ? "epoll" : "NIO");
     }
 
@@ -146,6 +146,7 @@ public final class SmtpServer implements AutoCloseable {
         java.util.Map<String, Long> out = new java.util.HashMap<>(context.policy().stats());
         if (context.auth() != null) out.putAll(context.auth().stats());
         if (context.milters() != null) out.putAll(context.milters().stats());
+        if (context.srs() != null) out.putAll(context.srs().stats());
         out.put("postern_smtp_connections_open", (long) context.connections().open());
         out.put("postern_smtp_messages_accepted_total", context.accepted().get());
         return out;

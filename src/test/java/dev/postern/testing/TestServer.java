@@ -137,6 +137,7 @@ public final class TestServer implements AutoCloseable {
         private List<Cidr> proxyFrom = List.of();
         private Config.Recipients recipients = Config.Recipients.DEFAULT;
         private Config.Milter milter;
+        private Config.Srs srs;
         private Config.Tls tls = new Config.Tls(null, null);
         private int smtpPort = 0;
 
@@ -158,6 +159,7 @@ public final class TestServer implements AutoCloseable {
         public Builder moreCertificates(Config.CertPair... pairs) { tls = new Config.Tls(tls.cert(), tls.key(), tls.servePolicy(), List.of(pairs), tls.acme()); return this; }
         public Builder serveMtaSts(Config.MtaStsServe policy) { tls = new Config.Tls(tls.cert(), tls.key(), policy, tls.more(), tls.acme()); return this; }
         public Builder milter(Config.Milter m) { milter = m; return this; }
+        public Builder srs(Config.Srs s) { srs = s; return this; }
         public Builder acme(Config.Acme a) { tls = tls.withAcme(a); return this; }
         public Builder smtpPort(int port) { smtpPort = port; return this; }
         public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
@@ -181,7 +183,7 @@ public final class TestServer implements AutoCloseable {
                     new Limits(maxSize, maxRecipients, maxConnections, maxPerIp, commandTimeout, dataTimeout),
                     aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin("127.0.0.1", 0), policy,
                     auth != null ? auth : Config.Auth.defaults(hostname).withVerify(false)).withCluster(cluster).withRecipients(recipients)
-                    .withMilter(milter);
+                    .withMilter(milter).withSrs(srs);
             if (createUsers && cluster != null) {
                 try (dev.postern.store.Database db = dev.postern.store.Database.open(cluster, 2)) {
                     db.checkSchema();
