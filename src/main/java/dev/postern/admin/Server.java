@@ -347,11 +347,22 @@ public final class Server implements AutoCloseable {
         Config.Policy p = config.policy();
         CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold(),
                 greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), p.messagesPerMinute(), clock, shared), p.senderDbl(), tables, spf,
-                authFailures).withVerifier(verifier);
+                authFailures).withVerifier(verifier).withPlugins(plugins(config));
         Map<Phase, List<Check>> phases = new EnumMap<>(Phase.class);
         p.phases().forEach((phase, names) -> phases.put(Phase.valueOf(phase.toUpperCase(java.util.Locale.ROOT)),
                 names.stream().map(f::create).toList()));
         return new PolicyChain(phases, p.warnOnly());
+    }
+
+    /** The checks the [plugins] jars offer (none without [plugins]). */
+    static dev.postern.policy.Plugins plugins(Config config) {
+        Config.Plugins p = config.plugins();
+        if (p == null) return dev.postern.policy.Plugins.NONE;
+        try {
+            return dev.postern.policy.Plugins.load(p.dir(), p.settings(), Config.Policy.CHECKS);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** SPF, DKIM and DMARC for received mail, and the DKIM keys that sign ours. */

@@ -16,14 +16,34 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                      List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                      Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
                      QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients,
-                     Milter milter, Srs srs) {
+                     Milter milter, Srs srs, Plugins plugins) {
+
+    public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
+                  List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
+                  Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
+                  QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients, Milter milter,
+                  Srs srs) {
+        this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, cluster, recipients, milter, srs, null);
+    }
+
+    /**
+     * [plugins]: a directory of jars offering checks (dev.postern.policy.CheckPlugin) and, per check name,
+     * the [plugins.NAME] settings handed to it.
+     */
+    public record Plugins(Path dir, Map<String, Map<String, String>> settings) {}
+
+    public Config withPlugins(Plugins p) {
+        return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, cluster, recipients, milter, srs, p);
+    }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                   List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                   Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
                   QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients, Milter milter) {
         this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, recipients, milter, null);
+                transports, queue, admin, policy, auth, cluster, recipients, milter, null, null);
     }
 
     /**
@@ -34,7 +54,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withSrs(Srs s) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, recipients, milter, s);
+                transports, queue, admin, policy, auth, cluster, recipients, milter, s, plugins);
     }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
@@ -42,7 +62,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                   Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
                   QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients) {
         this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, recipients, null, null);
+                transports, queue, admin, policy, auth, cluster, recipients, null, null, null);
     }
 
     /**
@@ -54,7 +74,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withMilter(Milter m) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, recipients, m, srs);
+                transports, queue, admin, policy, auth, cluster, recipients, m, srs, plugins);
     }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
@@ -67,7 +87,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withRecipients(Recipients r) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, r, milter, srs);
+                transports, queue, admin, policy, auth, cluster, r, milter, srs, plugins);
     }
 
     /**
@@ -114,7 +134,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public Config withCluster(Cluster c) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
                 transports, c != null && queue.store() != Store.POSTGRESQL ? queue.withStore(Store.POSTGRESQL) : queue, admin, policy, auth, c,
-                recipients, milter, srs);
+                recipients, milter, srs, plugins);
     }
 
     /**

@@ -35,7 +35,7 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster",
-            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts", "milter", "srs");
+            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts", "milter", "srs", "plugins");
     private static final Set<String> MTA_STS_KEYS = Set.of("mode", "mx", "max_age", "bind");
     private static final Set<String> VERIFY_KEYS = Set.of("positive_ttl", "negative_ttl", "probe_timeout", "probe_concurrency");
     private static final Set<String> MAILDIR_KEYS = Set.of("subaddress_folders", "over_quota", "owner");
@@ -133,7 +133,29 @@ public final class ConfigLoader {
         Config.QueueSettings queue = queueSettings(root, cluster != null);
         return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log,
                 delivery, transports, queue, admin(root), policy(root), auth(root, hostname, domains), cluster,
-                recipients(root, domains), milter(root), srs(root, domains));
+                recipients(root, domains), milter(root), srs(root, domains), plugins(root));
+    }
+
+    /** [plugins]: dir, and a table of string settings per check name. */
+    private Config.Plugins plugins(JsonNode root) {
+        JsonNode n = root.get("plugins");
+        if (n == null) return null;
+        Path dir = path(n, "plugins.dir", "dir", null);
+        if (dir == null) problem("plugins.dir", "name the directory of plugin jars");
+        else if (!Files.isDirectory(dir)) problem("plugins.dir", "not a directory: " + dir);
+        Map<String, Map<String, String>> settings = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().equals("dir")) continue;
+            if (!e.getValue().isObject()) {
+                problem("plugins." + e.getKey(), "expected dir, or a table [plugins." + e.getKey() + "] of a check's settings");
+                continue;
+            }
+            Map<String, String> values = new LinkedHashMap<>();
+            e.getValue().fields().forEachRemaining(v -> values.put(v.getKey(), v.getValue().isTextual() ? v.getValue().asText() : v.getValue().toString()));
+            settings.put(e.getKey(), Map.copyOf(values));
+        }
+        return new Config.Plugins(dir, Map.copyOf(settings));
     }
 
     private static final Set<String> SRS_KEYS = Set.of("domain", "secret_file", "exclude_domains", "max_age");
@@ -310,6 +332,9 @@ public final class ConfigLoader {
             if (!n.has(phase)) continue;
             List<String> names = stringListIn(n, "policy." + phase, phase);
             for (String c : names) {
+                if (!Config.Policy.CHECKS.contains(c) && root.has("plugins") && c.matches("[a-z][a-z0-9_]*")) {
+                    continue; // a plugin's check: the plugins are loaded, and the name checked, when the server starts
+                }
                 if (!Config.Policy.CHECKS.contains(c)) {
                     problem("policy." + phase, "unknown check \"" + c + "\" (known: " + String.join(", ", new java.util.TreeSet<>(Config.Policy.CHECKS)) + ")");
                 } else if ((c.equals("reject_unauth_destination") || c.equals("reject_non_fqdn_recipient") || c.equals("reject_unverified_recipient")) && !phase.equals("rcpt")) {
@@ -323,7 +348,9 @@ public final class ConfigLoader {
             problem("policy.rcpt", "must contain reject_unauth_destination (or reject): without it this server would be an open relay");
         }
         Set<String> warn = new LinkedHashSet<>(stringListIn(n, "policy.warn_only", "warn_only"));
-        for (String w : warn) if (!Config.Policy.CHECKS.contains(w)) problem("policy.warn_only", "unknown check \"" + w + "\"");
+        for (String w : warn) {
+            if (!Config.Policy.CHECKS.contains(w) && !root.has("plugins")) problem("policy.warn_only", "unknown check \"" + w + "\"");
+        }
         Map<String, Integer> zones = new LinkedHashMap<>();
         JsonNode z = n.get("dnsbl");
         if (z != null) {

@@ -22,6 +22,7 @@ public final class CheckFactory {
     private final SpfResults spf;
     private final AuthFailures authFailures;
     private RecipientVerifier verifier;
+    private Plugins plugins = Plugins.NONE;
 
     public CheckFactory(Router router, List<Cidr> mynetworks, Map<Cidr, String> clientAccess, Dns dns,
                         Map<String, Integer> dnsblZones, int dnsblThreshold, Greylist greylist, RateLimit rateLimit,
@@ -49,6 +50,12 @@ public final class CheckFactory {
     /** The verifier reject_unverified_recipient uses (built only when configured: it owns probe threads). */
     public CheckFactory withVerifier(RecipientVerifier v) {
         this.verifier = v;
+        return this;
+    }
+
+    /** Checks from jars in the [plugins] directory, asked for any name that is not built in. */
+    public CheckFactory withPlugins(Plugins p) {
+        this.plugins = p;
         return this;
     }
 
@@ -90,7 +97,12 @@ public final class CheckFactory {
                 if (verifier == null) throw new IllegalArgumentException("reject_unverified_recipient needs the verifier");
                 yield verifier;
             }
-            default -> throw new IllegalArgumentException("unknown check " + name);
+            default -> {
+                Check c = plugins.create(name);
+                if (c == null) throw new IllegalArgumentException("unknown check \"" + name + "\": not built in, and no plugin offers it"
+                        + (plugins.names().isEmpty() ? "" : " (plugins offer " + plugins.names() + ")"));
+                yield c;
+            }
         };
     }
 }
