@@ -117,6 +117,18 @@ public final class Server implements AutoCloseable {
 
     public static Server start(Config config, Clock clock) throws IOException {
         if (config.logFile() != null) logToFile(config);
+        // before anything starts: a plugin check that cannot be had must not leave threads and open files behind
+        dev.postern.policy.Plugins plugins = plugins(config);
+        for (List<String> names : config.policy().phases().values()) {
+            for (String n : names) {
+                if (!Config.Policy.CHECKS.contains(n) && !plugins.names().contains(n)) {
+                    throw new IOException("unknown check \"" + n + "\": not built in, and no plugin offers it"
+                            + (plugins.names().isEmpty() ? "" : " (plugins offer " + plugins.names() + ")"));
+                }
+            }
+        }
+        Config.Delivery dd = config.delivery();
+        Dane dane = dd.usesDane() ? new Dane(new ValidatedDns(dd.dnsServers(), dd.dnsTimeout(), dd.dnssecTrustAnchors())) : null;
         Files.createDirectories(config.dataDir());
         Database db = config.clustered() ? openDatabase(config) : null;
         UserStore users = db != null ? new UserStore(new PgAccounts(db)) : new UserStore(config.usersFile());
@@ -150,7 +162,6 @@ public final class Server implements AutoCloseable {
         MtaSts mtaSts = d.mtaSts() ? new MtaSts(dns, peers.clientContext(), d.mtaStsPort(), Duration.ofSeconds(30), clock,
                 config.mtaStsCacheFile()) : null;
         if (mtaSts != null) mtaSts.reportTo(tlsReports);
-        Dane dane = d.usesDane() ? new Dane(new ValidatedDns(d.dnsServers(), d.dnsTimeout(), d.dnssecTrustAnchors())) : null;
         SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
                 d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts, tlsReports,
                 d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
@@ -206,7 +217,7 @@ public final class Server implements AutoCloseable {
             });
         }
         SmtpServer smtp = new SmtpServer(config, TlsSetup.serverContext(config), new Authenticator(users), router,
-                policy(config, router, dns, greylist, clock, tables, spf, authFailures, shared, verifier), queue, clock, auth, authFailures,
+                policy(config, router, dns, greylist, clock, tables, spf, authFailures, shared, verifier, plugins), queue, clock, auth, authFailures,
                 ip -> lookups.run(() -> dev.postern.policy.DnsChecks.verifiedName(dns, ip)), lookups, srs);
         smtp.relayControl().fullMailboxesFrom(new dev.postern.policy.RelayControl.FullMailboxes() {
             @Override public boolean any() { return maildir.anyKnownOverQuota(); }
@@ -343,11 +354,11 @@ public final class Server implements AutoCloseable {
 
     static PolicyChain policy(Config config, Router router, DnsjavaDns dns, Greylist greylist, Clock clock,
                               Map<String, AccessTable> tables, SpfResults spf, AuthFailures authFailures, PgPolicyState shared,
-                              RecipientVerifier verifier) {
+                              RecipientVerifier verifier, dev.postern.policy.Plugins plugins) {
         Config.Policy p = config.policy();
         CheckFactory f = new CheckFactory(router, config.relayNetworks(), p.clientAccess(), dns, p.dnsblZones(), p.dnsblThreshold(),
                 greylist, new RateLimit(p.connectionsPerMinute(), p.recipientsPerMinute(), p.messagesPerMinute(), clock, shared), p.senderDbl(), tables, spf,
-                authFailures).withVerifier(verifier).withPlugins(plugins(config));
+                authFailures).withVerifier(verifier).withPlugins(plugins);
         Map<Phase, List<Check>> phases = new EnumMap<>(Phase.class);
         p.phases().forEach((phase, names) -> phases.put(Phase.valueOf(phase.toUpperCase(java.util.Locale.ROOT)),
                 names.stream().map(f::create).toList()));
@@ -355,14 +366,10 @@ public final class Server implements AutoCloseable {
     }
 
     /** The checks the [plugins] jars offer (none without [plugins]). */
-    static dev.postern.policy.Plugins plugins(Config config) {
+    static dev.postern.policy.Plugins plugins(Config config) throws IOException {
         Config.Plugins p = config.plugins();
         if (p == null) return dev.postern.policy.Plugins.NONE;
-        try {
-            return dev.postern.policy.Plugins.load(p.dir(), p.settings(), Config.Policy.CHECKS);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return dev.postern.policy.Plugins.load(p.dir(), p.settings(), Config.Policy.CHECKS);
     }
 
     /** SPF, DKIM and DMARC for received mail, and the DKIM keys that sign ours. */
