@@ -134,6 +134,8 @@ public final class Server implements AutoCloseable {
         UserStore users = db != null ? new UserStore(new PgAccounts(db)) : new UserStore(config.usersFile());
         Config.Recipients rc = config.recipients();
         Router router = new Router(config.domains(), rc.relayDomains(), config.aliases(), users::exists, config.hostname(), rc.delimiters());
+        String stranded = dev.postern.queue.OtherStores.unserved(config.queueDir(), config.queue().store().name().toLowerCase(java.util.Locale.ROOT));
+        if (stranded != null) log.warn("queue: {}", stranded);
         Spool spool = switch (config.queue().store()) {
             case LOG -> new LogSpool(config.queueDir(), clock);
             case FILES -> new FileSpool(config.queueDir(), clock);

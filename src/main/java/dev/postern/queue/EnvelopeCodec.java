@@ -5,6 +5,9 @@ import dev.postern.mail.Envelope;
 import dev.postern.mail.Recipient;
 import dev.postern.mail.ReversePath;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -15,6 +18,7 @@ import java.util.List;
 
 /** The text form of an envelope at the head of a queue file: "key value" lines, values URL-encoded. */
 final class EnvelopeCodec {
+    private static final Logger log = LoggerFactory.getLogger("postern.queue");
     static final String MAGIC = "POSTERN-QUEUE 1";
 
     private EnvelopeCodec() {}
@@ -116,15 +120,40 @@ final class EnvelopeCodec {
     static boolean decodeHeld(List<String> lines) { return lines.contains("held"); }
 
     static List<RecipientState> decodeState(List<String> lines, List<Recipient> recipients) {
+        return decodeState(lines, recipients, "recipient state");
+    }
+
+    /**
+     * Recipient states in either format a release has written: seven fields (index, status, attempts, next
+     * attempt, last reply, relay, "warned") since the delivery dispatcher, five (no relay, no delay warning) in
+     * the first release. A line in neither, or naming a recipient the envelope lacks, is logged with its
+     * source and that recipient starts fresh: never dropped without a word.
+     */
+    static List<RecipientState> decodeState(List<String> lines, List<Recipient> recipients, String source) {
         List<RecipientState> out = new ArrayList<>();
         for (Recipient r : recipients) out.add(RecipientState.fresh(r));
+        int n = 0;
         for (String l : lines) {
+            n++;
+            if (l.isEmpty() || l.equals("held")) continue;
             String[] f = l.split(" ");
-            if (f.length != 7) continue;
-            int i = Integer.parseInt(f[0]);
-            out.set(i, new RecipientState(recipients.get(i), RecipientState.Status.valueOf(f[1]),
-                    Integer.parseInt(f[2]), f[3].equals("-") ? null : Instant.ofEpochMilli(Long.parseLong(f[3])), dec(f[4]),
-                    dec(f[5]), f[6].equals("warned")));
+            try {
+                int i = Integer.parseInt(f[0]);
+                if (i < 0 || i >= recipients.size()) throw new IllegalArgumentException("recipient " + i + " of " + recipients.size());
+                Instant next = f.length > 3 && !f[3].equals("-") ? Instant.ofEpochMilli(Long.parseLong(f[3])) : null;
+                if (f.length == 7) {
+                    out.set(i, new RecipientState(recipients.get(i), RecipientState.Status.valueOf(f[1]), Integer.parseInt(f[2]), next,
+                            dec(f[4]), dec(f[5]), f[6].equals("warned")));
+                } else if (f.length == 5) {
+                    out.set(i, new RecipientState(recipients.get(i), RecipientState.Status.valueOf(f[1]), Integer.parseInt(f[2]), next,
+                            dec(f[4]), null, false));
+                } else {
+                    throw new IllegalArgumentException(f.length + " fields");
+                }
+            } catch (RuntimeException e) {
+                log.warn("{}: line {} \"{}\" is not a recipient state this release reads ({}); that recipient is treated as new",
+                        source, n, l, e.getMessage());
+            }
         }
         return out;
     }

@@ -205,7 +205,7 @@ public final class FileSpool implements Spool {
         List<String> stateLines = Files.exists(state) ? Files.readAllLines(state, StandardCharsets.UTF_8) : List.of();
         Path pre = active.resolve(id + ".prefix");
         long prefixBytes = Files.exists(pre) ? Files.size(pre) : 0;
-        return new QueuedMessage(id, env, EnvelopeCodec.decodeState(stateLines, env.recipients()),
+        return new QueuedMessage(id, env, EnvelopeCodec.decodeState(stateLines, env.recipients(), state.toString()),
                 Files.size(file) - headerBytes + prefixBytes, EnvelopeCodec.decodeHeld(stateLines));
     }
 

@@ -336,7 +336,7 @@ public final class LogSpool implements Spool {
                 en.finish(); // partial messages and finished ones: only their segments matter now
                 continue;
             }
-            out.add(new QueuedMessage(e.getKey(), en.envelope, EnvelopeCodec.decodeState(en.state, en.envelope.recipients()),
+            out.add(new QueuedMessage(e.getKey(), en.envelope, EnvelopeCodec.decodeState(en.state, en.envelope.recipients(), dir + " message " + e.getKey()),
                     en.size, EnvelopeCodec.decodeHeld(en.state)));
         }
         long next = segments.isEmpty() ? 1 : segments.get(segments.size() - 1) + 1;
