@@ -25,11 +25,32 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /** {@code postern [serve|check-config|user ...]}. With no sub-command, serve on the embedded default. */
-@Command(name = "postern", mixinStandardHelpOptions = true, version = "Postern 0.1",
+@Command(name = "postern", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
         description = "Postern mail transfer agent",
         subcommands = {Cli.Serve.class, Cli.CheckConfig.class, Cli.User.class, QueueCommand.class, DkimCommand.class, DmarcCommand.class,
                 DbCommand.class, ClusterCommand.class, DnsRecordsCommand.class, TlsRptCommand.class})
 public final class Cli implements Callable<Integer> {
+
+    /** "Postern 0.1.0 (commit 852d222, 2026-12-02)": the release and the commit the jar was built from. */
+    public static final class Version implements picocli.CommandLine.IVersionProvider {
+        @Override public String[] getVersion() { return new String[] {describe()}; }
+
+        public static String describe() {
+            java.util.Properties p = new java.util.Properties();
+            try (var in = Cli.class.getResourceAsStream("/postern-version.properties")) {
+                if (in != null) p.load(in);
+            } catch (java.io.IOException ignored) {
+                // described as unknown below
+            }
+            String version = known(p.getProperty("version"), "unknown version");
+            String commit = known(p.getProperty("commit"), null);
+            if (commit == null) return "Postern " + version + " (commit unknown: not built from a git checkout)";
+            return "Postern " + version + " (commit " + commit + ", " + known(p.getProperty("date"), "?")
+                    + ("true".equals(p.getProperty("dirty")) ? ", with uncommitted changes" : "") + ")";
+        }
+
+        private static String known(String v, String dflt) { return v == null || v.isBlank() || v.startsWith("${") ? dflt : v; }
+    }
 
     @Override public Integer call() throws Exception {
         return new Serve().call();

@@ -252,7 +252,7 @@ public final class Server implements AutoCloseable {
         if (ours != null && ours.bindHost() != null) {
             policyServer = PolicyServer.start(ours.bindHost(), ours.bindPort(), TlsSetup.pairs(config), config.domains(), ours.policyText());
         }
-        log.info("daemon started: hostname={}, domains={}, data={}, recovered={}", config.hostname(),
+        log.info("daemon started: {}; hostname={}, domains={}, data={}, recovered={}", Cli.Version.describe(), config.hostname(),
                 config.domains(), config.dataDir(), recovered);
         timer.scheduleWithFixedDelay(users::refreshIfChanged, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         timer.scheduleWithFixedDelay(greylist::save, 5, 5, java.util.concurrent.TimeUnit.SECONDS);

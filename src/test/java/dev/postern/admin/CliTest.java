@@ -48,6 +48,15 @@ class CliTest {
         return f;
     }
 
+    @Test void versionNamesTheReleaseAndTheCommit() {
+        Run r = run(null, "--version");
+        assertThat(r.code()).isZero();
+        String pattern = java.nio.file.Files.isDirectory(Path.of(".git"))
+                ? "Postern \\d+\\.\\d+\\.\\d+\\S* \\(commit [0-9a-f]{7,}, \\d{4}-\\d\\d-\\d\\d(, with uncommitted changes)?\\)\\s*"
+                : "Postern \\S+ \\(commit unknown: not built from a git checkout\\)\\s*";
+        assertThat(r.out()).matches(pattern).doesNotContain("${");
+    }
+
     @Test void checkConfigReportsEveryProblemAndExits2() throws Exception {
         Path f = config("[limits]\nmax_recipients = 0\nbogus = 1\n");
         Run r = run(null, "check-config", "--config", f.toString());
