@@ -33,7 +33,7 @@ class ArchitectureTest {
             Map.entry("policy", Set.of("mail", "route", "store")),
             Map.entry("config", Set.of("mail")),
             Map.entry("filter", Set.of("mail")),
-            Map.entry("receive", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "config", "tls", "filter")),
+            Map.entry("receive", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "config", "tls", "filter", "store")),
             Map.entry("admin", Set.of("mail", "smtp", "auth", "message", "policy", "queue", "route", "deliver", "config", "receive", "store", "tls",
                     "filter")));
 

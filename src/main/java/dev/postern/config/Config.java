@@ -70,7 +70,11 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
      * is "accept", "reject" or "tempfail" (milter_default_action); the time-outs are Postfix's milter_*_timeout.
      */
     public record Milter(List<String> servers, String defaultAction, Duration connectTimeout, Duration commandTimeout,
-                         Duration contentTimeout) {}
+                         Duration contentTimeout, boolean afterQueue) {
+        public Milter(List<String> servers, String defaultAction, Duration connectTimeout, Duration commandTimeout, Duration contentTimeout) {
+            this(servers, defaultAction, connectTimeout, commandTimeout, contentTimeout, false);
+        }
+    }
 
     public Config withMilter(Milter m) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,

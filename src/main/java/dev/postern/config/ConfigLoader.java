@@ -180,7 +180,8 @@ public final class ConfigLoader {
         return new Config.Srs(domain == null ? null : domain.toLowerCase(Locale.ROOT), secret, Set.copyOf(exclude), maxAge);
     }
 
-    private static final Set<String> MILTER_KEYS = Set.of("servers", "default_action", "connect_timeout", "command_timeout", "content_timeout");
+    private static final Set<String> MILTER_KEYS = Set.of("servers", "default_action", "connect_timeout", "command_timeout", "content_timeout",
+            "after_queue");
 
     /** [milter]: servers "inet:HOST:PORT" or "unix:/PATH", in order; Postfix's defaults for the rest. */
     private Config.Milter milter(JsonNode root) {
@@ -198,8 +199,11 @@ public final class ConfigLoader {
         if (!Set.of("accept", "reject", "tempfail").contains(action)) {
             problem("milter.default_action", "expected \"accept\", \"reject\" or \"tempfail\", got \"" + action + "\"");
         }
+        boolean after = bool(n, "milter.after_queue", "after_queue", false);
+        if (after && root.has("cluster")) problem("milter.after_queue", "not supported in cluster mode yet: use the milters before the queue");
         return new Config.Milter(List.copyOf(servers), action, durationIn(n, "milter", "connect_timeout", Duration.ofSeconds(30)),
-                durationIn(n, "milter", "command_timeout", Duration.ofSeconds(30)), durationIn(n, "milter", "content_timeout", Duration.ofSeconds(300)));
+                durationIn(n, "milter", "command_timeout", Duration.ofSeconds(30)), durationIn(n, "milter", "content_timeout", Duration.ofSeconds(300)),
+                after);
     }
 
     private Config.Recipients recipients(JsonNode root, Set<String> domains) {

@@ -37,6 +37,10 @@ public final class FilteredMessage {
 
     private final List<Field> fields;
     private Body body;
+    private boolean modified;
+
+    /** Whether a milter changed a header field or the body. */
+    public boolean modified() { return modified; }
 
     public FilteredMessage(List<Field> fields, Body body) {
         this.fields = new ArrayList<>(fields);
@@ -90,11 +94,15 @@ public final class FilteredMessage {
 
     // ---- the modifications of SMFIR_ADDHEADER, INSHEADER, CHGHEADER and REPLBODY
 
-    void addField(String name, String value) { fields.add(Field.fromMilter(name, value)); }
+    void addField(String name, String value) {
+        fields.add(Field.fromMilter(name, value));
+        modified = true;
+    }
 
     /** index: 0 puts it first (libmilter's smfi_insheader). */
     void insertField(int index, String name, String value) {
         fields.add(Math.max(0, Math.min(index, fields.size())), Field.fromMilter(name, value));
+        modified = true;
     }
 
     /** The index-th (from 1) field of that name changed, or deleted when value is empty; added when there is no such field. */
@@ -105,6 +113,7 @@ public final class FilteredMessage {
             if (++seen < Math.max(1, index)) continue;
             if (value.isEmpty()) fields.remove(i);
             else fields.set(i, Field.fromMilter(fields.get(i).name(), value));
+            modified = true;
             return;
         }
         if (!value.isEmpty()) addField(name, value);
@@ -113,6 +122,7 @@ public final class FilteredMessage {
     void replaceBody(byte[] replacement) {
         byte[] copy = replacement.clone();
         body = () -> new ByteArrayInputStream(copy);
+        modified = true;
     }
 
     /** The header section as bytes, the blank line included. */

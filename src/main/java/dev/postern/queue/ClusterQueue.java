@@ -4,6 +4,7 @@ import dev.postern.deliver.MaildirWriter;
 import dev.postern.deliver.SmtpDelivery;
 import dev.postern.mail.ContentSigner;
 import dev.postern.mail.Envelope;
+import dev.postern.mail.Reply;
 import dev.postern.mail.Outcome;
 import dev.postern.route.MxRouter;
 import dev.postern.route.Router;
@@ -369,9 +370,15 @@ public final class ClusterQueue implements Queue {
     }
 
     @Override public boolean bounce(String id) throws IOException {
+        return bounce(id, Reply.of(550, "5.0.0", "message returned by the administrator"));
+    }
+
+    @Override public java.io.InputStream content(String id) throws IOException { return store.openContent(id); }
+
+    @Override public boolean bounce(String id, Reply reason) throws IOException {
         QueuedMessage m = store.get(id);
         if (m == null) return false;
-        OutcomeRules.Result r = OutcomeRules.returnToSender(m);
+        OutcomeRules.Result r = OutcomeRules.returnToSender(m, reason);
         Instant now = clock.instant();
         for (OutcomeRules.Notice n : r.notices()) notices.send(m, n, now);
         store.recordOutcome(r.updated());

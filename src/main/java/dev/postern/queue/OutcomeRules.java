@@ -63,7 +63,10 @@ final class OutcomeRules {
 
     /** Every pending recipient fails now (postsuper -r to a bounce, as the administrator asks). */
     static Result returnToSender(QueuedMessage m) {
-        Reply r = Reply.of(550, "5.0.0", "message returned by the administrator");
+        return returnToSender(m, Reply.of(550, "5.0.0", "message returned by the administrator"));
+    }
+
+    static Result returnToSender(QueuedMessage m, Reply r) {
         List<RecipientState> states = new ArrayList<>();
         List<DsnWriter.Entry> entries = new ArrayList<>();
         for (RecipientState s : m.recipients()) {
@@ -73,8 +76,9 @@ final class OutcomeRules {
             }
             RecipientState f = new RecipientState(s.recipient(), Status.FAILED, s.attempts(), null, r.toString(), s.relay(), s.delayWarned());
             states.add(f);
-            entries.add(new DsnWriter.Entry(f, "failed", "5.0.0", r.toString(), null));
-            log.info("{}: to=<{}>, relay=none, dsn=5.0.0, status=bounced ({})", m.id(), s.recipient().address(), r);
+            String dsn = r.enhanced() != null ? r.enhanced() : "5.0.0";
+            entries.add(new DsnWriter.Entry(f, "failed", dsn, r.toString(), null));
+            log.info("{}: to=<{}>, relay=none, dsn={}, status=bounced ({})", m.id(), s.recipient().address(), dsn, r);
         }
         return new Result(m.withRecipients(states), entries.isEmpty() ? List.of() : List.of(new Notice(DsnWriter.Kind.FAILED, entries)));
     }

@@ -63,5 +63,11 @@ public interface Queue extends AutoCloseable {
     /** Fails every pending recipient now and tells the sender. */
     boolean bounce(String id) throws IOException;
 
+    /** As {@link #bounce(String)}, with the reason the sender's notice gives (a content filter's refusal). */
+    boolean bounce(String id, dev.postern.mail.Reply reason) throws IOException;
+
+    /** A queued message's content as stored (our trace field first). */
+    java.io.InputStream content(String id) throws IOException;
+
     @Override void close();
 }

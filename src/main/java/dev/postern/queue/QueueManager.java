@@ -4,6 +4,7 @@ import dev.postern.deliver.MaildirWriter;
 import dev.postern.deliver.SmtpDelivery;
 import dev.postern.mail.ContentSigner;
 import dev.postern.mail.Envelope;
+import dev.postern.mail.Reply;
 import dev.postern.mail.Outcome;
 import dev.postern.route.MxRouter;
 import dev.postern.route.Router;
@@ -383,10 +384,16 @@ public final class QueueManager implements Queue {
 
     /** Fails every pending recipient now and tells the sender (like Postfix's postsuper -r to a bounce). */
     @Override public boolean bounce(String id) throws IOException {
+        return bounce(id, Reply.of(550, "5.0.0", "message returned by the administrator"));
+    }
+
+    @Override public java.io.InputStream content(String id) throws IOException { return spool.openContent(id); }
+
+    @Override public boolean bounce(String id, Reply reason) throws IOException {
         return call(() -> {
             Entry en = entries.get(id);
             if (en == null) return CompletableFuture.completedFuture(false);
-            OutcomeRules.Result r = OutcomeRules.returnToSender(en.message);
+            OutcomeRules.Result r = OutcomeRules.returnToSender(en.message, reason);
             en.message = r.updated();
             CompletableFuture<Void> written = record(id, en, r.notices(), clock.instant());
             schedule(id, en);

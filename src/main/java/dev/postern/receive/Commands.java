@@ -270,6 +270,7 @@ final class Commands {
         MilterStage filtering = milters == null ? null : new MilterStage(milters, s.server.config().dataDir().resolve("tmp"), envelope,
                 s.server.queue(), s::receivedHeader, Map.of());
         InboundMessage m = new InboundMessage(s.disk, s.server.config().limits().maxMessageSize(), authentication(), filtering);
+        if (s.server.afterQueue() != null) m.filterAfterQueue(s.server.afterQueue());
         s.message = m;
         s.offload(() -> m.begin(s.server.queue(), envelope, s::receivedHeader), (id, err) -> {
             if (err != null) {
@@ -323,6 +324,7 @@ final class Commands {
             } else {
                 s.accepted(queued, m.authSummary());
                 s.reply(Reply.of(250, "2.0.0", "Ok: queued as " + queued.id()));
+                if (m.awaitsAfterQueue()) s.server.afterQueue().filterLater(queued.id());
             }
             s.resetTransaction();
         });

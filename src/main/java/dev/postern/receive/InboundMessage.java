@@ -49,6 +49,15 @@ final class InboundMessage {
 
     private final MilterStage filtering;
     private volatile String holdReason;
+    private volatile AfterQueueFilter afterQueue;
+
+    /** [milter] after_queue: queued held and remembered as pending before the 250, filtered afterwards. */
+    void filterAfterQueue(AfterQueueFilter f) { this.afterQueue = f; }
+
+    /** Whether the queued message waits for the after-queue milters (false when held for another reason). */
+    boolean awaitsAfterQueue() { return afterQueue != null && AfterQueueFilter.AWAITING.equals(committedHold); }
+
+    private volatile String committedHold;
 
     /** The message was discarded by a milter: the client gets a 250, and nothing is queued. */
     static final class Discarded extends Exception {
@@ -236,7 +245,7 @@ final class InboundMessage {
             return CompletableFuture.failedFuture(new Refused(
                     dev.postern.mail.Reply.of(451, "4.3.0", "Temporary failure in message authentication, try again later")));
         }
-        if (o == null) return incoming.commitAsync(holdReason);
+        if (o == null) return commitHeld(holdReason);
         o.effects().run();
         authSummary = o.summary();
         if (o.refusal() != null) {
@@ -249,7 +258,22 @@ final class InboundMessage {
             incoming.abort();
             return CompletableFuture.failedFuture(e);
         }
-        return incoming.commitAsync(o.holdReason() != null ? o.holdReason() : holdReason);
+        return commitHeld(o.holdReason() != null ? o.holdReason() : holdReason);
+    }
+
+    /** The commit, held for the after-queue milters when they apply and nothing else holds it. */
+    private CompletableFuture<QueuedMessage> commitHeld(String reason) {
+        if (reason == null && afterQueue != null) {
+            try {
+                afterQueue.expect(incoming.id());
+            } catch (IOException e) {
+                incoming.abort();
+                return CompletableFuture.failedFuture(e);
+            }
+            reason = AfterQueueFilter.AWAITING;
+        }
+        committedHold = reason;
+        return incoming.commitAsync(reason);
     }
 
     void abort() {

@@ -83,7 +83,10 @@ final class MilterStage {
     }
 
     /** The envelope as the milters changed it: sender (SMFIR_CHGFROM), recipients added and removed. */
-    Envelope envelope(MilterSession.Result r) throws IOException {
+    Envelope envelope(MilterSession.Result r) throws IOException { return changed(envelope, r); }
+
+    /** An envelope with the milters' changes applied. */
+    static Envelope changed(Envelope envelope, MilterSession.Result r) throws IOException {
         ReversePath sender = envelope.sender();
         if (r.newSender() != null) sender = reversePath(r.newSender());
         List<Recipient> rcpts = new ArrayList<>(envelope.recipients());

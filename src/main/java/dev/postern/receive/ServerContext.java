@@ -18,7 +18,7 @@ record ServerContext(Config config, java.util.concurrent.atomic.AtomicReference<
                      dev.postern.policy.AuthFailures authFailures, Clock clock, java.util.concurrent.atomic.AtomicLong accepted,
                      AuthServices auth, java.util.function.Function<InetAddress, java.util.concurrent.CompletableFuture<String>> clientNames,
                      dev.postern.route.DnsReplay lookups, ExecutorService passwordChecks, dev.postern.filter.Milters milters,
-                     dev.postern.filter.Srs srs) {
+                     dev.postern.filter.Srs srs, AfterQueueFilter afterQueue) {
 
     /** The listeners' TLS context now: a new certificate (ACME renewal) applies to the next handshake. */
     SslContext ssl() { return tls.get(); }

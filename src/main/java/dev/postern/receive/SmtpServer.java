@@ -75,8 +75,19 @@ public final class SmtpServer implements AutoCloseable {
         this.context = new ServerContext(config, new java.util.concurrent.atomic.AtomicReference<>(ssl), authenticator, router, relayControl(config, router), policy,
                 queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
                 authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames, lookups, passwordChecks,
-                milters(config.milter()), srs);
+                config.milter() != null && config.milter().afterQueue() ? null : milters(config.milter()), srs,
+                afterQueue(config, queue));
         log.info("using {} transport", epoll ? "epoll" : "NIO");
+    }
+
+    /** [milter] after_queue: the milters see messages once they are queued; null otherwise. */
+    private static AfterQueueFilter afterQueue(Config config, Queue queue) {
+        if (config.milter() == null || !config.milter().afterQueue()) return null;
+        try {
+            return new AfterQueueFilter(milters(config.milter()), queue, config.dataDir().resolve("milter-pending.db"), config.hostname());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + config.dataDir().resolve("milter-pending.db"), e);
+        }
     }
 
     /** [milter]: the milters every session consults, or null. */
@@ -129,6 +140,7 @@ public final class SmtpServer implements AutoCloseable {
                 throw new IOException("cannot listen on " + l.bind() + " (listeners." + l.name() + "): " + e.getMessage(), e);
             }
         }
+        if (context.afterQueue() != null) context.afterQueue().resume(); // what a stop left unfiltered
     }
 
     private void session(SocketChannel ch, Config.Listener l) {
@@ -169,5 +181,6 @@ public final class SmtpServer implements AutoCloseable {
         blocking.shutdown();
         passwordChecks.shutdown();
         if (context.milters() != null) context.milters().close();
+        if (context.afterQueue() != null) context.afterQueue().close();
     }
 }

@@ -236,6 +236,42 @@ class ConfigLoaderTest {
                 .anyMatch(p -> p.contains(":11: maildir.owner: no such user or group"));
     }
 
+    @Test void milterSrsAndPluginSettingsLoadAndBadOnesAreNamed() throws Exception {
+        Path plugins = Files.createDirectories(dir.resolve("plugins"));
+        Files.writeString(dir.resolve("srs.secret"), "s\n");
+        Config c = ConfigLoader.load(write("""
+                domains = ["example.test"]
+                [milter]
+                servers = ["inet:127.0.0.1:11332", "unix:/run/opendkim/opendkim.sock"]
+                after_queue = true
+                [srs]
+                domain = "example.test"
+                secret_file = "srs.secret"
+                [plugins]
+                dir = "plugins"
+                [plugins.my_check]
+                limit = 3
+                """), false);
+        assertThat(c.milter().servers()).hasSize(2);
+        assertThat(c.milter().defaultAction()).isEqualTo("tempfail");
+        assertThat(c.milter().contentTimeout()).isEqualTo(java.time.Duration.ofSeconds(300));
+        assertThat(c.milter().afterQueue()).isTrue();
+        assertThat(c.srs().maxAge()).isEqualTo(java.time.Duration.ofDays(21));
+        assertThat(c.plugins().dir()).isEqualTo(plugins);
+        assertThat(c.plugins().settings()).containsEntry("my_check", java.util.Map.of("limit", "3"));
+        ConfigException e = errors("""
+                domains = ["example.test"]
+                [milter]
+                servers = ["tcp:127.0.0.1"]
+                default_action = "ignore"
+                [srs]
+                domain = "other.test"
+                """);
+        assertThat(e.problems()).anyMatch(p -> p.contains(":3: milter.servers: expected \"inet:HOST:PORT\" or \"unix:/PATH\", got \"tcp:127.0.0.1\""))
+                .anyMatch(p -> p.contains(":4: milter.default_action: expected \"accept\", \"reject\" or \"tempfail\""))
+                .anyMatch(p -> p.contains(":6: srs.domain: other.test is not one of domains"));
+    }
+
     @Test void acmeSettingsLoadWithDefaultsAndBadOnesAreNamed() throws Exception {
         Config c = ConfigLoader.load(write("""
                 hostname = "mx.example.test"
