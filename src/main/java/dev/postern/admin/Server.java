@@ -88,6 +88,10 @@ public final class Server implements AutoCloseable {
     private PolicyServer policyServer;
     private java.util.concurrent.ScheduledExecutorService acmeTimer;
     private AcmeCertificates acme;
+    private Alerts alerts;
+
+    /** [alerts], checked every minute; check() runs them now. */
+    public Alerts alerts() { return alerts; }
     private TlsReports tlsReports;
     private TlsReportSender tlsrptSender;
     private dev.postern.deliver.RecipientProbe prober;
@@ -267,6 +271,8 @@ public final class Server implements AutoCloseable {
             tables.values().forEach(AccessTable::reload);
             auth.signing().reload();
         };
+        Alerts alerts = new Alerts(config.alerts(), queue, config.dataDir(), clock);
+        timer.scheduleWithFixedDelay(() -> quietly("check alerts", alerts::check), 10, 60, java.util.concurrent.TimeUnit.SECONDS);
         RecipientVerifier verifierStats = verifier;
         DmarcReportSender dmarcSender = new DmarcReportSender(config, dns, queue, clock, auth.reports());
         AdminEndpoint admin = AdminEndpoint.start(config, queue, reload, () -> {
@@ -275,6 +281,7 @@ public final class Server implements AutoCloseable {
             all.putAll(spool.stats());
             all.putAll(maildir.stats());
             if (verifierStats != null) all.putAll(verifierStats.stats());
+            all.putAll(alerts.stats());
             return all;
         }, dmarcSender, db != null ? new SharedTokens(db) : null, users::reload);
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
@@ -287,6 +294,7 @@ public final class Server implements AutoCloseable {
         server.policyServer = policyServer;
         server.acmeTimer = acmeTimer;
         server.acme = acme;
+        server.alerts = alerts;
         server.tlsReports = tlsReports;
         server.tlsrptSender = tlsrptSender;
         server.verifier = verifier;

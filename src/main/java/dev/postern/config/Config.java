@@ -16,7 +16,29 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                      List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
                      Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
                      QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients,
-                     Milter milter, Srs srs, Plugins plugins) {
+                     Milter milter, Srs srs, Plugins plugins, Alerts alerts) {
+
+    public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
+                  List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
+                  Path usersFile, Path logFile, Delivery delivery, Map<String, Nexthop> transports,
+                  QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients, Milter milter,
+                  Srs srs, Plugins plugins) {
+        this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, cluster, recipients, milter, srs, plugins, Alerts.DEFAULT);
+    }
+
+    /**
+     * [alerts]: a queue of queueSize messages or more, a message older than oldestMessage, a destination with at
+     * least deferralRatio of its waiting recipients deferred, less than minFreeDiskMb free for the data directory.
+     */
+    public record Alerts(int queueSize, Duration oldestMessage, double deferralRatio, long minFreeDiskMb) {
+        public static final Alerts DEFAULT = new Alerts(10_000, Duration.ofHours(24), 0.5, 1024);
+    }
+
+    public Config withAlerts(Alerts a) {
+        return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
+                transports, queue, admin, policy, auth, cluster, recipients, milter, srs, plugins, a);
+    }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
                   List<Listener> listeners, Tls tls, Limits limits, Map<String, List<String>> aliases,
@@ -24,7 +46,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                   QueueSettings queue, Admin admin, Policy policy, Auth auth, Cluster cluster, Recipients recipients, Milter milter,
                   Srs srs) {
         this(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, recipients, milter, srs, null);
+                transports, queue, admin, policy, auth, cluster, recipients, milter, srs, null, Alerts.DEFAULT);
     }
 
     /**
@@ -35,7 +57,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withPlugins(Plugins p) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, recipients, milter, srs, p);
+                transports, queue, admin, policy, auth, cluster, recipients, milter, srs, p, alerts);
     }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
@@ -54,7 +76,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withSrs(Srs s) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, recipients, milter, s, plugins);
+                transports, queue, admin, policy, auth, cluster, recipients, milter, s, plugins, alerts);
     }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
@@ -78,7 +100,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withMilter(Milter m) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, recipients, m, srs, plugins);
+                transports, queue, admin, policy, auth, cluster, recipients, m, srs, plugins, alerts);
     }
 
     public Config(String hostname, Path dataDir, Set<String> domains, List<Cidr> relayNetworks,
@@ -91,7 +113,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
     public Config withRecipients(Recipients r) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
-                transports, queue, admin, policy, auth, cluster, r, milter, srs, plugins);
+                transports, queue, admin, policy, auth, cluster, r, milter, srs, plugins, alerts);
     }
 
     /**
@@ -138,7 +160,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public Config withCluster(Cluster c) {
         return new Config(hostname, dataDir, domains, relayNetworks, listeners, tls, limits, aliases, usersFile, logFile, delivery,
                 transports, c != null && queue.store() != Store.POSTGRESQL ? queue.withStore(Store.POSTGRESQL) : queue, admin, policy, auth, c,
-                recipients, milter, srs, plugins);
+                recipients, milter, srs, plugins, alerts);
     }
 
     /**

@@ -35,7 +35,7 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster",
-            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts", "milter", "srs", "plugins");
+            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts", "milter", "srs", "plugins", "alerts");
     private static final Set<String> MTA_STS_KEYS = Set.of("mode", "mx", "max_age", "bind");
     private static final Set<String> VERIFY_KEYS = Set.of("positive_ttl", "negative_ttl", "probe_timeout", "probe_concurrency");
     private static final Set<String> MAILDIR_KEYS = Set.of("subaddress_folders", "over_quota", "owner");
@@ -133,7 +133,25 @@ public final class ConfigLoader {
         Config.QueueSettings queue = queueSettings(root, cluster != null);
         return new Config(hostname, dataDir, domains, networks, listeners, tls, limits, aliases, users, log,
                 delivery, transports, queue, admin(root), policy(root), auth(root, hostname, domains), cluster,
-                recipients(root, domains), milter(root), srs(root, domains), plugins(root));
+                recipients(root, domains), milter(root), srs(root, domains), plugins(root), alerts(root));
+    }
+
+    private static final Set<String> ALERT_KEYS = Set.of("queue_size", "oldest_message", "deferral_ratio", "min_free_disk_mb");
+
+    /** [alerts]: thresholds; every key optional. */
+    private Config.Alerts alerts(JsonNode root) {
+        JsonNode n = root.get("alerts");
+        Config.Alerts d = Config.Alerts.DEFAULT;
+        if (n == null) return d;
+        unknownKeys(n, "alerts", ALERT_KEYS);
+        double ratio = d.deferralRatio();
+        JsonNode r = n.get("deferral_ratio");
+        if (r != null) {
+            if (!r.isNumber() || r.asDouble() <= 0 || r.asDouble() > 1) problem("alerts.deferral_ratio", "expected a number above 0 and at most 1, got " + r);
+            else ratio = r.asDouble();
+        }
+        return new Config.Alerts((int) positiveIn(n, "alerts", "queue_size", d.queueSize()), durationIn(n, "alerts", "oldest_message", d.oldestMessage()),
+                ratio, positiveIn(n, "alerts", "min_free_disk_mb", d.minFreeDiskMb()));
     }
 
     /** [plugins]: dir, and a table of string settings per check name. */

@@ -64,11 +64,11 @@ public final class Milters implements AutoCloseable {
     }
 
     void count(String milter, String verdict) {
-        verdicts.computeIfAbsent("postern_milter_" + milter.replaceAll("[^A-Za-z0-9]+", "_") + "_" + verdict + "_total", k -> new AtomicLong())
-                .incrementAndGet();
+        verdicts.computeIfAbsent("postern_milter_verdicts_total{milter=\"" + milter.replace("\"", "") + "\",verdict=\"" + verdict + "\"}",
+                k -> new AtomicLong()).incrementAndGet();
     }
 
-    /** Verdicts per milter and kind (postern_milter_inet_127_0_0_1_11332_reject_total ...), for the metrics endpoint. */
+    /** Verdicts per milter and kind (postern_milter_verdicts_total{milter="inet:127.0.0.1:11332",verdict="reject"}), for metrics. */
     public Map<String, Long> stats() {
         Map<String, Long> out = new TreeMap<>();
         verdicts.forEach((k, v) -> out.put(k, v.get()));

@@ -108,7 +108,7 @@ class ConfigLoaderTest {
                 [limits]
                 max_recipient = 5
                 """);
-        assertThat(e.problems()).anyMatch(p -> p.endsWith("postern.toml:2: domians: unknown key (known here: admin, aliases, auth, cluster, data_dir, delivery, domains, hostname, limits, listeners, log_file, maildir, milter, mta_sts, plugins, policy, queue, recipient_delimiter, recipient_verification, relay_domains, relay_networks, relay_recipients, srs, tls, tls_policy, transport, users_file)"));
+        assertThat(e.problems()).anyMatch(p -> p.endsWith("postern.toml:2: domians: unknown key (known here: admin, alerts, aliases, auth, cluster, data_dir, delivery, domains, hostname, limits, listeners, log_file, maildir, milter, mta_sts, plugins, policy, queue, recipient_delimiter, recipient_verification, relay_domains, relay_networks, relay_recipients, srs, tls, tls_policy, transport, users_file)"));
         assertThat(e.problems()).anyMatch(p -> p.contains("postern.toml:4: limits.max_recipient: unknown key"));
     }
 

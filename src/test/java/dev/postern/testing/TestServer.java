@@ -138,6 +138,7 @@ public final class TestServer implements AutoCloseable {
         private Config.Recipients recipients = Config.Recipients.DEFAULT;
         private Config.Milter milter;
         private Config.Srs srs;
+        private Config.Alerts alerts = Config.Alerts.DEFAULT;
         private Config.Tls tls = new Config.Tls(null, null);
         private int smtpPort = 0;
 
@@ -160,6 +161,7 @@ public final class TestServer implements AutoCloseable {
         public Builder serveMtaSts(Config.MtaStsServe policy) { tls = new Config.Tls(tls.cert(), tls.key(), policy, tls.more(), tls.acme()); return this; }
         public Builder milter(Config.Milter m) { milter = m; return this; }
         public Builder srs(Config.Srs s) { srs = s; return this; }
+        public Builder alerts(Config.Alerts a) { alerts = a; return this; }
         public Builder acme(Config.Acme a) { tls = tls.withAcme(a); return this; }
         public Builder smtpPort(int port) { smtpPort = port; return this; }
         public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
@@ -183,7 +185,7 @@ public final class TestServer implements AutoCloseable {
                     new Limits(maxSize, maxRecipients, maxConnections, maxPerIp, commandTimeout, dataTimeout),
                     aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin("127.0.0.1", 0), policy,
                     auth != null ? auth : Config.Auth.defaults(hostname).withVerify(false)).withCluster(cluster).withRecipients(recipients)
-                    .withMilter(milter).withSrs(srs);
+                    .withMilter(milter).withSrs(srs).withAlerts(alerts);
             if (createUsers && cluster != null) {
                 try (dev.postern.store.Database db = dev.postern.store.Database.open(cluster, 2)) {
                     db.checkSchema();
