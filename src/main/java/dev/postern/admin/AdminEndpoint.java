@@ -36,12 +36,18 @@ import java.util.concurrent.Executors;
  * GET  /queue/ID              show          POST /queue/ID/{retry,hold,release,delete,bounce}
  * GET  /metrics               counters in Prometheus text format (no token)
  * POST /policy/reload         re-read the allow/block list files
+ * POST /backup?to=PATH        a consistent backup of the queue and the state to PATH
  * </pre>
  */
 final class AdminEndpoint implements AutoCloseable {
     /** An action that may fail reading files or the database. */
     interface IoAction {
         void run() throws IOException;
+    }
+
+    /** Writes a backup to the file; returns how long it took in ms. */
+    interface BackupAction {
+        long to(java.nio.file.Path file) throws IOException;
     }
 
     private static final Logger log = LoggerFactory.getLogger("postern.admin");
@@ -64,7 +70,7 @@ final class AdminEndpoint implements AutoCloseable {
 
     static AdminEndpoint start(Config config, Queue queue, Runnable reloadTables,
                                java.util.function.Supplier<Map<String, Long>> metrics, DmarcReportSender dmarc,
-                               SharedTokens shared, IoAction reloadUsers) throws IOException {
+                               SharedTokens shared, IoAction reloadUsers, BackupAction backup) throws IOException {
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
         writePrivate(config.adminTokenFile(), token + "\n");
         if (shared != null) shared.register(config.cluster().nodeName(), token);
@@ -93,6 +99,34 @@ final class AdminEndpoint implements AutoCloseable {
                     respond(ex, 200, Map.of("result", "reloaded"));
                 } catch (IOException e) {
                     respond(ex, 500, Map.of("error", "cannot read the accounts: " + e.getMessage()));
+                }
+            }
+        });
+        // "postern backup --to FILE": a consistent copy of the queue and the state, the server running on
+        http.createContext("/backup", ex -> {
+            try (ex) {
+                if (a.refused(ex)) return;
+                if (!ex.getRequestMethod().equals("POST")) {
+                    respond(ex, 405, Map.of("error", "use POST"));
+                    return;
+                }
+                String q = ex.getRequestURI().getRawQuery();
+                if (q == null || !q.startsWith("to=")) {
+                    respond(ex, 400, Map.of("error", "name the file: /backup?to=PATH"));
+                    return;
+                }
+                java.nio.file.Path file = java.nio.file.Path.of(java.net.URLDecoder.decode(q.substring(3), StandardCharsets.UTF_8));
+                if (!file.isAbsolute()) {
+                    respond(ex, 400, Map.of("error", "the backup file must be an absolute path"));
+                    return;
+                }
+                try {
+                    long ms = backup.to(file);
+                    log.info("backup written to {} in {} ms", file, ms);
+                    respond(ex, 200, Map.of("result", file.toString(), "millis", ms));
+                } catch (IOException e) {
+                    log.warn("backup to {} failed: {}", file, e.toString());
+                    respond(ex, 500, Map.of("error", "backup failed: " + e.getMessage()));
                 }
             }
         });

@@ -28,7 +28,8 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "postern", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
         description = "Postern mail transfer agent",
         subcommands = {Cli.Serve.class, Cli.CheckConfig.class, Cli.User.class, QueueCommand.class, DkimCommand.class, DmarcCommand.class,
-                DbCommand.class, ClusterCommand.class, DnsRecordsCommand.class, TlsRptCommand.class})
+                DbCommand.class, ClusterCommand.class, DnsRecordsCommand.class, TlsRptCommand.class, Cli.BackupCommand.class,
+                Cli.RestoreCommand.class})
 public final class Cli implements Callable<Integer> {
 
     /** "Postern 0.1.0 (commit 852d222, 2026-12-02)": the release and the commit the jar was built from. */
@@ -112,6 +113,49 @@ public final class Cli implements Callable<Integer> {
             }, "shutdown"));
             done.await();
             return 0;
+        }
+    }
+
+    @Command(name = "backup", description = "Write a consistent backup of a running server's queue and state to a file")
+    static final class BackupCommand implements Callable<Integer> {
+        @Option(names = "--to", required = true, description = "the backup file (a zip)") Path to;
+        @Option(names = "--config", description = "TOML configuration file") Path config;
+
+        @Override public Integer call() throws Exception {
+            Config c;
+            try {
+                c = loadConfig(config, false);
+            } catch (ConfigException e) {
+                return configErrors(e);
+            }
+            var r = AdminClient.call(c, "POST", "/backup?to=" + java.net.URLEncoder.encode(to.toAbsolutePath().toString(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            if (r == null) return 1;
+            System.out.println("backup written to " + r.path("result").asText() + " in " + r.path("millis").asLong() + " ms");
+            return 0;
+        }
+    }
+
+    @Command(name = "restore", description = "Unpack a backup into the (empty) data directory of a configuration")
+    static final class RestoreCommand implements Callable<Integer> {
+        @picocli.CommandLine.Parameters(index = "0", description = "the backup file") Path file;
+        @Option(names = "--config", description = "TOML configuration file") Path config;
+
+        @Override public Integer call() throws Exception {
+            Config c;
+            try {
+                c = loadConfig(config, false);
+            } catch (ConfigException e) {
+                return configErrors(e);
+            }
+            try {
+                int n = Backup.restore(c, file);
+                System.out.println("restored " + n + " files into " + c.dataDir());
+                return 0;
+            } catch (java.io.IOException e) {
+                System.err.println("postern: " + e.getMessage());
+                return 1;
+            }
         }
     }
 

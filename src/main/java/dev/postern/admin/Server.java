@@ -283,7 +283,7 @@ public final class Server implements AutoCloseable {
             if (verifierStats != null) all.putAll(verifierStats.stats());
             all.putAll(alerts.stats());
             return all;
-        }, dmarcSender, db != null ? new SharedTokens(db) : null, users::reload);
+        }, dmarcSender, db != null ? new SharedTokens(db) : null, users::reload, to -> Backup.create(config, spool, to));
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
         TlsReportSender tlsrptSender = new TlsReportSender(config, dns, queue, clock,
                 !d.tlsrptSend() ? null : peers != null ? peers.clientContext() : PeerVerifier.load(d.tlsCaFile()).clientContext());

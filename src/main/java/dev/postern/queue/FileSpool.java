@@ -227,6 +227,22 @@ public final class FileSpool implements Spool {
         throw new IOException("queue file ends inside the envelope");
     }
 
+    /** The committed messages and their state files; each is replaced whole, so a copy is old or new, never torn. */
+    @Override public void snapshot(Path target) throws IOException {
+        Path out = Files.createDirectories(target.resolve("active"));
+        List<Path> files;
+        try (var s = Files.list(active)) {
+            files = s.filter(p -> !p.getFileName().toString().endsWith(".tmp")).sorted().toList();
+        }
+        for (Path p : files) {
+            try {
+                Files.copy(p, out.resolve(p.getFileName()));
+            } catch (java.nio.file.NoSuchFileException gone) {
+                // delivered and removed meanwhile
+            }
+        }
+    }
+
     @Override public InputStream openContent(String id) throws IOException {
         InputStream in = new BufferedInputStream(Files.newInputStream(active.resolve(id)), 64 * 1024);
         readHeader(in, new ArrayList<>());

@@ -444,6 +444,39 @@ public final class LogSpool implements Spool {
     /** fsyncs and records made durable so far (the group-commit factor is records / fsyncs). */
     public long[] syncStats() { return writer == null ? new long[2] : writer.syncStats(); }
 
+    /** Every segment up to the last record committed, copied at a moment the writer holds still. */
+    @Override public void snapshot(Path target) throws IOException {
+        Path out = Files.createDirectories(target.resolve("log"));
+        try {
+            writer.atQuietMoment(() -> {
+                long current = writer.currentSegment();
+                long currentLength = writer.writtenLength();
+                List<Path> files;
+                try (var s = Files.list(dir)) {
+                    files = s.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
+                }
+                for (Path p : files) {
+                    long seg = Long.parseLong(p.getFileName().toString().replace(".log", ""));
+                    if (seg > current) continue;
+                    try (var in = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.READ);
+                         var o = java.nio.channels.FileChannel.open(out.resolve(p.getFileName()), java.nio.file.StandardOpenOption.CREATE_NEW,
+                                 java.nio.file.StandardOpenOption.WRITE)) {
+                        long len = seg == current ? currentLength : in.size();
+                        for (long done = 0; done < len; ) done += in.transferTo(done, len - done, o);
+                    } catch (java.nio.file.NoSuchFileException gone) {
+                        // collected meanwhile: nothing live was left in it
+                    }
+                }
+                return null;
+            }).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while copying the queue log");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+    }
+
     @Override public Map<String, Long> stats() {
         long[] s = syncStats();
         return Map.of("postern_queue_log_fsyncs_total", s[0], "postern_queue_log_records_synced_total", s[1]);

@@ -28,7 +28,11 @@ final class LogWriter implements AutoCloseable {
     /** Where a record landed: segment number and the byte offset of the record's start. */
     record Position(long segment, long offset) {}
 
-    private record Append(List<LogRecord> records, boolean sync, CompletableFuture<List<Position>> done, int bytes) {}
+    private record Append(List<LogRecord> records, boolean sync, CompletableFuture<List<Position>> done, int bytes, Runnable barrier) {
+        Append(List<LogRecord> records, boolean sync, CompletableFuture<List<Position>> done, int bytes) {
+            this(records, sync, done, bytes, null);
+        }
+    }
 
     private final Path dir;
     private final long segmentSize;
@@ -86,16 +90,43 @@ final class LogWriter implements AutoCloseable {
         return f;
     }
 
+    /**
+     * Runs work on the writer thread once everything appended before it is written and forced, while later
+     * appends wait: a consistent moment of the log (a backup copies the segments then).
+     */
+    CompletableFuture<Void> atQuietMoment(java.util.concurrent.Callable<Void> work) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        Runnable r = () -> {
+            try {
+                flushBuffer();
+                channel.force(false);
+                f.complete(work.call());
+            } catch (Exception e) {
+                f.completeExceptionally(e);
+            }
+        };
+        queue.add(new Append(List.of(), false, new CompletableFuture<>(), 0, r));
+        return f;
+    }
+
+    /** The length of the segment being written, everything appended so far included (writer thread). */
+    long writtenLength() { return offset + buffer.position(); }
+
     private void run() {
         List<Append> batch = new ArrayList<>();
         while (running || !queue.isEmpty()) {
             try {
                 Append first = queue.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);
                 if (first == null) continue;
+                if (first.barrier() != null) {
+                    first.barrier().run();
+                    continue;
+                }
                 batch.add(first);
                 int bytes = first.bytes();
                 Append next;
-                while (bytes < MAX_BATCH_BYTES && (next = queue.poll()) != null) {
+                while (bytes < MAX_BATCH_BYTES && (next = queue.peek()) != null && next.barrier() == null) {
+                    queue.poll();
                     batch.add(next);
                     bytes += next.bytes();
                 }

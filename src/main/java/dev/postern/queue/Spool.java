@@ -97,6 +97,14 @@ public interface Spool {
      */
     default boolean writesMayBlock() { return true; }
 
+    /**
+     * Copies what the store holds into dir (laid out as under the queue directory), consistent: every message
+     * committed before this call is in the copy. Stores that live elsewhere (PostgreSQL) refuse.
+     */
+    default void snapshot(java.nio.file.Path dir) throws IOException {
+        throw new IOException("this queue store is not backed up by postern backup (use the database's own backup)");
+    }
+
     /** Counters for the metrics endpoint (name → value). */
     default java.util.Map<String, Long> stats() { return java.util.Map.of(); }
 
