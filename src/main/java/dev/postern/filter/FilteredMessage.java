@@ -52,6 +52,36 @@ public final class FilteredMessage {
     public Body body() { return body; }
 
     /**
+     * A stored message (opened as often as needed): its header fields read now, its body read from the stored
+     * copy each time a milter asks for it.
+     */
+    public static FilteredMessage read(Body stored) throws IOException {
+        List<Field> fields;
+        long bodyStart;
+        try (Counting in = new Counting(stored.open())) {
+            fields = readHeader(in);
+            bodyStart = in.count;
+        }
+        return new FilteredMessage(fields, () -> {
+            InputStream in = new java.io.BufferedInputStream(stored.open(), 64 * 1024);
+            in.skipNBytes(bodyStart);
+            return in;
+        });
+    }
+
+    private static final class Counting extends java.io.FilterInputStream {
+        long count;
+
+        Counting(InputStream in) { super(new java.io.BufferedInputStream(in)); }
+
+        @Override public int read() throws IOException {
+            int c = super.read();
+            if (c >= 0) count++;
+            return c;
+        }
+    }
+
+    /**
      * Reads a message (CRLF line ends) into header fields, leaving the stream at the first byte of the body;
      * a message without a blank line is all header.
      */

@@ -12,7 +12,6 @@ import dev.postern.store.StateFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -115,18 +114,7 @@ final class AfterQueueFilter implements AutoCloseable {
                 decided(id, v, null);
                 return;
             }
-            FilteredMessage message;
-            long bodyStart;
-            try (Counting in = new Counting(queue.content(id))) {
-                message = new FilteredMessage(FilteredMessage.readHeader(in), null);
-                bodyStart = in.count;
-            }
-            FilteredMessage held = new FilteredMessage(message.fields(), () -> {
-                InputStream in = new BufferedInputStream(queue.content(id), 64 * 1024);
-                in.skipNBytes(bodyStart);
-                return in;
-            });
-            MilterSession.Result r = session.message(held, Map.of("i", id)).join();
+            MilterSession.Result r = session.message(FilteredMessage.read(() -> queue.content(id)), Map.of("i", id)).join();
             decided(id, r.verdict(), r);
         } catch (IOException | RuntimeException e) {
             log.warn("{}: after-queue milters failed: {}; trying again in a minute", id, e.toString());
@@ -191,16 +179,4 @@ final class AfterQueueFilter implements AutoCloseable {
 
     /** Reply for the client is never affected: the 250 was given before. */
     static Reply accepted(String id) { return Reply.of(250, "2.0.0", "Ok: queued as " + id); }
-
-    private static final class Counting extends java.io.FilterInputStream {
-        long count;
-
-        Counting(InputStream in) { super(new BufferedInputStream(in)); }
-
-        @Override public int read() throws IOException {
-            int c = super.read();
-            if (c >= 0) count++;
-            return c;
-        }
-    }
 }

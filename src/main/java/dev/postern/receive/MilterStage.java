@@ -8,9 +8,7 @@ import dev.postern.mail.Recipient;
 import dev.postern.mail.ReversePath;
 import dev.postern.queue.Queue;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,19 +62,8 @@ final class MilterStage {
     CompletableFuture<MilterSession.Result> run() {
         try {
             out.close();
-            long bodyStart;
-            List<FilteredMessage.Field> fields;
-            try (Counting in = new Counting(Files.newInputStream(file))) {
-                fields = FilteredMessage.readHeader(in);
-                bodyStart = in.count;
-            }
             Path f = file;
-            FilteredMessage m = new FilteredMessage(fields, () -> {
-                InputStream in = new BufferedInputStream(Files.newInputStream(f), 64 * 1024);
-                in.skipNBytes(bodyStart);
-                return in;
-            });
-            return milters.message(m, endMacros);
+            return milters.message(FilteredMessage.read(() -> Files.newInputStream(f)), endMacros);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -128,18 +115,6 @@ final class MilterStage {
             if (file != null) Files.deleteIfExists(file);
         } catch (IOException e) {
             SmtpSession.log.warn("cannot delete {}: {}", file, e.toString());
-        }
-    }
-
-    private static final class Counting extends java.io.FilterInputStream {
-        long count;
-
-        Counting(InputStream in) { super(new BufferedInputStream(in)); }
-
-        @Override public int read() throws IOException {
-            int c = super.read();
-            if (c >= 0) count++;
-            return c;
         }
     }
 }
