@@ -40,7 +40,7 @@ public final class ScriptedMilter implements AutoCloseable {
 
     public volatile int actions = 0x1ff;
     public volatile int steps = 0;
-    /** The answer to each command (after option negotiation); null = send nothing (a milter that hangs). */
+    /** The answer to each command (after option negotiation); null = send nothing (a milter that hangs); throwing hangs up. */
     public volatile Function<Packet, List<byte[]>> script = p -> List.of(reply('c'));
     public final List<Packet> received = Collections.synchronizedList(new ArrayList<>());
     public final Map<String, String> macros = new ConcurrentHashMap<>();
@@ -124,8 +124,8 @@ public final class ScriptedMilter implements AutoCloseable {
                 for (byte[] a : answer) out.write(a);
                 out.flush();
             }
-        } catch (IOException e) {
-            // the MTA went away, or the test closed us
+        } catch (IOException | RuntimeException e) {
+            // the MTA went away, the test closed us, or a script hung up on purpose (it throws)
         }
     }
 
