@@ -122,17 +122,13 @@ public final class Cli implements Callable<Integer> {
         @Option(names = "--config", description = "TOML configuration file") Path config;
 
         @Override public Integer call() throws Exception {
-            Config c;
-            try {
-                c = loadConfig(config, false);
-            } catch (ConfigException e) {
-                return configErrors(e);
-            }
-            var r = AdminClient.call(c, "POST", "/backup?to=" + java.net.URLEncoder.encode(to.toAbsolutePath().toString(),
-                    java.nio.charset.StandardCharsets.UTF_8));
-            if (r == null) return 1;
-            System.out.println("backup written to " + r.path("result").asText() + " in " + r.path("millis").asLong() + " ms");
-            return 0;
+            return withConfig(config, c -> {
+                var r = AdminClient.call(c, "POST", "/backup?to=" + java.net.URLEncoder.encode(to.toAbsolutePath().toString(),
+                        java.nio.charset.StandardCharsets.UTF_8));
+                if (r == null) return 1;
+                System.out.println("backup written to " + r.path("result").asText() + " in " + r.path("millis").asLong() + " ms");
+                return 0;
+            });
         }
     }
 
@@ -142,20 +138,16 @@ public final class Cli implements Callable<Integer> {
         @Option(names = "--config", description = "TOML configuration file") Path config;
 
         @Override public Integer call() throws Exception {
-            Config c;
-            try {
-                c = loadConfig(config, false);
-            } catch (ConfigException e) {
-                return configErrors(e);
-            }
-            try {
-                int n = Backup.restore(c, file);
-                System.out.println("restored " + n + " files into " + c.dataDir());
-                return 0;
-            } catch (java.io.IOException e) {
-                System.err.println("postern: " + e.getMessage());
-                return 1;
-            }
+            return withConfig(config, c -> {
+                try {
+                    int n = Backup.restore(c, file);
+                    System.out.println("restored " + n + " files into " + c.dataDir());
+                    return 0;
+                } catch (java.io.IOException e) {
+                    System.err.println("postern: " + e.getMessage());
+                    return 1;
+                }
+            });
         }
     }
 
