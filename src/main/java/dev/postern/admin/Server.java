@@ -125,14 +125,11 @@ public final class Server implements AutoCloseable {
         dev.postern.policy.Plugins plugins = plugins(config);
         for (List<String> names : config.policy().phases().values()) {
             for (String n : names) {
-                if (!Config.Policy.CHECKS.contains(n) && !plugins.names().contains(n)) {
-                    throw new IOException("unknown check \"" + n + "\": not built in, and no plugin offers it"
-                            + (plugins.names().isEmpty() ? "" : " (plugins offer " + plugins.names() + ")"));
-                }
+                if (!Config.Policy.CHECKS.contains(n) && !plugins.names().contains(n)) throw new IOException(plugins.unknown(n));
             }
         }
-        Config.Delivery dd = config.delivery();
-        Dane dane = dd.usesDane() ? new Dane(new ValidatedDns(dd.dnsServers(), dd.dnsTimeout(), dd.dnssecTrustAnchors())) : null;
+        Config.Delivery d = config.delivery();
+        Dane dane = d.usesDane() ? new Dane(new ValidatedDns(d.dnsServers(), d.dnsTimeout(), d.dnssecTrustAnchors())) : null;
         Files.createDirectories(config.dataDir());
         Database db = config.clustered() ? openDatabase(config) : null;
         UserStore users = db != null ? new UserStore(new PgAccounts(db)) : new UserStore(config.usersFile());
@@ -145,7 +142,6 @@ public final class Server implements AutoCloseable {
             case FILES -> new FileSpool(config.queueDir(), clock);
             case POSTGRESQL -> new PgQueueStore(db, clock);
         };
-        Config.Delivery d = config.delivery();
         DnsjavaDns dns = new DnsjavaDns(d.dnsServers(), d.dnsTimeout());
         // sender verification and DNS checks: CPU work and waits on shared state, never a wait on the DNS
         ExecutorService checks = Executors.newFixedThreadPool(16, r -> {
@@ -428,12 +424,7 @@ public final class Server implements AutoCloseable {
         if (c.secretFile() == null && !Files.exists(file)) {
             byte[] random = new byte[32];
             new SecureRandom().nextBytes(random);
-            Files.createDirectories(file.getParent());
-            Path tmp = file.resolveSibling("srs.secret.tmp");
-            Files.deleteIfExists(tmp);
-            Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-            dev.postern.store.StateFiles.replace(tmp, (java.util.Base64.getEncoder().encodeToString(random) + "\n").getBytes(), file);
+            dev.postern.store.StateFiles.replacePrivate(file, (java.util.Base64.getEncoder().encodeToString(random) + "\n").getBytes());
             log.info("made a new SRS secret in {}", file);
         }
         List<String> secrets = Files.readAllLines(file).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();

@@ -99,8 +99,7 @@ public final class CheckFactory {
             }
             default -> {
                 Check c = plugins.create(name);
-                if (c == null) throw new IllegalArgumentException("unknown check \"" + name + "\": not built in, and no plugin offers it"
-                        + (plugins.names().isEmpty() ? "" : " (plugins offer " + plugins.names() + ")"));
+                if (c == null) throw new IllegalArgumentException(plugins.unknown(name));
                 yield c;
             }
         };

@@ -59,6 +59,11 @@ public final class Plugins {
 
     public java.util.Set<String> names() { return byName.keySet(); }
 
+    /** Why a name is no check at all: not built in, and no plugin here offers it. */
+    public String unknown(String name) {
+        return "unknown check \"" + name + "\": not built in, and no plugin offers it" + (byName.isEmpty() ? "" : " (plugins offer " + names() + ")");
+    }
+
     /** The named plugin check, wrapped to run off the event loop and to fail safe; null when no plugin offers it. */
     Check create(String name) {
         CheckPlugin p = byName.get(name);

@@ -28,6 +28,19 @@ public final class StateFiles {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /**
+     * As {@link #replace}, for secrets (keys, tokens): the new file is mode 0600 from its first byte, so the
+     * secret is never readable by others, not even for a moment.
+     */
+    public static void replacePrivate(Path file, byte[] content) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        replace(tmp, content, file);
+    }
+
     /** Replaces file with the format line and these lines (through FILE.tmp), creating its directory if needed. */
     public static void writeVersioned(Path file, String format, List<String> lines) throws IOException {
         StringBuilder sb = new StringBuilder(format).append('\n');

@@ -27,7 +27,6 @@ import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.cert.X509Certificate;
@@ -217,10 +216,7 @@ public final class AcmeCertificates {
 
     /** Private keys: mode 0600 from the first byte, replaced whole. */
     private static void writePrivate(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        StateFiles.replace(tmp, text.getBytes(StandardCharsets.US_ASCII), file);
+        StateFiles.replacePrivate(file, text.getBytes(StandardCharsets.US_ASCII));
     }
 
     private static String pem(Object o) throws IOException {
