@@ -221,8 +221,14 @@ public final class SmtpDelivery implements AutoCloseable {
         Reply last = Reply.of(451, "4.4.1", "no route hops to try");
         String domain = rcpts.get(0).address().domain();
         DanePlan dane = danePlan(route, domain);
+        // RFC 8461 2: where DANE applies, MTA-STS does not
+        MtaStsPolicy sts = dane == null ? stsFor(route, domain)
+                : dane.refusal() == null && !dane.governs() ? stsFor(dane.route(), domain) : null;
         // RFC 8689 5: "TLS-Required: No" asks that the recipient's policies be ignored, unless REQUIRETLS was asked for
-        if (dane != null && !env.requireTls() && tlsNotRequired(content)) dane = null;
+        if ((dane != null || sts != null) && !env.requireTls() && tlsNotRequired(content)) {
+            dane = null;
+            sts = null;
+        }
         if (dane != null && dane.refusal() != null) {
             if (dane.refusal().enhanced().equals("4.7.5") && reportable(route, domain)) {
                 settings.reports().failure(domain, TlsReports.PolicyType.TLSA, "", "dnssec-invalid", "", "");
@@ -230,10 +236,6 @@ public final class SmtpDelivery implements AutoCloseable {
             return allFail(rcpts, dane.refusal());
         }
         if (dane != null) route = dane.route();
-        // RFC 8461 2: where DANE applies, MTA-STS does not
-        MtaStsPolicy sts = dane != null && dane.governs() ? null : stsFor(route, domain);
-        // RFC 8689 5: "TLS-Required: No" asks that the recipient's policies be ignored, unless REQUIRETLS was asked for
-        if (sts != null && !env.requireTls() && tlsNotRequired(content)) sts = null;
         if (sts != null && sts.mode() == MtaStsPolicy.Mode.ENFORCE) {
             MtaStsPolicy enforced = sts;
             List<Hop> allowed = route.hops().stream().filter(h -> enforced.allows(h.host())).toList();
@@ -291,15 +293,17 @@ public final class SmtpDelivery implements AutoCloseable {
      */
     public Reply probe(RouteDecision.Hops route, dev.postern.mail.Address rcpt) {
         Reply last = Reply.of(451, "4.4.1", "no route hops to try");
+        DanePlan dane = danePlan(route, rcpt.domain());
+        if (dane != null && dane.refusal() != null) return dane.refusal();
+        MtaStsPolicy sts = dane != null && dane.governs() ? null : stsFor(route, rcpt.domain());
         for (Hop hop : route.hops()) {
             for (int tries = 0; tries < 2; tries++) {
                 Session s;
                 try {
-                    DanePlan dane = danePlan(route, rcpt.domain());
-                    Reply refused = dane == null ? null : dane.refusal() != null ? dane.refusal() : dane.route().hops().contains(hop) ? dane.refusal(hop)
+                    Reply refused = dane == null ? null : dane.route().hops().contains(hop) ? dane.refusal(hop)
                             : Reply.of(451, "4.7.5", "DANE: " + hop.host() + " is not a DNSSEC-validated MX host");
                     if (refused != null) throw new NextHop(refused);
-                    Security sec = security(route, rcpt.domain(), hop, dane != null && dane.governs() ? null : stsFor(route, rcpt.domain()), dane);
+                    Security sec = security(route, rcpt.domain(), hop, sts, dane);
                     s = session(hop, route.viaRelayhost(), route.nexthop().isLmtp(), sec.level() != TlsLevel.NONE, sec);
                 } catch (NextHop e) {
                     last = e.reply;

@@ -32,8 +32,7 @@ public record DanePlan(TlsLevel level, Reply refusal, RouteDecision.Hops route, 
         if (h == null) return level == TlsLevel.DANE_ONLY ? Reply.of(451, "4.7.5", "dane-only: no DANE for " + hop) : null;
         return switch (h.state()) {
             case AUTHENTICATE -> null;
-            case ENCRYPT -> level == TlsLevel.DANE_ONLY ? Reply.of(451, "4.7.5", "dane-only: " + h.detail()) : null;
-            case NONE -> level == TlsLevel.DANE_ONLY ? Reply.of(451, "4.7.5", "dane-only: " + h.detail()) : null;
+            case ENCRYPT, NONE -> level == TlsLevel.DANE_ONLY ? Reply.of(451, "4.7.5", "dane-only: " + h.detail()) : null;
             // RFC 7672 2.1.1: a host whose TLSA (or address) records fail validation is not used
             case BOGUS -> Reply.of(451, "4.7.5", "DANE: " + h.detail());
             case TEMPFAIL -> Reply.of(451, "4.4.3", "DANE: TLSA lookup failed: " + h.detail());
