@@ -73,7 +73,8 @@ public final class DnsjavaDns implements Dns, DnsReplay.Source {
         @Override protected boolean removeEldestEntry(Map.Entry<DnsReplay.Question, Cached> e) { return size() > MAX_CACHED; }
     };
 
-    public DnsjavaDns(List<InetSocketAddress> servers, Duration timeout) {
+    /** The configured servers (in order, each with the time-out), or the system's when none are. */
+    static Resolver resolver(List<InetSocketAddress> servers, Duration timeout) {
         Resolver r;
         if (servers.isEmpty()) {
             r = new ExtendedResolver();
@@ -87,6 +88,11 @@ public final class DnsjavaDns implements Dns, DnsReplay.Source {
             r = new ExtendedResolver(each);
         }
         r.setTimeout(timeout);
+        return r;
+    }
+
+    public DnsjavaDns(List<InetSocketAddress> servers, Duration timeout) {
+        Resolver r = resolver(servers, timeout);
         this.timeout = timeout;
         // mail routing asks the DNS only, as Postfix's smtp_host_lookup = dns: no hosts file, no search list;
         // CNAME chains are followed (at most 16 steps); dnsjava's own cache keeps negative answers for their SOA TTL

@@ -1,15 +1,12 @@
 package dev.postern.route;
 
 import org.xbill.DNS.DClass;
-import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
-import org.xbill.DNS.Resolver;
 import org.xbill.DNS.Section;
-import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.dnssec.ValidatingResolver;
 
@@ -64,17 +61,8 @@ public final class ValidatedDns {
 
     /** trustAnchors: a file of DS or DNSKEY records in master-file form, or null for the root's. */
     public ValidatedDns(List<InetSocketAddress> servers, Duration timeout, Path trustAnchors) throws IOException {
-        Resolver head;
-        if (servers.isEmpty()) {
-            head = new ExtendedResolver();
-        } else {
-            List<Resolver> each = new ArrayList<>();
-            for (InetSocketAddress a : servers) each.add(new SimpleResolver(a));
-            head = new ExtendedResolver(each);
-        }
-        head.setTimeout(timeout);
         this.timeout = timeout;
-        this.resolver = new ValidatingResolver(head);
+        this.resolver = new ValidatingResolver(DnsjavaDns.resolver(servers, timeout));
         resolver.setTimeout(timeout);
         try (InputStream in = trustAnchors == null ? new ByteArrayInputStream(ROOT_ANCHORS.getBytes(StandardCharsets.US_ASCII))
                 : Files.newInputStream(trustAnchors)) {
