@@ -4,7 +4,6 @@ import dev.postern.filter.FilteredMessage;
 import dev.postern.filter.MilterSession;
 import dev.postern.filter.Milters;
 import dev.postern.mail.Envelope;
-import dev.postern.mail.Reply;
 import dev.postern.queue.Intake;
 import dev.postern.queue.Queue;
 import dev.postern.queue.QueuedMessage;
@@ -176,7 +175,4 @@ final class AfterQueueFilter implements AutoCloseable {
         retries.shutdownNow();
         milters.close();
     }
-
-    /** Reply for the client is never affected: the 250 was given before. */
-    static Reply accepted(String id) { return Reply.of(250, "2.0.0", "Ok: queued as " + id); }
 }

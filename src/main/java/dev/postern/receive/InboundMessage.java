@@ -79,6 +79,11 @@ final class InboundMessage {
             filtering.hold(); // the queue entry is made once the milters have answered, with the envelope they leave
             return null;
         }
+        return open(queue, envelope, receivedHeader);
+    }
+
+    /** The queue's intake, our trace field first. */
+    private String open(Queue queue, Envelope envelope, Function<String, String> receivedHeader) throws IOException {
         incoming = queue.receive(envelope);
         byte[] h = receivedHeader.apply(incoming.id()).getBytes(StandardCharsets.UTF_8);
         incoming.write(h, 0, h.length);
@@ -94,8 +99,8 @@ final class InboundMessage {
         // RFC 1870 6.1: past the limit we keep reading to the end but store nothing more
         if (size > maxSize) oversized = true;
         if (oversized || len == 0) return unwritten.get();
-        if (filtering != null) return held(b, off, len);
-        return feed(b, off, len);
+        // held for the milters as it came, or through authentication to the queue
+        return filtering != null ? store(b, off, len) : feed(b, off, len);
     }
 
     /** Through authentication (header fields held until the header ends) to the queue. */
@@ -113,22 +118,6 @@ final class InboundMessage {
             auth.body(b, off, len);
         }
         return len == 0 ? unwritten.get() : store(b, off, len);
-    }
-
-    /** Content for the milters' copy, written in order on the disk executor. */
-    private long held(byte[] b, int off, int len) {
-        byte[] copy = java.util.Arrays.copyOfRange(b, off, off + len);
-        long pending = unwritten.addAndGet(len);
-        disk.execute(() -> {
-            try {
-                if (error == null) filtering.write(copy);
-            } catch (IOException e) {
-                error = e;
-            } finally {
-                unwritten.addAndGet(-copy.length);
-            }
-        });
-        return pending;
     }
 
     /** At the end of the data: a message that never ended its header section still goes to disk. */
@@ -151,7 +140,9 @@ final class InboundMessage {
         long pending = unwritten.addAndGet(len);
         disk.execute(() -> {
             try {
+                // the queue's intake; before it exists (milters first) the milters' copy
                 if (error == null && incoming != null) incoming.write(copy, 0, copy.length);
+                else if (error == null && filtering != null) filtering.write(copy);
             } catch (IOException e) {
                 error = e;
             } finally {
@@ -197,9 +188,7 @@ final class InboundMessage {
             CompletableFuture<Void> fed = new CompletableFuture<>();
             disk.execute(() -> {
                 try {
-                    incoming = filtering.queue().receive(filtering.envelope(r));
-                    byte[] h = filtering.receivedHeader().apply(incoming.id()).getBytes(StandardCharsets.UTF_8);
-                    incoming.write(h, 0, h.length);
+                    open(filtering.queue(), filtering.envelope(r), filtering.receivedHeader());
                     byte[] head = r.message().headerBytes();
                     feed(head, 0, head.length);
                     try (var body = r.message().body().open()) {
