@@ -13,13 +13,11 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * [alerts]: what an administrator must hear about before users do — a queue that grows, a message that
@@ -36,7 +34,7 @@ public final class Alerts {
     private final Queue queue;
     private final Path dataDir;
     private final Clock clock;
-    private Set<String> active = new LinkedHashSet<>();
+    private LinkedHashSet<String> active = new LinkedHashSet<>();
     private Map<String, Long> values = Map.of();
 
     public Alerts(Config.Alerts settings, Queue queue, Path dataDir, Clock clock) {
@@ -48,48 +46,47 @@ public final class Alerts {
 
     /** Evaluates every alert now; returns the ones that hold, in words. */
     public synchronized List<String> check() {
-        List<String> now = new ArrayList<>();
+        Map<String, String> now = new LinkedHashMap<>(); // kind → words; a kind is logged when it starts and when it clears
         Map<String, Long> v = new LinkedHashMap<>();
         List<QueuedMessage> messages = queue.list();
-        v.put("postern_queue_oldest_seconds", 0L);
         Instant oldest = messages.stream().map(m -> m.envelope().arrival()).min(Instant::compareTo).orElse(null);
-        if (oldest != null) v.put("postern_queue_oldest_seconds", Duration.between(oldest, clock.instant()).toSeconds());
-        boolean big = messages.size() >= settings.queueSize();
-        if (big) now.add("queue: " + messages.size() + " messages (alert at " + settings.queueSize() + ")");
-        boolean old = oldest != null && Duration.between(oldest, clock.instant()).compareTo(settings.oldestMessage()) >= 0;
-        if (old) now.add("queue: the oldest message has waited " + human(Duration.between(oldest, clock.instant())) + " (alert at "
-                + human(settings.oldestMessage()) + ")");
+        Duration waited = oldest == null ? Duration.ZERO : Duration.between(oldest, clock.instant());
+        v.put("postern_queue_oldest_seconds", waited.toSeconds());
+        if (messages.size() >= settings.queueSize()) {
+            now.put("queue_size", "queue: " + messages.size() + " messages (alert at " + settings.queueSize() + ")");
+        }
+        if (oldest != null && waited.compareTo(settings.oldestMessage()) >= 0) {
+            now.put("oldest_message", "queue: the oldest message has waited " + human(waited) + " (alert at " + human(settings.oldestMessage()) + ")");
+        }
         int deferring = 0;
         for (Map.Entry<String, int[]> e : byDestination(messages).entrySet()) {
             int waiting = e.getValue()[0], deferred = e.getValue()[1];
             if (waiting >= MIN_RECIPIENTS && deferred >= settings.deferralRatio() * waiting) {
                 deferring++;
-                now.add("deferrals: " + deferred + " of " + waiting + " recipients at " + e.getKey() + " deferred");
+                now.put("deferrals " + e.getKey(), "deferrals: " + deferred + " of " + waiting + " recipients at " + e.getKey() + " deferred");
             }
         }
         long free = -1;
         try {
             free = Files.getFileStore(dataDir).getUsableSpace();
         } catch (IOException e) {
-            now.add("disk: cannot read the free space of " + dataDir + ": " + e.getMessage());
+            now.put("disk", "disk: cannot read the free space of " + dataDir + ": " + e.getMessage());
         }
         v.put("postern_disk_free_bytes", free);
-        boolean full = free >= 0 && free < settings.minFreeDiskMb() * 1024 * 1024;
-        if (full) now.add("disk: " + free / (1024 * 1024) + " MiB free for " + dataDir + " (alert below " + settings.minFreeDiskMb() + " MiB)");
-        v.put("postern_alert_queue_size", big ? 1L : 0L);
-        v.put("postern_alert_oldest_message", old ? 1L : 0L);
-        v.put("postern_alert_deferring_destinations", (long) deferring);
-        v.put("postern_alert_disk_free", full ? 1L : 0L);
-        Set<String> kinds = new LinkedHashSet<>();
-        for (String a : now) {
-            String kind = a.substring(0, a.indexOf(':')) + (a.startsWith("deferrals") ? a.substring(a.lastIndexOf(" at ")) : "");
-            kinds.add(kind);
-            if (!active.contains(kind)) log.warn("alert: {}", a);
+        if (free >= 0 && free < settings.minFreeDiskMb() * 1024 * 1024) {
+            now.put("disk", "disk: " + free / (1024 * 1024) + " MiB free for " + dataDir + " (alert below " + settings.minFreeDiskMb() + " MiB)");
         }
-        for (String k : active) if (!kinds.contains(k)) log.info("alert cleared: {}", k);
-        active = kinds;
+        v.put("postern_alert_queue_size", now.containsKey("queue_size") ? 1L : 0L);
+        v.put("postern_alert_oldest_message", now.containsKey("oldest_message") ? 1L : 0L);
+        v.put("postern_alert_deferring_destinations", (long) deferring);
+        v.put("postern_alert_disk_free", free >= 0 && now.containsKey("disk") ? 1L : 0L);
+        now.forEach((kind, words) -> {
+            if (!active.contains(kind)) log.warn("alert: {}", words);
+        });
+        for (String k : active) if (!now.containsKey(k)) log.info("alert cleared: {}", k);
+        active = new LinkedHashSet<>(now.keySet());
         values = Map.copyOf(v);
-        return now;
+        return List.copyOf(now.values());
     }
 
     static String human(Duration d) {
