@@ -42,7 +42,7 @@ max_connections_per_ip = 20000
 "sink.test" = "smtp:[$SINK_HOST]:$SINK_PORT"
 TOML
 echo bench | java -jar target/postern.jar user add benchuser@bench.test --password-stdin --config "$work/postern.toml" >/dev/null
-POSTERN_LOG_LEVEL=WARN ./postern serve --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
+POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
 PT_PID=$!; pids+=($PT_PID)
 
 # ---------------------------------------------------------------- Postfix, configured to match

@@ -58,7 +58,14 @@ public final class Cli implements Callable<Integer> {
     }
 
     static Config loadConfig(Path file, boolean probePorts) throws ConfigException {
+        if (file == null) file = packagedConfig();
         return file == null ? ConfigLoader.embeddedDefault(probePorts) : ConfigLoader.load(file, probePorts);
+    }
+
+    /** The configuration a packaged install names in POSTERN_CONFIG (/usr/bin/postern sets it), or null. */
+    static Path packagedConfig() {
+        String env = System.getenv("POSTERN_CONFIG");
+        return env == null || env.isBlank() ? null : Path.of(env);
     }
 
     /** What a command does once its configuration has loaded. */
@@ -86,6 +93,8 @@ public final class Cli implements Callable<Integer> {
     @Command(name = "serve", description = "Run the mail server (embedded default when --config is absent)")
     static final class Serve implements Callable<Integer> {
         @Option(names = "--config", description = "TOML configuration file") Path config;
+        @Option(names = "--allow-root", description = "run as root although a configuration file is given (not recommended)")
+        boolean allowRoot;
 
         @Override public Integer call() throws Exception {
             Config c;
@@ -93,6 +102,22 @@ public final class Cli implements Callable<Integer> {
                 c = loadConfig(config, true);
             } catch (ConfigException e) {
                 return configErrors(e);
+            }
+            boolean embedded = config == null && packagedConfig() == null;
+            if (RunAs.isRoot() && !allowRoot) {
+                if (!embedded) {
+                    System.err.println("postern: refusing to run as root: mail it writes would be root's, which Dovecot and an"
+                            + " unprivileged Postern cannot use. Run it as its own user (contrib/postern.service, or"
+                            + " runuser -u postern -- postern serve --config FILE), or pass --allow-root.");
+                    return 2;
+                }
+                // the embedded default listens on loopback only; the README's first command works anywhere
+                System.err.println("postern: warning: running as root; a configured server refuses to without --allow-root");
+            }
+            var dataDirProblem = RunAs.dataDirProblem(c.dataDir());
+            if (dataDirProblem.isPresent()) {
+                System.err.println("postern: " + dataDirProblem.get());
+                return 2;
             }
             if (c.clustered()) Server.nameNodeInLogs(c.cluster().nodeName());
             Server server = Server.start(c, Clock.systemUTC());

@@ -72,6 +72,22 @@ class CliTest {
         assertThat(r.err()).contains("unknown_thing: unknown key");
     }
 
+    @Test void serveRefusesToRunAsRootWithAConfigurationFile() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(RunAs.isRoot(), "the suite runs as root; DebPackageIT covers the other side");
+        Run r = run(null, "serve", "--config", config("").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("refusing to run as root").contains("--allow-root");
+        assertThat(dir.resolve("data")).doesNotExist(); // refused before anything was written
+    }
+
+    @Test void serveRefusesADataDirectoryEveryUserMayWriteTo() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Files.setPosixFilePermissions(data, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Run r = run(null, "serve", "--allow-root", "--config", config("").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("data directory " + data + " is writable by every user (mode 0777)").contains("chmod o-w");
+    }
+
     @Test void userLifecycle() throws Exception {
         String f = config("").toString();
         assertThat(run("pw1\n", "user", "add", "alice@example.test", "--password-stdin", "--config", f).code()).isZero();

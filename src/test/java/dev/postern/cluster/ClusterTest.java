@@ -126,7 +126,7 @@ public class ClusterTest {
     Process start(int node) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         Process p = new ProcessBuilder(java, "-Xmx256m", "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"), "dev.postern.Postern",
-                "serve", "--config", config(node).toString())
+                "serve", "--allow-root", "--config", config(node).toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + node + ".log").toFile())).start();
         nodes.put(node, p);
         return p;

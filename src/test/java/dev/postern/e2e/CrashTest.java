@@ -103,7 +103,7 @@ class CrashTest {
     Process startServer(Path config, int round) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         return new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"), "dev.postern.Postern",
-                "serve", "--config", config.toString())
+                "serve", "--allow-root", "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("server-" + round + ".log").toFile()).start();
     }
 
