@@ -181,8 +181,13 @@ public final class Server implements AutoCloseable {
             queue = new ClusterQueue((PgQueueStore) spool, router, maildir, mx, smtpOut, config.hostname(), clock, times,
                     config.cluster().lease(), d.destinationConcurrency(), d.maxConcurrency());
         } else {
+            Map<dev.postern.queue.PriorityClass, QueueManager.ClassSettings> classes = new java.util.EnumMap<>(dev.postern.queue.PriorityClass.class);
+            for (dev.postern.queue.PriorityClass pc : dev.postern.queue.PriorityClass.values()) {
+                Config.QueueClass qc = qt.classes().get(pc.configName());
+                classes.put(pc, new QueueManager.ClassSettings(qc.share(), qc.minBackoff(), qc.maxBackoff()));
+            }
             queue = local = new QueueManager(spool, router, maildir, mx, smtpOut, config.hostname(), clock, times,
-                    d.destinationConcurrency(), d.maxConcurrency());
+                    d.destinationConcurrency(), d.maxConcurrency(), classes);
         }
         SpfResults spf = new SpfResults(new Spf(dns, config.hostname()), clock);
         AuthServices auth = authServices(config, dns, spf, clock, shared);

@@ -385,11 +385,23 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public enum Store { LOG, FILES, POSTGRESQL }
 
     /** Times are Postfix's defaults: minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime, delay_warning_time. */
-    public record QueueSettings(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, Duration delayWarning, Store store) {
+    public record QueueSettings(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, Duration delayWarning, Store store,
+                                Map<String, QueueClass> classes) {
         public static final QueueSettings DEFAULT = new QueueSettings(Duration.ofSeconds(300), Duration.ofSeconds(4000),
-                Duration.ofDays(5), Duration.ofHours(4), Store.LOG);
+                Duration.ofDays(5), Duration.ofHours(4), Store.LOG, QueueClass.DEFAULTS);
 
-        public QueueSettings withStore(Store s) { return new QueueSettings(minBackoff, maxBackoff, maxLifetime, delayWarning, s); }
+        public QueueSettings withStore(Store s) { return new QueueSettings(minBackoff, maxBackoff, maxLifetime, delayWarning, s, classes); }
+    }
+
+    /**
+     * A delivery priority class ([queue.classes.NAME]: notices, submission, relay, bulk): the percent of the
+     * delivery threads reserved for it, and its own backoff (null: [queue]'s).
+     */
+    public record QueueClass(int share, Duration minBackoff, Duration maxBackoff) {
+        public static final java.util.List<String> NAMES = java.util.List.of("notices", "submission", "relay", "bulk");
+        /** Reserved: notices 10%, submission 20%, relay 20%, bulk 10%; the other 40% shared by all. */
+        public static final Map<String, QueueClass> DEFAULTS = Map.of("notices", new QueueClass(10, null, null),
+                "submission", new QueueClass(20, null, null), "relay", new QueueClass(20, null, null), "bulk", new QueueClass(10, null, null));
     }
 
     /** The loopback-only admin endpoint used by "postern queue". Port 0 picks a free port. */

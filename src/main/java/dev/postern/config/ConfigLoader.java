@@ -50,7 +50,8 @@ public final class ConfigLoader {
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency", "dns_timeout",
             "tls_ca_file", "mta_sts", "mta_sts_port", "tlsrpt_send", "dnssec_trust_anchors");
-    private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store");
+    private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store", "classes");
+    private static final Set<String> QUEUE_CLASS_KEYS = Set.of("share", "min_backoff", "max_backoff");
     private static final Set<String> ADMIN_KEYS = Set.of("bind");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key", "certificates", "acme_directory", "acme_email", "acme_domains",
@@ -587,12 +588,49 @@ public final class ConfigLoader {
         unknownKeys(n, "queue", QUEUE_KEYS);
         Config.QueueSettings q = new Config.QueueSettings(durationIn(n, "queue", "min_backoff", d.minBackoff()),
                 durationIn(n, "queue", "max_backoff", d.maxBackoff()), durationIn(n, "queue", "max_lifetime", d.maxLifetime()),
-                durationIn(n, "queue", "delay_warning", d.delayWarning()), store(n, d.store()));
+                durationIn(n, "queue", "delay_warning", d.delayWarning()), store(n, d.store()), queueClasses(n.get("classes")));
         if (q.store() == Config.Store.POSTGRESQL && !clustered) problem("queue.store", "\"postgresql\" needs a [cluster] section naming the database");
         // every node must see every message: a node-local store in a cluster would strand its mail with the node
         if (q.store() != Config.Store.POSTGRESQL && clustered) problem("queue.store", "a [cluster] keeps the queue in PostgreSQL; remove this key");
         if (q.minBackoff().compareTo(q.maxBackoff()) > 0) problem("queue.min_backoff", "must not exceed max_backoff");
         return q;
+    }
+
+    /** [queue.classes.NAME]: each of the four classes may be given; the ones not given keep their defaults. */
+    private Map<String, Config.QueueClass> queueClasses(JsonNode n) {
+        Map<String, Config.QueueClass> out = new java.util.LinkedHashMap<>(Config.QueueClass.DEFAULTS);
+        if (n == null) return out;
+        if (!n.isObject()) {
+            problem("queue.classes", "expected tables [queue.classes.NAME]");
+            return out;
+        }
+        n.fieldNames().forEachRemaining(name -> {
+            String key = "queue.classes." + name;
+            JsonNode c = n.get(name);
+            if (!Config.QueueClass.NAMES.contains(name)) {
+                problem(key, "unknown class; the classes are " + String.join(", ", Config.QueueClass.NAMES));
+                return;
+            }
+            if (!c.isObject()) {
+                problem(key, "expected a table with share, min_backoff, max_backoff");
+                return;
+            }
+            unknownKeys(c, key, QUEUE_CLASS_KEYS);
+            Config.QueueClass dflt = Config.QueueClass.DEFAULTS.get(name);
+            int share = dflt.share();
+            if (c.has("share")) {
+                JsonNode v = c.get("share");
+                if (!v.isIntegralNumber() || v.asInt() < 0 || v.asInt() > 100) problem(key + ".share", "expected a percentage from 0 to 100");
+                else share = v.asInt();
+            }
+            Duration min = c.has("min_backoff") ? durationIn(c, key, "min_backoff", null) : null;
+            Duration max = c.has("max_backoff") ? durationIn(c, key, "max_backoff", null) : null;
+            if (min != null && max != null && min.compareTo(max) > 0) problem(key + ".min_backoff", "must not exceed max_backoff");
+            out.put(name, new Config.QueueClass(share, min, max));
+        });
+        int sum = out.values().stream().mapToInt(Config.QueueClass::share).sum();
+        if (sum > 100) problem("queue.classes", "the shares add up to " + sum + "%; at most 100% of the delivery threads can be reserved");
+        return out;
     }
 
     private Config.Store store(JsonNode n, Config.Store dflt) {

@@ -92,7 +92,7 @@ public final class ClusterQueue implements Queue {
 
     @Override public Intake receive(Envelope envelope) {
         // leased to this node in the same commit: it goes out from here at once, unless this node dies first
-        return new Intake(store.beginLeased(envelope, clock.instant().plus(lease)), m -> post(() -> arrived(m)),
+        return new Intake(store.beginLeased(envelope, clock.instant().plus(lease)), (m, c) -> post(() -> arrived(m)),
                 () -> post(() -> orphansPossible = true));
     }
 

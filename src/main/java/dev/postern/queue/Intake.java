@@ -15,16 +15,23 @@ import java.util.concurrent.ExecutionException;
 public final class Intake {
     private static final Logger log = LoggerFactory.getLogger("postern.queue");
 
-    private final Spool.Incoming incoming;
-    private final java.util.function.Consumer<QueuedMessage> enqueue;
-    private final Runnable failed;
+    /** Where a committed message goes, with its delivery priority class. */
+    interface Enqueue {
+        void accept(QueuedMessage m, PriorityClass c);
+    }
 
-    Intake(Spool.Incoming incoming, java.util.function.Consumer<QueuedMessage> enqueue) {
+    private final Spool.Incoming incoming;
+    private final Enqueue enqueue;
+    private final Runnable failed;
+    private final PrecedenceSniffer precedence = new PrecedenceSniffer();
+    private boolean notice;
+
+    Intake(Spool.Incoming incoming, Enqueue enqueue) {
         this(incoming, enqueue, () -> { });
     }
 
     /** failed: told when a commit fails, which for a remote store may still have committed (the answer was lost). */
-    Intake(Spool.Incoming incoming, java.util.function.Consumer<QueuedMessage> enqueue, Runnable failed) {
+    Intake(Spool.Incoming incoming, Enqueue enqueue, Runnable failed) {
         this.incoming = incoming;
         this.enqueue = enqueue;
         this.failed = failed;
@@ -32,7 +39,13 @@ public final class Intake {
 
     public String id() { return incoming.id(); }
 
-    public void write(byte[] b, int off, int len) throws IOException { incoming.write(b, off, len); }
+    public void write(byte[] b, int off, int len) throws IOException {
+        precedence.accept(b, off, len);
+        incoming.write(b, off, len);
+    }
+
+    /** A message the server writes itself (a report, a notice): delivered in the notices class. */
+    public void asNotice() { notice = true; }
 
     /** Header fields known only at the end (Authentication-Results, DKIM-Signature); see {@link Spool.Incoming#prepend}. */
     public void prepend(byte[] fields) throws IOException { incoming.prepend(fields); }
@@ -47,7 +60,7 @@ public final class Intake {
             if (e != null) failed.run();
         }).thenApply(m -> {
             if (holdReason != null) log.info("{}: held on arrival: {}", m.id(), holdReason);
-            enqueue.accept(m);
+            enqueue.accept(m, PriorityClass.of(m.envelope(), notice, precedence.bulk()));
             return m;
         });
     }

@@ -61,6 +61,7 @@ final class Notices {
     /** Writes the content of a message of our own (signed), commits it through the intake, and returns it. */
     QueuedMessage queueOwn(Envelope env, Content content) throws IOException {
         Intake in = queue.receive(env);
+        in.asNotice();
         ContentSigner.Session signing = signer.begin();
         try (OutputStream out = new IntakeStream(in, signing)) {
             content.writeTo(out);

@@ -26,7 +26,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -52,6 +51,21 @@ public final class QueueManager implements Queue {
                 Duration.ofDays(5), Duration.ofHours(4));
 
         Backoff backoff() { return new Backoff(minBackoff, maxBackoff); }
+
+        Times withBackoff(Duration min, Duration max) {
+            return new Times(min == null ? minBackoff : min, max == null ? maxBackoff : max, maxLifetime, delayWarning);
+        }
+    }
+
+    /**
+     * A priority class's settings ([queue.classes.NAME]): the percent of the delivery threads kept for it, and
+     * its own backoff (null: the queue's).
+     */
+    public record ClassSettings(int share, Duration minBackoff, Duration maxBackoff) {
+        /** Notices 10%, submission 20%, relay 20%, bulk 10% reserved; the other 40% shared. */
+        public static final Map<PriorityClass, ClassSettings> DEFAULTS = Map.of(
+                PriorityClass.NOTICES, new ClassSettings(10, null, null), PriorityClass.SUBMISSION, new ClassSettings(20, null, null),
+                PriorityClass.RELAY, new ClassSettings(20, null, null), PriorityClass.BULK, new ClassSettings(10, null, null));
     }
 
     /** One message as the owner knows it. Touched only by the owner thread. */
@@ -60,6 +74,7 @@ public final class QueueManager implements Queue {
         boolean inFlight;
         boolean recovered;          // an earlier run may have delivered some of it: check Maildirs first
         boolean retryAfterAttempt;  // retry asked for while an attempt ran
+        PriorityClass priority = PriorityClass.RELAY;
         long generation;            // a Due with an older generation is stale
         CompletableFuture<Void> writes = CompletableFuture.completedFuture(null);
 
@@ -76,8 +91,10 @@ public final class QueueManager implements Queue {
     private final DeliveryDispatcher dispatcher;
     private final Clock clock;
     private final Times times;
+    private final Map<PriorityClass, Times> classTimes = new java.util.EnumMap<>(PriorityClass.class);
     private final Notices notices;
     private final ExecutorService workers;
+    private final DeliverySlots slots;
     private final ExecutorService writers;
     private final Thread owner;
     /** Events not yet applied; attempts running and their writes not yet durable count as unsettled too. */
@@ -95,6 +112,12 @@ public final class QueueManager implements Queue {
 
     public QueueManager(Spool spool, Router router, MaildirWriter maildir, MxRouter mx, SmtpDelivery smtp,
                         String hostname, Clock clock, Times times, int destinationConcurrency, int maxConcurrency) {
+        this(spool, router, maildir, mx, smtp, hostname, clock, times, destinationConcurrency, maxConcurrency, ClassSettings.DEFAULTS);
+    }
+
+    public QueueManager(Spool spool, Router router, MaildirWriter maildir, MxRouter mx, SmtpDelivery smtp,
+                        String hostname, Clock clock, Times times, int destinationConcurrency, int maxConcurrency,
+                        Map<PriorityClass, ClassSettings> classes) {
         this.spool = spool;
         this.dispatcher = new DeliveryDispatcher(spool, router, maildir, mx, smtp, destinationConcurrency, maxConcurrency);
         this.clock = clock;
@@ -102,6 +125,12 @@ public final class QueueManager implements Queue {
         this.notices = new Notices(this, spool, hostname, times);
         // local deliveries and remote ones waiting for a destination slot may all be busy at once
         this.workers = Executors.newFixedThreadPool(maxConcurrency + 8, named("delivery-"));
+        Map<PriorityClass, Integer> shares = new java.util.EnumMap<>(PriorityClass.class);
+        classes.forEach((c, s) -> {
+            shares.put(c, s.share());
+            classTimes.put(c, times.withBackoff(s.minBackoff(), s.maxBackoff()));
+        });
+        this.slots = new DeliverySlots(workers, maxConcurrency + 8, shares);
         // a state write waits on fsync (or a group commit): several at once share one
         this.writers = Executors.newFixedThreadPool(8, named("queue-write-"));
         this.owner = new Thread(this::run, "queue-owner");
@@ -124,25 +153,39 @@ public final class QueueManager implements Queue {
     @Override public boolean intakeMayBlock() { return spool.writesMayBlock(); }
 
     @Override public Intake receive(Envelope envelope) throws IOException {
-        return new Intake(spool.begin(envelope), m -> enqueue(m, false));
+        return new Intake(spool.begin(envelope), (m, c) -> enqueue(m, false, c));
     }
 
     /** Loads the spool (once, at start); recovered messages are attempted at once. */
     public int recover() throws IOException {
         List<QueuedMessage> found = spool.recover();
         for (QueuedMessage m : found) {
-            log.info("{}: recovered from queue, nrcpt={}{}", m.id(), m.recipients().size(), m.held() ? ", on hold" : "");
-            enqueue(m, true);
+            PriorityClass c = PriorityClass.of(m.envelope(), false, bulkHeader(m.id()));
+            log.info("{}: recovered from queue, nrcpt={}, class={}{}", m.id(), m.recipients().size(), c.configName(), m.held() ? ", on hold" : "");
+            enqueue(m, true, c);
         }
         return found.size();
     }
 
+    /** Whether a queued message's header says bulk (read again at start: the class is not stored). */
+    private boolean bulkHeader(String id) {
+        PrecedenceSniffer p = new PrecedenceSniffer();
+        try (java.io.InputStream in = spool.openContent(id)) {
+            byte[] b = in.readNBytes(64 * 1024);
+            p.accept(b, 0, b.length);
+        } catch (IOException e) {
+            log.warn("{}: cannot read its header for its priority class ({}); delivered as relay", id, e.toString());
+        }
+        return p.bulk();
+    }
+
     /** A durable message joins the queue (from the intake or recovery). */
-    void enqueue(QueuedMessage m, boolean recovered) {
+    void enqueue(QueuedMessage m, boolean recovered, PriorityClass priority) {
         view.put(m.id(), m); // visible to queue show as soon as the client may hear its id
         post(() -> {
             Entry en = new Entry(m);
             en.recovered = recovered;
+            en.priority = priority;
             entries.put(m.id(), en);
             schedule(m.id(), en);
         });
@@ -208,14 +251,10 @@ public final class QueueManager implements Queue {
         QueuedMessage snapshot = en.message;
         attempting.incrementAndGet();
         events.begin();
-        try {
-            workers.execute(() -> {
-                Map<Integer, Outcome> o = dispatcher.attemptOrDefer(snapshot, recovered);
-                post(() -> finished(id, o));
-            });
-        } catch (RejectedExecutionException e) {
-            settled(); // shutting down
-        }
+        slots.submit(en.priority, new DeliverySlots.Attempt(() -> {
+            Map<Integer, Outcome> o = dispatcher.attemptOrDefer(snapshot, recovered);
+            post(() -> finished(id, o));
+        }, this::settled)); // rejected: shutting down
     }
 
     private void settled() {
@@ -233,7 +272,7 @@ public final class QueueManager implements Queue {
         }
         en.inFlight = false;
         Instant now = clock.instant();
-        OutcomeRules.Result r = OutcomeRules.apply(en.message, outcomes, now, times);
+        OutcomeRules.Result r = OutcomeRules.apply(en.message, outcomes, now, classTimes.getOrDefault(en.priority, times));
         en.message = r.updated();
         if (en.retryAfterAttempt) {
             en.retryAfterAttempt = false;
@@ -314,7 +353,10 @@ public final class QueueManager implements Queue {
 
     /** Counters for the metrics endpoint. */
     @Override public Map<String, Long> stats() {
-        return Map.of("postern_queue_messages", (long) view.size(), "postern_queue_attempts_running", (long) attempting.get());
+        Map<String, Long> m = new HashMap<>(slots.stats());
+        m.put("postern_queue_messages", (long) view.size());
+        m.put("postern_queue_attempts_running", (long) attempting.get());
+        return m;
     }
 
     /** Changes not yet applied plus attempts whose outcome is not yet durable; 0 when the queue is idle. */

@@ -272,6 +272,35 @@ class ConfigLoaderTest {
                 .anyMatch(p -> p.contains(":6: srs.domain: other.test is not one of domains"));
     }
 
+    @Test void queueClassesLoadOverTheirDefaultsAndBadOnesAreNamed() throws Exception {
+        Config c = ConfigLoader.load(write("""
+                [queue.classes.submission]
+                share = 40
+                min_backoff = "1m"
+                max_backoff = "10m"
+                [queue.classes.bulk]
+                share = 5
+                """), false);
+        var classes = c.queue().classes();
+        assertThat(classes.get("submission")).isEqualTo(new Config.QueueClass(40, java.time.Duration.ofMinutes(1), java.time.Duration.ofMinutes(10)));
+        assertThat(classes.get("bulk").share()).isEqualTo(5);
+        assertThat(classes.get("notices")).isEqualTo(Config.QueueClass.DEFAULTS.get("notices"));
+        assertThat(ConfigLoader.load(write(""), false).queue().classes()).isEqualTo(Config.QueueClass.DEFAULTS);
+        ConfigException e = errors("""
+                [queue.classes.vip]
+                share = 10
+                [queue.classes.relay]
+                share = 90
+                min_backoff = "1h"
+                max_backoff = "1m"
+                speed = 3
+                """);
+        assertThat(e.problems()).anyMatch(p -> p.contains(":1: queue.classes.vip: unknown class; the classes are notices, submission, relay, bulk"))
+                .anyMatch(p -> p.contains(":5: queue.classes.relay.min_backoff: must not exceed max_backoff"))
+                .anyMatch(p -> p.contains(":7: queue.classes.relay.speed: unknown key"))
+                .anyMatch(p -> p.contains("queue.classes: the shares add up to 130%"));
+    }
+
     @Test void acmeSettingsLoadWithDefaultsAndBadOnesAreNamed() throws Exception {
         Config c = ConfigLoader.load(write("""
                 hostname = "mx.example.test"
