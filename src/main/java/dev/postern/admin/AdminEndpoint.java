@@ -1,41 +1,39 @@
 package dev.postern.admin;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.postern.auth.UserStore;
 import dev.postern.config.Config;
+import dev.postern.message.DkimKeyring;
+import dev.postern.message.DkimSigner;
 import dev.postern.queue.Queue;
-import dev.postern.queue.QueuedMessage;
-import dev.postern.queue.RecipientState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 
 /**
- * The loopback-only admin endpoint behind "postern queue" (Postfix's postqueue/postsuper over HTTP).
- * Every request carries the bearer token from {@code <data_dir>/admin.token} (mode 0600), so only users
- * who can read the data directory can manage the queue. The bound port is written to admin.port.
- *
- * <pre>
- * GET  /queue                 list          POST /queue/flush
- * GET  /queue/ID              show          POST /queue/ID/{retry,hold,release,delete,bounce}
- * GET  /metrics               counters in Prometheus text format (no token)
- * POST /policy/reload         re-read the allow/block list files
- * POST /backup?to=PATH        a consistent backup of the queue and the state to PATH
- * </pre>
+ * The admin endpoint: the HTTP API behind "postern queue|trace|backup|user" (Postfix's postqueue/postsuper
+ * over HTTP), described by src/main/resources/openapi.json (served at /openapi.json). Loopback by default.
+ * Every request but /metrics and /openapi.json carries a bearer token: this node's, from
+ * {@code <data_dir>/admin.token} (mode 0600, so only users who can read the data directory manage the
+ * server), or in a cluster any node's. The bound port is written to admin.port.
  */
 final class AdminEndpoint implements AutoCloseable {
     /** An action that may fail reading files or the database. */
@@ -45,112 +43,38 @@ final class AdminEndpoint implements AutoCloseable {
 
     /** Writes a backup to the file; returns how long it took in ms. */
     interface BackupAction {
-        long to(java.nio.file.Path file) throws IOException;
+        long to(Path file) throws IOException;
     }
 
-    private static final Logger log = LoggerFactory.getLogger("postern.admin");
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** What the API acts on. shared: in a cluster, the other nodes' tokens (null: only this node's). */
+    record Services(Config config, Queue queue, Runnable reloadTables, Supplier<Map<String, Long>> metrics,
+                    DmarcReportSender dmarc, SharedTokens shared, UserStore users, IoAction reloadUsers,
+                    BackupAction backup, Alerts alerts, Clock clock) {}
+
+    static final Logger log = LoggerFactory.getLogger("postern.admin");
 
     private final HttpServer http;
-    private final Queue queue;
+    private final AdminHttp routes = new AdminHttp();
     private final byte[] token;
+    private final SharedTokens shared;
+    private final Supplier<Map<String, Long>> metrics;
 
-    private final java.util.function.Supplier<Map<String, Long>> metrics;
-    /** In a cluster, the other nodes' tokens (null: only this node's). */
-    private SharedTokens shared;
-
-    private AdminEndpoint(HttpServer http, Queue queue, byte[] token, java.util.function.Supplier<Map<String, Long>> metrics) {
+    private AdminEndpoint(HttpServer http, byte[] token, Services s) {
         this.http = http;
-        this.queue = queue;
         this.token = token;
-        this.metrics = metrics;
+        this.shared = s.shared();
+        this.metrics = s.metrics();
     }
 
-    static AdminEndpoint start(Config config, Queue queue, Runnable reloadTables,
-                               java.util.function.Supplier<Map<String, Long>> metrics, DmarcReportSender dmarc,
-                               SharedTokens shared, IoAction reloadUsers, BackupAction backup) throws IOException {
+    static AdminEndpoint start(Services s) throws IOException {
+        Config config = s.config();
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
         writePrivate(config.adminTokenFile(), token + "\n");
-        if (shared != null) shared.register(config.cluster().nodeName(), token);
+        if (s.shared() != null) s.shared().register(config.cluster().nodeName(), token);
         HttpServer http = HttpServer.create(new InetSocketAddress(config.admin().host(), config.admin().port()), 16);
-        AdminEndpoint a = new AdminEndpoint(http, queue, token.getBytes(StandardCharsets.US_ASCII), metrics);
-        a.shared = shared;
-        http.createContext("/queue", a::handle);
-        http.createContext("/metrics", a::metrics);
-        http.createContext("/policy/reload", ex -> {
-            try (ex) {
-                if (a.refused(ex)) return;
-                reloadTables.run();
-                respond(ex, 200, Map.of("result", "reloaded"));
-            }
-        });
-        // "postern user add|passwd|remove" wait for this, so an account works as soon as the command returns
-        http.createContext("/users/reload", ex -> {
-            try (ex) {
-                if (a.refused(ex)) return;
-                if (!ex.getRequestMethod().equals("POST")) {
-                    respond(ex, 405, Map.of("error", "use POST"));
-                    return;
-                }
-                try {
-                    reloadUsers.run();
-                    respond(ex, 200, Map.of("result", "reloaded"));
-                } catch (IOException e) {
-                    respond(ex, 500, Map.of("error", "cannot read the accounts: " + e.getMessage()));
-                }
-            }
-        });
-        // "postern backup --to FILE": a consistent copy of the queue and the state, the server running on
-        http.createContext("/backup", ex -> {
-            try (ex) {
-                if (a.refused(ex)) return;
-                if (!ex.getRequestMethod().equals("POST")) {
-                    respond(ex, 405, Map.of("error", "use POST"));
-                    return;
-                }
-                String q = ex.getRequestURI().getRawQuery();
-                if (q == null || !q.startsWith("to=")) {
-                    respond(ex, 400, Map.of("error", "name the file: /backup?to=PATH"));
-                    return;
-                }
-                java.nio.file.Path file = java.nio.file.Path.of(java.net.URLDecoder.decode(q.substring(3), StandardCharsets.UTF_8));
-                if (!file.isAbsolute()) {
-                    respond(ex, 400, Map.of("error", "the backup file must be an absolute path"));
-                    return;
-                }
-                try {
-                    long ms = backup.to(file);
-                    log.info("backup written to {} in {} ms", file, ms);
-                    respond(ex, 200, Map.of("result", file.toString(), "millis", ms));
-                } catch (IOException e) {
-                    log.warn("backup to {} failed: {}", file, e.toString());
-                    respond(ex, 500, Map.of("error", "backup failed: " + e.getMessage()));
-                }
-            }
-        });
-        http.createContext("/dmarc/send", ex -> {
-            try (ex) {
-                if (a.refused(ex)) return;
-                String q = ex.getRequestURI().getQuery();
-                java.time.LocalDate day;
-                try {
-                    day = q != null && q.startsWith("day=") ? java.time.LocalDate.parse(q.substring(4))
-                            : java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(1);
-                } catch (java.time.format.DateTimeParseException e) {
-                    respond(ex, 400, Map.of("error", "day must be YYYY-MM-DD"));
-                    return;
-                }
-                if (!ex.getRequestMethod().equals("POST")) {
-                    respond(ex, 405, Map.of("error", "use POST"));
-                    return;
-                }
-                List<String> lines = dmarc.send(day);
-                lines.forEach(l -> log.info("dmarc report {}: {}", day, l));
-                respond(ex, 200, Map.of("result", lines));
-            } catch (RuntimeException e) {
-                log.error("dmarc report sending failed", e);
-            }
-        });
+        AdminEndpoint a = new AdminEndpoint(http, token.getBytes(StandardCharsets.US_ASCII), s);
+        a.register(s);
+        http.createContext("/", a::dispatch);
         http.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "admin-http");
             t.setDaemon(true);
@@ -158,115 +82,151 @@ final class AdminEndpoint implements AutoCloseable {
         }));
         http.start();
         writePrivate(config.adminPortFile(), http.getAddress().getPort() + "\n");
-        log.info("admin endpoint on 127.0.0.1:{}", http.getAddress().getPort());
+        log.info("admin endpoint on {}:{}", config.admin().host(), http.getAddress().getPort());
         return a;
     }
 
-    /** Writes a file only its owner may read (mode 0600), whole or not at all. */
-    static void writePrivate(Path file, String content) throws IOException {
-        dev.postern.store.StateFiles.replacePrivate(file, content.getBytes(StandardCharsets.UTF_8));
+    /** Every route the endpoint serves, for the check against the OpenAPI description. */
+    List<AdminHttp.Route> routes() { return routes.routes(); }
+
+    int port() { return http.getAddress().getPort(); }
+
+    private void register(Services s) {
+        new QueueApi(s.queue(), TraceLog.get(), s.clock()).register(routes);
+        new AccountsApi(s.config(), s.users(), s.reloadUsers()).register(routes);
+        routes.addOpen("GET", "/metrics", this::metrics);
+        routes.addOpen("GET", "/openapi.json", c -> {
+            try (InputStream in = AdminEndpoint.class.getResourceAsStream("/openapi.json")) {
+                byte[] b = in.readAllBytes();
+                c.exchange.getResponseHeaders().set("Content-Type", "application/json");
+                c.exchange.sendResponseHeaders(200, b.length);
+                try (OutputStream out = c.exchange.getResponseBody()) {
+                    out.write(b);
+                }
+            }
+        });
+        routes.add("GET", "/metrics/values", c -> c.respond(200, new TreeMap<>(s.metrics().get())));
+        routes.add("POST", "/policy/reload", c -> {
+            s.reloadTables().run();
+            c.respond(200, Map.of("result", "reloaded"));
+        });
+        routes.add("GET", "/alerts", c -> c.respond(200, Map.of("alerts", s.alerts() == null ? List.of() : s.alerts().current())));
+        routes.add("GET", "/domains", c -> {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("hostname", s.config().hostname());
+            o.put("domains", new java.util.TreeSet<>(s.config().domains()));
+            o.put("relay_domains", new java.util.TreeSet<>(s.config().recipients().relayDomains()));
+            o.put("aliases", new TreeMap<>(s.config().aliases()));
+            c.respond(200, o);
+        });
+        routes.add("GET", "/dkim", c -> c.respond(200, Map.of("keys", dkimKeys(s.config()))));
+        // "postern backup --to FILE": a consistent copy of the queue and the state, the server running on
+        routes.add("POST", "/backup", c -> {
+            String to = c.query.get("to");
+            if (to == null || to.isEmpty()) {
+                c.error(400, "name the file: /backup?to=PATH");
+                return;
+            }
+            Path file = Path.of(to);
+            if (!file.isAbsolute()) {
+                c.error(400, "the backup file must be an absolute path");
+                return;
+            }
+            try {
+                long ms = s.backup().to(file);
+                log.info("backup written to {} in {} ms", file, ms);
+                c.respond(200, Map.of("result", file.toString(), "millis", ms));
+            } catch (IOException e) {
+                log.warn("backup to {} failed: {}", file, e.toString());
+                c.error(500, "backup failed: " + e.getMessage());
+            }
+        });
+        routes.add("POST", "/dmarc/send", c -> {
+            java.time.LocalDate day;
+            try {
+                String d = c.query.get("day");
+                day = d != null ? java.time.LocalDate.parse(d) : java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(1);
+            } catch (java.time.format.DateTimeParseException e) {
+                c.error(400, "day must be YYYY-MM-DD");
+                return;
+            }
+            List<String> lines = s.dmarc().send(day);
+            lines.forEach(l -> log.info("dmarc report {}: {}", day, l));
+            c.respond(200, Map.of("result", lines));
+        });
     }
 
-    private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
-            if (refused(ex)) return;
-            String[] parts = ex.getRequestURI().getPath().replaceAll("/+$", "").split("/");
-            String method = ex.getRequestMethod();
-            // parts: "", "queue", [ID | "flush"], [action]
-            if (parts.length == 2 && method.equals("GET")) {
-                respond(ex, 200, Map.of("messages", queue.list().stream().map(AdminEndpoint::describe).toList()));
-            } else if (parts.length == 3 && parts[2].equals("flush") && method.equals("POST")) {
-                queue.flush();
-                log.info("flush requested by administrator");
-                respond(ex, 200, Map.of("result", "flushed"));
-            } else if (parts.length == 3 && method.equals("GET")) {
-                QueuedMessage m = queue.get(parts[2]);
-                if (m == null) respond(ex, 404, Map.of("error", "no such message: " + parts[2]));
-                else respond(ex, 200, describe(m));
-            } else if (parts.length == 4 && method.equals("POST")) {
-                action(ex, parts[2], parts[3]);
-            } else {
-                respond(ex, 404, Map.of("error", "unknown request " + method + " " + ex.getRequestURI().getPath()));
+    /** The signing keys and the TXT record each needs, as "postern dns-records" prints them. */
+    private static List<Map<String, String>> dkimKeys(Config config) {
+        List<Map<String, String>> out = new ArrayList<>();
+        DkimKeyring ring = DkimKeyring.load(config.dkimKeyDir());
+        for (String d : new java.util.TreeSet<>(config.domains())) {
+            for (DkimSigner.Key k : ring.forDomain(d)) {
+                Map<String, String> o = new LinkedHashMap<>();
+                o.put("domain", d);
+                o.put("selector", k.selector());
+                o.put("algorithm", k.privateKey().getAlgorithm().equals("RSA") ? "rsa" : "ed25519");
+                o.put("name", k.selector() + "._domainkey." + d);
+                try {
+                    o.put("record", DnsRecordsCommand.dkimRecord(k.privateKey()));
+                } catch (Exception e) {
+                    o.put("record", null);
+                }
+                out.add(o);
             }
-        } catch (java.io.UncheckedIOException e) {
-            // the queue's store is out of reach (a cluster's database down): say so instead of hanging up
-            respond(ex, 503, Map.of("error", "queue unavailable: " + e.getCause().getMessage()));
+        }
+        return out;
+    }
+
+    private void dispatch(HttpExchange ex) throws IOException {
+        try (ex) {
+            AdminHttp.Found f = routes.find(ex.getRequestMethod(), ex.getRequestURI().getPath());
+            if (f.route() == null) {
+                AdminHttp.respond(ex, f.status(), Map.of("error", (f.status() == 405 ? "method not allowed: " : "unknown request ")
+                        + ex.getRequestMethod() + " " + ex.getRequestURI().getPath()));
+                return;
+            }
+            if (!f.route().open() && refused(ex)) return;
+            try {
+                f.route().handler().handle(new AdminHttp.Call(ex, f.params()));
+            } catch (java.io.UncheckedIOException e) {
+                // the queue's store is out of reach (a cluster's database down): say so instead of hanging up
+                AdminHttp.respond(ex, 503, Map.of("error", "queue unavailable: " + e.getCause().getMessage()));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                AdminHttp.respond(ex, 400, Map.of("error", "the body is not JSON: " + e.getOriginalMessage()));
+            } catch (IOException e) {
+                AdminHttp.respond(ex, 500, Map.of("error", e.getMessage() == null ? e.toString() : e.getMessage()));
+            }
         } catch (RuntimeException e) {
             log.error("admin request failed", e);
         }
     }
 
-    /** Prometheus text format; no token, like most metrics endpoints (this one listens on loopback only). */
-    private void metrics(HttpExchange ex) throws IOException {
-        try (ex) {
-            StringBuilder sb = new StringBuilder();
-            new java.util.TreeMap<>(metrics.get()).forEach((k, v) -> sb.append(k).append(' ').append(v).append('\n'));
-            byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
-            ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
-            ex.sendResponseHeaders(200, b.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(b);
-            }
+    /** Prometheus text format; no token, like most metrics endpoints (this one listens on loopback by default). */
+    private void metrics(AdminHttp.Call c) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        new TreeMap<>(metrics.get()).forEach((k, v) -> sb.append(k).append(' ').append(v).append('\n'));
+        byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
+        c.exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
+        c.exchange.sendResponseHeaders(200, b.length);
+        try (OutputStream out = c.exchange.getResponseBody()) {
+            out.write(b);
         }
     }
 
-    /** Answers 401 and returns true unless the request carries the admin token. */
+    /** Answers 401 and returns true unless the request carries an admin token. */
     private boolean refused(HttpExchange ex) throws IOException {
         String auth = ex.getRequestHeaders().getFirst("Authorization");
         byte[] given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7).trim().getBytes(StandardCharsets.US_ASCII) : new byte[0];
         if (MessageDigest.isEqual(given, token)) return false;
         if (shared != null && given.length > 0 && shared.accepts(new String(given, StandardCharsets.US_ASCII))) return false;
-        respond(ex, 401, Map.of("error", "missing or wrong admin token"));
+        AdminHttp.respond(ex, 401, Map.of("error", "missing or wrong admin token"));
         return true;
     }
 
-    private void action(HttpExchange ex, String id, String action) throws IOException {
-        boolean found = switch (action) {
-            case "retry" -> queue.retry(id);
-            case "hold" -> queue.hold(id);
-            case "release" -> queue.release(id);
-            case "delete" -> queue.delete(id);
-            case "bounce" -> queue.bounce(id);
-            default -> {
-                respond(ex, 404, Map.of("error", "unknown action " + action));
-                yield true;
-            }
-        };
-        if (ex.getResponseCode() > 0) return;
-        if (!found) respond(ex, 404, Map.of("error", "no such message: " + id));
-        else respond(ex, 200, Map.of("result", action, "id", id));
-    }
-
-    static Map<String, Object> describe(QueuedMessage m) {
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("id", m.id());
-        o.put("size", m.size());
-        o.put("arrival", m.envelope().arrival().toString());
-        o.put("sender", m.envelope().sender().toString());
-        o.put("held", m.held());
-        List<Map<String, Object>> rcpts = m.recipients().stream().map(AdminEndpoint::describe).toList();
-        o.put("recipients", rcpts);
-        return o;
-    }
-
-    private static Map<String, Object> describe(RecipientState r) {
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("address", r.recipient().address().toString());
-        o.put("status", r.status().name().toLowerCase());
-        o.put("attempts", r.attempts());
-        o.put("next_attempt", r.nextAttempt() == null ? null : r.nextAttempt().toString());
-        o.put("last_reply", r.lastReply());
-        o.put("relay", r.relay());
-        return o;
-    }
-
-    private static void respond(HttpExchange ex, int status, Object body) throws IOException {
-        byte[] b = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, b.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(b);
-        }
+    /** Writes a file only its owner may read (mode 0600), whole or not at all. */
+    static void writePrivate(Path file, String content) throws IOException {
+        dev.postern.store.StateFiles.replacePrivate(file, content.getBytes(StandardCharsets.UTF_8));
     }
 
     @Override public void close() {

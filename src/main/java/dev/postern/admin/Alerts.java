@@ -35,6 +35,7 @@ public final class Alerts {
     private final Path dataDir;
     private final Clock clock;
     private LinkedHashSet<String> active = new LinkedHashSet<>();
+    private List<String> current = List.of();
     private Map<String, Long> values = Map.of();
 
     public Alerts(Config.Alerts settings, Queue queue, Path dataDir, Clock clock) {
@@ -86,8 +87,12 @@ public final class Alerts {
         for (String k : active) if (!now.containsKey(k)) log.info("alert cleared: {}", k);
         active = new LinkedHashSet<>(now.keySet());
         values = Map.copyOf(v);
-        return List.copyOf(now.values());
+        current = List.copyOf(now.values());
+        return current;
     }
+
+    /** The alerts that held at the last check (each minute), in words; for the console's banner and the API. */
+    public synchronized List<String> current() { return current; }
 
     static String human(Duration d) {
         long s = d.toSeconds();

@@ -28,7 +28,7 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "postern", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
         description = "Postern mail transfer agent",
         subcommands = {Cli.Serve.class, Cli.CheckConfig.class, Cli.User.class, QueueCommand.class, DkimCommand.class, DmarcCommand.class,
-                DbCommand.class, ClusterCommand.class, DnsRecordsCommand.class, TlsRptCommand.class, Cli.BackupCommand.class,
+                DbCommand.class, ClusterCommand.class, DnsRecordsCommand.class, TlsRptCommand.class, Cli.BackupCommand.class, TraceCommand.class,
                 Cli.RestoreCommand.class})
 public final class Cli implements Callable<Integer> {
 
@@ -242,14 +242,7 @@ public final class Cli implements Callable<Integer> {
                 return p;
             }
 
-            /** Null if the address is a valid local address, else the problem. */
-            String invalid(Config c) {
-                Address a = Address.parse(address, true);
-                if (a == null) return "not a valid address: " + address;
-                if (!c.isLocalDomain(a.domain())) return a.domain() + " is not a local domain (domains = " + c.domains() + ")";
-                if (!a.localPart().matches("[A-Za-z0-9._+-]+")) return "use letters, digits and . _ + - in account names";
-                return null;
-            }
+            String invalid(Config c) { return AccountsApi.invalid(c, address); }
         }
 
         @Command(name = "add", description = "Add an account")
@@ -259,12 +252,7 @@ public final class Cli implements Callable<Integer> {
                 if (bad != null) { System.err.println("postern: " + bad); return 2; }
                 if (users.exists(address)) { System.err.println("postern: " + address + " already exists; use user passwd"); return 1; }
                 users.put(address, readPassword());
-                // the mailbox exists before the first mail, with the owner the mail store runs as, so a user who
-                // logs in to IMAP first does not get directories made by the store that Postern cannot write
-                String key = address.toLowerCase(java.util.Locale.ROOT);
-                String owner = c.recipients().mailboxOwner();
-                MaildirWriter.createMaildir(c.mailboxesDir(), MaildirWriter.maildirOf(c.mailboxesDir(), key),
-                        owner == null ? null : MailboxOwner.parse(owner));
+                String key = AccountsApi.createMailbox(c, address);
                 System.out.println("added " + key);
                 return tellServer(c);
             }

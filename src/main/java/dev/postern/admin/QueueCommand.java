@@ -17,6 +17,13 @@ final class QueueCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "list, show, flush, retry, hold, release, delete or bounce") String action;
     @Parameters(index = "1", arity = "0..1", description = "queue id (all but list and flush)") String id;
     @Option(names = "--json", description = "print the server's JSON answer") boolean json;
+    @Option(names = "--sender", description = "search: part of the sender") String sender;
+    @Option(names = "--recipient", description = "search: part of a recipient") String recipient;
+    @Option(names = "--domain", description = "search: a recipient domain with mail to deliver") String domain;
+    @Option(names = "--status", description = "search: held, deferred or pending") String status;
+    @Option(names = "--min-age", description = "search: arrived at least this long ago (30m, 4h, 2d)") String minAge;
+    @Option(names = "--max-age", description = "search: arrived at most this long ago") String maxAge;
+    @Option(names = "--all", description = "an action without an id or a search: every message") boolean all;
     @Option(names = "--config", description = "TOML configuration file") java.nio.file.Path config;
 
     @Override public Integer call() throws Exception {
@@ -29,15 +36,22 @@ final class QueueCommand implements Callable<Integer> {
             System.err.println("postern: unknown queue action " + action);
             return 2;
         }
-        if (needsId == (id == null)) {
-            System.err.println("postern: queue " + action + (needsId ? " needs a queue id" : " takes no queue id"));
+        String search = search();
+        boolean bulk = needsId && !action.equals("show") && id == null && (!search.isEmpty() || all);
+        if (!bulk && needsId == (id == null)) {
+            System.err.println("postern: queue " + action + (needsId ? " needs a queue id" + (action.equals("show") ? "" : ", a search or --all")
+                    : " takes no queue id"));
+            return 2;
+        }
+        if (!search.isEmpty() && !bulk && !action.equals("list")) {
+            System.err.println("postern: a search goes with list or with an action instead of an id");
             return 2;
         }
         String path = switch (action) {
-            case "list" -> "/queue";
+            case "list" -> "/queue" + (search.isEmpty() ? "" : "?" + search);
             case "show" -> "/queue/" + id;
             case "flush" -> "/queue/flush";
-            default -> "/queue/" + id + "/" + action;
+            default -> bulk ? "/queue/actions/" + action + "?" + (search.isEmpty() ? "all=true" : search) : "/queue/" + id + "/" + action;
         };
         JsonNode body = AdminClient.call(c, action.equals("list") || action.equals("show") ? "GET" : "POST", path);
         if (body == null) return 1;
@@ -47,10 +61,31 @@ final class QueueCommand implements Callable<Integer> {
             printList(body.path("messages"));
         } else if (action.equals("show")) {
             printList(JSON.createArrayNode().add(body));
+        } else if (bulk) {
+            body.path("ids").forEach(i -> System.out.println(action + " " + i.asText()));
+            System.out.println("-- " + body.path("ids").size() + " of " + body.path("matched").asInt() + " matching message(s)");
         } else {
             System.out.println(body.path("result").asText() + (id == null ? "" : " " + id));
         }
         return 0;
+    }
+
+    /** The search options as the API's query string; empty when none was given. */
+    private String search() {
+        java.util.Map<String, String> terms = new java.util.LinkedHashMap<>();
+        terms.put("sender", sender);
+        terms.put("recipient", recipient);
+        terms.put("domain", domain);
+        terms.put("status", status);
+        terms.put("min_age", minAge);
+        terms.put("max_age", maxAge);
+        StringBuilder q = new StringBuilder();
+        terms.forEach((k, v) -> {
+            if (v == null) return;
+            if (q.length() > 0) q.append('&');
+            q.append(k).append('=').append(java.net.URLEncoder.encode(v, java.nio.charset.StandardCharsets.UTF_8));
+        });
+        return q.toString();
     }
 
     /** postqueue -p style: one block per message, one line per recipient. */

@@ -120,6 +120,7 @@ public final class Server implements AutoCloseable {
     }
 
     public static Server start(Config config, Clock clock) throws IOException {
+        TraceLog.get(); // before anything is logged, so a recovered message's trace starts with its recovery
         if (config.logFile() != null) logToFile(config);
         // before anything starts: a plugin check that cannot be had must not leave threads and open files behind
         dev.postern.policy.Plugins plugins = plugins(config);
@@ -276,7 +277,7 @@ public final class Server implements AutoCloseable {
         timer.scheduleWithFixedDelay(() -> quietly("check alerts", alerts::check), 10, 60, java.util.concurrent.TimeUnit.SECONDS);
         RecipientVerifier verifierStats = verifier;
         DmarcReportSender dmarcSender = new DmarcReportSender(config, dns, queue, clock, auth.reports());
-        AdminEndpoint admin = AdminEndpoint.start(config, queue, reload, () -> {
+        AdminEndpoint admin = AdminEndpoint.start(new AdminEndpoint.Services(config, queue, reload, () -> {
             java.util.Map<String, Long> all = new java.util.HashMap<>(smtp.stats());
             all.putAll(queue.stats());
             all.putAll(spool.stats());
@@ -284,7 +285,7 @@ public final class Server implements AutoCloseable {
             if (verifierStats != null) all.putAll(verifierStats.stats());
             all.putAll(alerts.stats());
             return all;
-        }, dmarcSender, db != null ? new SharedTokens(db) : null, users::reload, to -> Backup.create(config, spool, to));
+        }, dmarcSender, db != null ? new SharedTokens(db) : null, users, users::reload, to -> Backup.create(config, spool, to), alerts, clock));
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
         TlsReportSender tlsrptSender = new TlsReportSender(config, dns, queue, clock,
                 !d.tlsrptSend() ? null : peers != null ? peers.clientContext() : PeerVerifier.load(d.tlsCaFile()).clientContext());
@@ -304,6 +305,9 @@ public final class Server implements AutoCloseable {
     }
 
     public SmtpServer smtp() { return smtp; }
+
+    /** The admin endpoint (its routes, its port), for tests of the API. */
+    AdminEndpoint admin() { return admin; }
 
     /** Re-reads the policy's allow/block list files (SIGHUP, or POST /policy/reload on the admin endpoint). */
     public void reloadTables() { reloadTables.run(); }

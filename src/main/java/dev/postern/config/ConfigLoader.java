@@ -954,7 +954,7 @@ public final class ConfigLoader {
         return d;
     }
 
-    static Duration parseDuration(String s) {
+    public static Duration parseDuration(String s) {
         Matcher m = DURATION.matcher(s.trim());
         if (!m.matches()) return null;
         long v = Long.parseLong(m.group(1));

@@ -122,6 +122,29 @@ class QueueCliTest {
         assertThat(cli("queue", "list").out()).contains("Mail queue is empty");
     }
 
+    @Test void searchActOnTheMatchesAndTrace() throws Exception {
+        String alices = queue("alice@example.test");
+        String bobs = queue("bob@example.test");
+        awaitAttempt(alices);
+        awaitAttempt(bobs);
+        Run found = cli("queue", "list", "--sender", "BOB@", "--status", "deferred");
+        assertThat(found.out()).contains(bobs).doesNotContain(alices).contains("-- 1 message(s)");
+        assertThat(cli("queue", "hold").err()).contains("needs a queue id, a search or --all");
+        Run held = cli("queue", "hold", "--domain", "remote.test");
+        assertThat(held.out()).contains("hold " + alices).contains("hold " + bobs).contains("-- 2 of 2 matching message(s)");
+        assertThat(server.server.queue().get(bobs).held()).isTrue();
+        assertThat(cli("queue", "release", "--all").out()).contains("-- 2 of 2");
+        assertThat(cli("queue", "list", "--status", "nonsense").err()).contains("status: one of held, deferred, pending");
+
+        Run trace = cli("trace", alices);
+        assertThat(trace.code()).isZero();
+        assertThat(trace.out()).contains("from=<alice@example.test>").contains("to=<friend@remote.test>").contains("status=deferred")
+                .contains("released by administrator").contains("-- " + alices + " is queued:");
+        assertThat(cli("queue", "delete", alices).code()).isZero();
+        assertThat(cli("trace", alices).out()).contains("deleted by administrator").contains("is no longer in the queue");
+        assertThat(cli("trace", "NoSuchId0000000").err()).contains("nothing known of NoSuchId0000000");
+    }
+
     void awaitAttempts(String id, int n) throws Exception {
         for (int i = 0; i < 500; i++) {
             var m = server.server.queue().get(id);
