@@ -58,12 +58,31 @@ final class AdminEndpoint implements AutoCloseable {
     private final byte[] token;
     private final SharedTokens shared;
     private final Supplier<Map<String, Long>> metrics;
+    private final Console console;
+    private final MetricsHistory history;
+    private final java.util.concurrent.ScheduledExecutorService sampler;
 
     private AdminEndpoint(HttpServer http, byte[] token, Services s) {
         this.http = http;
         this.token = token;
         this.shared = s.shared();
         this.metrics = s.metrics();
+        this.console = new Console(s.users() == null ? null : new dev.postern.auth.Authenticator(s.users()), s.config().admin().users(),
+                token, !s.config().admin().loopback(), s.clock());
+        this.history = new MetricsHistory(s.metrics(), s.clock());
+        this.sampler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "admin-history");
+            t.setDaemon(true);
+            return t;
+        });
+        long toNextMinute = 60_000 - s.clock().millis() % 60_000;
+        sampler.scheduleAtFixedRate(() -> {
+            try {
+                history.sample();
+            } catch (RuntimeException e) {
+                log.warn("cannot sample the metrics for the console: {}", e.toString());
+            }
+        }, toNextMinute, 60_000, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     static AdminEndpoint start(Services s) throws IOException {
@@ -71,7 +90,17 @@ final class AdminEndpoint implements AutoCloseable {
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
         writePrivate(config.adminTokenFile(), token + "\n");
         if (s.shared() != null) s.shared().register(config.cluster().nodeName(), token);
-        HttpServer http = HttpServer.create(new InetSocketAddress(config.admin().host(), config.admin().port()), 16);
+        InetSocketAddress bind = new InetSocketAddress(config.admin().host(), config.admin().port());
+        HttpServer http;
+        if (config.admin().loopback()) {
+            http = HttpServer.create(bind, 16);
+        } else {
+            // beyond loopback: HTTPS only, with the listeners' certificate(s)
+            com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(bind, 16);
+            https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(
+                    dev.postern.tls.PolicyServer.context(dev.postern.receive.TlsSetup.pairs(config))));
+            http = https;
+        }
         AdminEndpoint a = new AdminEndpoint(http, token.getBytes(StandardCharsets.US_ASCII), s);
         a.register(s);
         http.createContext("/", a::dispatch);
@@ -82,7 +111,8 @@ final class AdminEndpoint implements AutoCloseable {
         }));
         http.start();
         writePrivate(config.adminPortFile(), http.getAddress().getPort() + "\n");
-        log.info("admin endpoint on {}:{}", config.admin().host(), http.getAddress().getPort());
+        log.info("admin endpoint on {}://{}:{} (console at /console/)", config.admin().loopback() ? "http" : "https",
+                config.admin().host(), http.getAddress().getPort());
         return a;
     }
 
@@ -94,6 +124,8 @@ final class AdminEndpoint implements AutoCloseable {
     private void register(Services s) {
         new QueueApi(s.queue(), TraceLog.get(), s.clock()).register(routes);
         new AccountsApi(s.config(), s.users(), s.reloadUsers()).register(routes);
+        console.register(routes);
+        routes.add("GET", "/stats/history", c -> c.respond(200, history.view()));
         routes.addOpen("GET", "/metrics", this::metrics);
         routes.addOpen("GET", "/openapi.json", c -> {
             try (InputStream in = AdminEndpoint.class.getResourceAsStream("/openapi.json")) {
@@ -219,6 +251,7 @@ final class AdminEndpoint implements AutoCloseable {
         String auth = ex.getRequestHeaders().getFirst("Authorization");
         byte[] given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7).trim().getBytes(StandardCharsets.US_ASCII) : new byte[0];
         if (MessageDigest.isEqual(given, token)) return false;
+        if (auth == null && console.admits(ex)) return false;
         if (shared != null && given.length > 0 && shared.accepts(new String(given, StandardCharsets.US_ASCII))) return false;
         AdminHttp.respond(ex, 401, Map.of("error", "missing or wrong admin token"));
         return true;
@@ -230,6 +263,7 @@ final class AdminEndpoint implements AutoCloseable {
     }
 
     @Override public void close() {
+        sampler.shutdownNow();
         http.stop(0);
     }
 }

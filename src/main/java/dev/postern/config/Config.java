@@ -405,7 +405,15 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     }
 
     /** The loopback-only admin endpoint used by "postern queue". Port 0 picks a free port. */
-    public record Admin(String host, int port) {}
+    /**
+     * The admin endpoint (API and web console). Loopback by default; bound elsewhere it serves HTTPS with the
+     * [tls] certificate. users: accounts that may log in to the console (besides anyone holding the token).
+     */
+    public record Admin(String host, int port, List<String> users) {
+        public Admin(String host, int port) { this(host, port, List.of()); }
+
+        public boolean loopback() { return host.equals("127.0.0.1") || host.equals("::1") || host.equals("localhost"); }
+    }
 
     public Path adminTokenFile() { return dataDir.resolve("admin.token"); }
 

@@ -52,7 +52,7 @@ public final class ConfigLoader {
             "tls_ca_file", "mta_sts", "mta_sts_port", "tlsrpt_send", "dnssec_trust_anchors");
     private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store", "classes");
     private static final Set<String> QUEUE_CLASS_KEYS = Set.of("share", "min_backoff", "max_backoff");
-    private static final Set<String> ADMIN_KEYS = Set.of("bind");
+    private static final Set<String> ADMIN_KEYS = Set.of("bind", "users");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key", "certificates", "acme_directory", "acme_email", "acme_domains",
             "acme_http_bind", "acme_http_port", "acme_ca_file", "acme_renew_before");
@@ -654,11 +654,14 @@ public final class ConfigLoader {
             return new Config.Admin("127.0.0.1", 0);
         }
         String host = m.group(1) != null ? m.group(1) : m.group(2);
-        // the admin endpoint controls the queue: never reachable from outside this machine
-        if (!(host.equals("127.0.0.1") || host.equals("::1") || host.equals("localhost"))) {
-            problem("admin.bind", "the admin endpoint must listen on loopback (127.0.0.1 or ::1), got " + host);
+        if (Cidr.parse(host) == null && !host.equals("localhost")) problem("admin.bind", "expected an IP address, got \"" + host + "\"");
+        List<String> users = stringList(n, "users", List.of());
+        for (String u : users) {
+            if (dev.postern.mail.Address.parse(u, true) == null) problem("admin.users", "not an address: " + u);
         }
-        return new Config.Admin(host, Integer.parseInt(m.group(3)));
+        // bound beyond loopback the endpoint speaks HTTPS only (the [tls] certificate) and every request needs a
+        // token or a console login; users (or the token) is how anyone logs in
+        return new Config.Admin(host, Integer.parseInt(m.group(3)), List.copyOf(users));
     }
 
     private Set<String> domains(JsonNode root) {

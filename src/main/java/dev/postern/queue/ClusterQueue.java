@@ -38,6 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * delivered twice because of an outage; a node that dies stops beating, and its leases pass to the others.
  */
 public final class ClusterQueue implements Queue {
+    private final DeliveryCounters counters = new DeliveryCounters();
     private static final Logger log = LoggerFactory.getLogger("postern.queue");
     private static final Duration POLL = Duration.ofSeconds(1);
 
@@ -257,6 +258,7 @@ public final class ClusterQueue implements Queue {
         running.remove(m.id());
         Instant now = clock.instant();
         OutcomeRules.Result r = OutcomeRules.apply(m, outcomes, now, times);
+        counters.count(r.updated(), outcomes.keySet());
         try {
             writers.execute(() -> {
                 for (OutcomeRules.Notice n : r.notices()) notices.send(m, n, now);
@@ -318,7 +320,7 @@ public final class ClusterQueue implements Queue {
     }
 
     @Override public Map<String, Long> stats() {
-        Map<String, Long> out = new LinkedHashMap<>();
+        Map<String, Long> out = new LinkedHashMap<>(counters.stats());
         out.put("postern_queue_attempts_running", (long) attempting.get());
         try {
             long total = 0;

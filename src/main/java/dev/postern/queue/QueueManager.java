@@ -95,6 +95,7 @@ public final class QueueManager implements Queue {
     private final Notices notices;
     private final ExecutorService workers;
     private final DeliverySlots slots;
+    private final DeliveryCounters counters = new DeliveryCounters();
     private final ExecutorService writers;
     private final Thread owner;
     /** Events not yet applied; attempts running and their writes not yet durable count as unsettled too. */
@@ -274,6 +275,7 @@ public final class QueueManager implements Queue {
         Instant now = clock.instant();
         OutcomeRules.Result r = OutcomeRules.apply(en.message, outcomes, now, classTimes.getOrDefault(en.priority, times));
         en.message = r.updated();
+        counters.count(r.updated(), outcomes.keySet());
         if (en.retryAfterAttempt) {
             en.retryAfterAttempt = false;
             en.message = OutcomeRules.dueNow(en.message);
@@ -354,6 +356,7 @@ public final class QueueManager implements Queue {
     /** Counters for the metrics endpoint. */
     @Override public Map<String, Long> stats() {
         Map<String, Long> m = new HashMap<>(slots.stats());
+        m.putAll(counters.stats());
         m.put("postern_queue_messages", (long) view.size());
         m.put("postern_queue_attempts_running", (long) attempting.get());
         return m;

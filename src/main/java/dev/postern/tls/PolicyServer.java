@@ -70,7 +70,7 @@ public final class PolicyServer implements AutoCloseable {
     public int port() { return http.getAddress().getPort(); }
 
     /** A server TLS context presenting these pairs, chosen by SNI and key type as the SMTP listeners do. */
-    static SSLContext context(List<CertificateChooser.Pair> pairs) throws IOException {
+    public static SSLContext context(List<CertificateChooser.Pair> pairs) throws IOException {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(new javax.net.ssl.KeyManager[] {new CertificateChooser(pairs)}, null, null);

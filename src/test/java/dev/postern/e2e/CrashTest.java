@@ -109,9 +109,18 @@ class CrashTest {
 
     /** From the running server's /metrics: Maildir files published per batch so far (0 when none yet). */
     static double maildirFilesPerBatch(Path data) throws Exception {
-        String port = Files.readString(data.resolve("admin.port")).strip();
-        String m = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        String m = null;
+        // the SMTP port opens before the admin endpoint, and admin.port may still name the killed server's port
+        for (long deadline = System.currentTimeMillis() + 15_000; m == null; ) {
+            try {
+                String port = Files.readString(data.resolve("admin.port")).strip();
+                m = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            } catch (java.io.IOException e) {
+                if (System.currentTimeMillis() > deadline) throw e;
+                Thread.sleep(100);
+            }
+        }
         double files = metric(m, "postern_maildir_files_total"), batches = metric(m, "postern_maildir_batches_total");
         return batches == 0 ? 0 : files / batches;
     }

@@ -141,6 +141,8 @@ public final class TestServer implements AutoCloseable {
         private Config.Alerts alerts = Config.Alerts.DEFAULT;
         private Config.Tls tls = new Config.Tls(null, null);
         private int smtpPort = 0;
+        private List<String> consoleUsers = List.of();
+        private String adminHost = "127.0.0.1";
 
         public Builder hostname(String h) { hostname = h; delivery = Config.Delivery.defaults(h); return this; }
         public Builder listenOn(String host) { listenHost = host; return this; }
@@ -164,6 +166,9 @@ public final class TestServer implements AutoCloseable {
         public Builder alerts(Config.Alerts a) { alerts = a; return this; }
         public Builder acme(Config.Acme a) { tls = tls.withAcme(a); return this; }
         public Builder smtpPort(int port) { smtpPort = port; return this; }
+        public Builder consoleUsers(String... users) { consoleUsers = List.of(users); return this; }
+        /** The admin endpoint's address; other than 127.0.0.1 or ::1 it serves HTTPS only. */
+        public Builder adminHost(String host) { adminHost = host; return this; }
         public Builder restartIn(Path existing) { dir = existing; createUsers = false; return this; }
 
         public Builder domains(String... d) { domains = Set.of(d); return this; }
@@ -183,7 +188,7 @@ public final class TestServer implements AutoCloseable {
                             new Config.Listener("smtps", listenHost, 0, Kind.SMTPS)),
                     tls,
                     new Limits(maxSize, maxRecipients, maxConnections, maxPerIp, commandTimeout, dataTimeout),
-                    aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin("127.0.0.1", 0), policy,
+                    aliases, dir.resolve("data/users"), null, delivery, transports, queueSettings, new Config.Admin(adminHost, 0, consoleUsers), policy,
                     auth != null ? auth : Config.Auth.defaults(hostname).withVerify(false)).withCluster(cluster).withRecipients(recipients)
                     .withMilter(milter).withSrs(srs).withAlerts(alerts);
             if (createUsers && cluster != null) {
