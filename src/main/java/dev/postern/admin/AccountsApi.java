@@ -13,11 +13,11 @@ import java.util.Map;
 
 /** Accounts in the admin API: list, add, change a password, remove; each in effect when the answer comes. */
 final class AccountsApi {
-    private final Config config;
+    private final java.util.function.Supplier<Config> config;
     private final UserStore users;
     private final AdminEndpoint.IoAction reload;
 
-    AccountsApi(Config config, UserStore users, AdminEndpoint.IoAction reload) {
+    AccountsApi(java.util.function.Supplier<Config> config, UserStore users, AdminEndpoint.IoAction reload) {
         this.config = config;
         this.users = users;
         this.reload = reload;
@@ -37,7 +37,7 @@ final class AccountsApi {
         http.add("POST", "/users", c -> {
             JsonNode b = c.body();
             String address = b.path("address").asText(""), password = b.path("password").asText("");
-            String bad = invalid(config, address);
+            String bad = invalid(config.get(), address);
             if (bad != null || password.isEmpty()) {
                 c.error(400, bad != null ? bad : "give a password");
                 return;
@@ -48,7 +48,7 @@ final class AccountsApi {
                 return;
             }
             users.put(address, password);
-            String key = createMailbox(config, address);
+            String key = createMailbox(config.get(), address);
             reload.run();
             AdminEndpoint.log.info("account {} added through the admin API", key);
             c.respond(201, Map.of("result", "added", "address", key));

@@ -64,8 +64,9 @@ final class AdminClient {
             return null;
         }
         JsonNode body = JSON.readTree(r.body());
-        if (r.statusCode() != 200) {
+        if (r.statusCode() != 200 && r.statusCode() != 201) {
             System.err.println("postern: " + body.path("error").asText(r.body()));
+            for (JsonNode p : body.path("problems")) System.err.println("  " + p.asText());
             return null;
         }
         return body;

@@ -49,7 +49,7 @@ final class AdminEndpoint implements AutoCloseable {
     /** What the API acts on. shared: in a cluster, the other nodes' tokens (null: only this node's). */
     record Services(Config config, Queue queue, Runnable reloadTables, Supplier<Map<String, Long>> metrics,
                     DmarcReportSender dmarc, SharedTokens shared, UserStore users, IoAction reloadUsers,
-                    BackupAction backup, Alerts alerts, Clock clock) {}
+                    BackupAction backup, Alerts alerts, Clock clock, Supplier<Config> current, Supplier<Reload.Result> reload) {}
 
     static final Logger log = LoggerFactory.getLogger("postern.admin");
 
@@ -123,7 +123,7 @@ final class AdminEndpoint implements AutoCloseable {
 
     private void register(Services s) {
         new QueueApi(s.queue(), TraceLog.get(), s.clock()).register(routes);
-        new AccountsApi(s.config(), s.users(), s.reloadUsers()).register(routes);
+        new AccountsApi(s.current(), s.users(), s.reloadUsers()).register(routes);
         console.register(routes);
         routes.add("GET", "/stats/history", c -> c.respond(200, history.view()));
         routes.addOpen("GET", "/metrics", this::metrics);
@@ -145,13 +145,23 @@ final class AdminEndpoint implements AutoCloseable {
         routes.add("GET", "/alerts", c -> c.respond(200, Map.of("alerts", s.alerts() == null ? List.of() : s.alerts().current())));
         routes.add("GET", "/domains", c -> {
             Map<String, Object> o = new LinkedHashMap<>();
-            o.put("hostname", s.config().hostname());
-            o.put("domains", new java.util.TreeSet<>(s.config().domains()));
-            o.put("relay_domains", new java.util.TreeSet<>(s.config().recipients().relayDomains()));
-            o.put("aliases", new TreeMap<>(s.config().aliases()));
+            Config now = s.current().get();
+            o.put("hostname", now.hostname());
+            o.put("domains", new java.util.TreeSet<>(now.domains()));
+            o.put("relay_domains", new java.util.TreeSet<>(now.recipients().relayDomains()));
+            o.put("aliases", new TreeMap<>(now.aliases()));
             c.respond(200, o);
         });
-        routes.add("GET", "/dkim", c -> c.respond(200, Map.of("keys", dkimKeys(s.config()))));
+        routes.add("GET", "/dkim", c -> c.respond(200, Map.of("keys", dkimKeys(s.current().get()))));
+        // "postern reload", as SIGHUP: the whole configuration read again and applied, or refused with file:line
+        routes.add("POST", "/reload", c -> {
+            Reload.Result r = s.reload().get();
+            if (r.refused()) {
+                c.respond(400, Map.of("error", "the configuration has errors; the running one stays", "problems", r.problems()));
+            } else {
+                c.respond(200, Map.of("result", "reloaded", "applied", r.applied(), "need_restart", r.needRestart(), "problems", r.problems()));
+            }
+        });
         // "postern backup --to FILE": a consistent copy of the queue and the state, the server running on
         routes.add("POST", "/backup", c -> {
             String to = c.query.get("to");

@@ -28,7 +28,7 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "postern", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
         description = "Postern mail transfer agent",
         subcommands = {Cli.Serve.class, Cli.CheckConfig.class, Cli.User.class, QueueCommand.class, DkimCommand.class, DmarcCommand.class,
-                DbCommand.class, ClusterCommand.class, DnsRecordsCommand.class, TlsRptCommand.class, Cli.BackupCommand.class, TraceCommand.class,
+                DbCommand.class, ClusterCommand.class, DnsRecordsCommand.class, TlsRptCommand.class, Cli.BackupCommand.class, TraceCommand.class, Cli.ReloadCommand.class,
                 Cli.RestoreCommand.class})
 public final class Cli implements Callable<Integer> {
 
@@ -121,8 +121,10 @@ public final class Cli implements Callable<Integer> {
             }
             if (c.clustered()) Server.nameNodeInLogs(c.cluster().nodeName());
             Server server = Server.start(c, Clock.systemUTC());
-            // SIGHUP re-reads the policy's allow/block lists, as administrators expect of a daemon
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> server.reloadTables());
+            Path file = config != null ? config : packagedConfig();
+            server.reloadsFrom(file == null ? null : file.toAbsolutePath());
+            // SIGHUP reads the whole configuration again, as administrators expect of a daemon ("postern reload")
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> new Thread(server::reload, "reload").start());
             System.out.println("Postern is running" + (config == null ? " on its embedded default" : " with " + config));
             for (Config.Listener l : c.listeners()) {
                 System.out.printf("  %-10s %s (%s)%n", l.name(), l.bind(), l.kind().name().toLowerCase());
@@ -138,6 +140,29 @@ public final class Cli implements Callable<Integer> {
             }, "shutdown"));
             done.await();
             return 0;
+        }
+    }
+
+    @Command(name = "reload", description = "Make the running server read its configuration again (as SIGHUP)")
+    static final class ReloadCommand implements Callable<Integer> {
+        @Option(names = "--config", description = "TOML configuration file") Path config;
+
+        @Override public Integer call() throws Exception {
+            return withConfig(config, c -> {
+                var r = AdminClient.call(c, "POST", "/reload");
+                if (r == null) return 1;
+                System.out.println("reloaded; applied: " + String.join(", ", iterable(r.path("applied"))));
+                if (!r.path("need_restart").isEmpty())
+                    System.out.println("changed, but kept until a restart: " + String.join(", ", iterable(r.path("need_restart"))));
+                for (var p : r.path("problems")) System.err.println("postern: " + p.asText());
+                return r.path("problems").isEmpty() ? 0 : 1;
+            });
+        }
+
+        private static java.util.List<String> iterable(com.fasterxml.jackson.databind.JsonNode a) {
+            java.util.List<String> out = new java.util.ArrayList<>();
+            a.forEach(n -> out.add(n.asText()));
+            return out;
         }
     }
 

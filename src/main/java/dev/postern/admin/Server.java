@@ -170,7 +170,7 @@ public final class Server implements AutoCloseable {
                 d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
                 Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)).withDane(dane));
         Config.QueueSettings qt = config.queue();
-        var times = new QueueManager.Times(qt.minBackoff(), qt.maxBackoff(), qt.maxLifetime(), qt.delayWarning());
+        var times = times(qt);
         MaildirWriter maildir = new MaildirWriter(config.mailboxesDir(), config.hostname(), rc.subaddressFolders(),
                 rc.overQuota().equals("bounce"), rc.mailboxOwner() == null ? null : dev.postern.deliver.MailboxOwner.parse(rc.mailboxOwner()));
         QueueManager local = null;
@@ -182,13 +182,8 @@ public final class Server implements AutoCloseable {
             queue = new ClusterQueue((PgQueueStore) spool, router, maildir, mx, smtpOut, config.hostname(), clock, times,
                     config.cluster().lease(), d.destinationConcurrency(), d.maxConcurrency());
         } else {
-            Map<dev.postern.queue.PriorityClass, QueueManager.ClassSettings> classes = new java.util.EnumMap<>(dev.postern.queue.PriorityClass.class);
-            for (dev.postern.queue.PriorityClass pc : dev.postern.queue.PriorityClass.values()) {
-                Config.QueueClass qc = qt.classes().get(pc.configName());
-                classes.put(pc, new QueueManager.ClassSettings(qc.share(), qc.minBackoff(), qc.maxBackoff()));
-            }
             queue = local = new QueueManager(spool, router, maildir, mx, smtpOut, config.hostname(), clock, times,
-                    d.destinationConcurrency(), d.maxConcurrency(), classes);
+                    d.destinationConcurrency(), d.maxConcurrency(), classes(qt));
         }
         SpfResults spf = new SpfResults(new Spf(dns, config.hostname()), clock);
         AuthServices auth = authServices(config, dns, spf, clock, shared);
@@ -269,9 +264,51 @@ public final class Server implements AutoCloseable {
             timer.scheduleWithFixedDelay(() -> quietly("expire shared policy state",
                     () -> shared.expire(clock.millis(), greyLife, pol.authFailureWindow().toMillis())), 1, 60, java.util.concurrent.TimeUnit.SECONDS);
         }
+        java.util.concurrent.atomic.AtomicReference<Map<String, AccessTable>> liveTables = new java.util.concurrent.atomic.AtomicReference<>(tables);
         Runnable reload = () -> {
-            tables.values().forEach(AccessTable::reload);
+            liveTables.get().values().forEach(AccessTable::reload);
             auth.signing().reload();
+        };
+        QueueManager localQueue = local;
+        RecipientVerifier liveVerifier = verifier;
+        // a configuration reload: what shapes new sessions and new attempts is swapped in place (see Reload)
+        java.util.concurrent.atomic.AtomicReference<Config> liveConfig = new java.util.concurrent.atomic.AtomicReference<>(config);
+        java.util.concurrent.atomic.AtomicReference<Server> self = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.function.Function<Config, Reload.Result> apply = next -> {
+            Config before = liveConfig.get();
+            Map<String, AccessTable> nextTables = new java.util.HashMap<>();
+            for (var e : next.policy().accessFiles().entrySet()) {
+                try {
+                    nextTables.put(e.getKey(), new AccessTable(e.getValue()));
+                } catch (IOException ex) { // checked before anything changes: a reload is whole or not at all
+                    return Reload.Result.refused(List.of("policy access file " + e.getValue() + ": " + ex.getMessage()));
+                }
+            }
+            Config.Recipients nr = next.recipients();
+            router.reconfigure(next.domains(), nr.relayDomains(), next.aliases(), before.hostname(), nr.delimiters());
+            mx.reroute(next.transports(), next.delivery().relayhost());
+            if (localQueue != null) localQueue.reconfigure(times(next.queue()), classes(next.queue()));
+            liveTables.set(nextTables);
+            List<String> problems = new java.util.ArrayList<>();
+            if (config.tls().acme() == null) {
+                try {
+                    smtp.useTls(TlsSetup.serverContext(next));
+                } catch (IOException | RuntimeException e) {
+                    problems.add("tls: " + e.getMessage() + "; the certificate in use stays");
+                }
+            }
+            problems.addAll(smtp.reconfigure(next, policy(next, router, dns, greylist, clock, nextTables, spf, authFailures, shared,
+                    liveVerifier, plugins)));
+            try {
+                users.reload();
+            } catch (IOException e) {
+                problems.add("accounts: " + e.getMessage() + "; the accounts in use stay");
+            }
+            List<String> applied = new java.util.ArrayList<>(Reload.applied(before, next));
+            applied.add("tls certificates (read again)");
+            applied.add("accounts (read again)");
+            liveConfig.set(next);
+            return new Reload.Result(false, problems, applied, Reload.needRestart(before, next));
         };
         Alerts alerts = new Alerts(config.alerts(), queue, config.dataDir(), clock);
         timer.scheduleWithFixedDelay(() -> quietly("check alerts", alerts::check), 10, 60, java.util.concurrent.TimeUnit.SECONDS);
@@ -285,7 +322,8 @@ public final class Server implements AutoCloseable {
             if (verifierStats != null) all.putAll(verifierStats.stats());
             all.putAll(alerts.stats());
             return all;
-        }, dmarcSender, db != null ? new SharedTokens(db) : null, users, users::reload, to -> Backup.create(config, spool, to), alerts, clock));
+        }, dmarcSender, db != null ? new SharedTokens(db) : null, users, users::reload, to -> Backup.create(config, spool, to), alerts, clock,
+                liveConfig::get, () -> self.get().reload()));
         if (config.auth().dmarcReportsSend()) timer.scheduleWithFixedDelay(dmarcSender::sendYesterdayOnce, 1, 10, java.util.concurrent.TimeUnit.MINUTES);
         TlsReportSender tlsrptSender = new TlsReportSender(config, dns, queue, clock,
                 !d.tlsrptSend() ? null : peers != null ? peers.clientContext() : PeerVerifier.load(d.tlsCaFile()).clientContext());
@@ -301,10 +339,63 @@ public final class Server implements AutoCloseable {
         server.tlsrptSender = tlsrptSender;
         server.verifier = verifier;
         server.prober = prober;
+        server.running = liveConfig::get;
+        self.set(server);
+        server.applyConfig = apply;
         return server;
     }
 
     public SmtpServer smtp() { return smtp; }
+
+    private static QueueManager.Times times(Config.QueueSettings q) {
+        return new QueueManager.Times(q.minBackoff(), q.maxBackoff(), q.maxLifetime(), q.delayWarning());
+    }
+
+    private static Map<dev.postern.queue.PriorityClass, QueueManager.ClassSettings> classes(Config.QueueSettings q) {
+        Map<dev.postern.queue.PriorityClass, QueueManager.ClassSettings> out = new java.util.EnumMap<>(dev.postern.queue.PriorityClass.class);
+        for (dev.postern.queue.PriorityClass pc : dev.postern.queue.PriorityClass.values()) {
+            Config.QueueClass qc = q.classes().get(pc.configName());
+            out.put(pc, new QueueManager.ClassSettings(qc.share(), qc.minBackoff(), qc.maxBackoff()));
+        }
+        return out;
+    }
+
+    /** Where "reload" reads the configuration from; null: the embedded default. */
+    private volatile java.nio.file.Path configFile;
+    private java.util.function.Supplier<Config> running;
+    private java.util.function.Function<Config, Reload.Result> applyConfig;
+
+    /** The configuration file a reload reads (serve --config). */
+    public void reloadsFrom(java.nio.file.Path file) { configFile = file; }
+
+    /** The configuration in force (after the last reload). */
+    public Config config() { return running.get(); }
+
+    /**
+     * Reads the configuration again and applies it (SIGHUP, "postern reload", POST /reload). A file with errors
+     * changes nothing: its problems come back with file:line and the running configuration stays.
+     */
+    public synchronized Reload.Result reload() {
+        long begun = System.nanoTime();
+        Config next;
+        try {
+            next = configFile == null ? dev.postern.config.ConfigLoader.embeddedDefault(false) : dev.postern.config.ConfigLoader.load(configFile, false);
+        } catch (dev.postern.config.ConfigException e) {
+            log.warn("reload refused, the running configuration stays: {}", String.join("; ", e.problems()));
+            return Reload.Result.refused(e.problems());
+        }
+        Reload.Result r = applyConfig.apply(next);
+        if (r.refused()) {
+            log.warn("reload refused, the running configuration stays: {}", String.join("; ", r.problems()));
+            return r;
+        }
+        reloadTables.run(); // the allow/block list files and DKIM keys, as before
+        log.info("configuration reloaded from {} in {} ms: applied {}{}{}", configFile == null ? "the embedded default" : configFile,
+                (System.nanoTime() - begun) / 1_000_000, r.applied(),
+                r.needRestart().isEmpty() ? "" : "; needs a restart to change: " + r.needRestart(),
+                r.problems().isEmpty() ? "" : "; problems: " + r.problems());
+        return r;
+    }
 
     /** The admin endpoint (its routes, its port), for tests of the API. */
     AdminEndpoint admin() { return admin; }

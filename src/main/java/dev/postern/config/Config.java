@@ -297,6 +297,12 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                            int destinationConcurrency, int maxConcurrency, Duration dnsTimeout, Path tlsCaFile,
                            Map<String, TlsMode> tlsPolicy, boolean mtaSts, int mtaStsPort, boolean tlsrptSend,
                            Path dnssecTrustAnchors) {
+        /** The same settings with another relayhost (what a reload compares apart from the relayhost). */
+        public Delivery withRelayhost(Nexthop r) {
+            return new Delivery(r, relayUser, relayPasswordFile, dnsServers, smtpPort, heloName, bindAddress, tls, destinationConcurrency,
+                    maxConcurrency, dnsTimeout, tlsCaFile, tlsPolicy, mtaSts, mtaStsPort, tlsrptSend, dnssecTrustAnchors);
+        }
+
 
         public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
                         int smtpPort, String heloName, String bindAddress, TlsMode tls, int destinationConcurrency, int maxConcurrency,

@@ -28,11 +28,19 @@ final class DeliverySlots {
         this.threads = threads;
         this.total = total;
         for (PriorityClass c : PriorityClass.values()) {
-            int share = sharePercent.getOrDefault(c, 0);
-            reserved.put(c, share == 0 ? 0 : Math.max(1, total * share / 100));
             running.put(c, 0);
             waiting.put(c, new ArrayDeque<>());
         }
+        reserve(sharePercent);
+    }
+
+    /** New shares (a configuration reload); attempts running go on, the next ones start by the new shares. */
+    synchronized void reserve(Map<PriorityClass, Integer> sharePercent) {
+        for (PriorityClass c : PriorityClass.values()) {
+            int share = sharePercent.getOrDefault(c, 0);
+            reserved.put(c, share == 0 ? 0 : Math.max(1, total * share / 100));
+        }
+        startWhatMay();
     }
 
     synchronized void submit(PriorityClass c, Attempt a) {

@@ -90,8 +90,8 @@ public final class QueueManager implements Queue {
     private final Spool spool;
     private final DeliveryDispatcher dispatcher;
     private final Clock clock;
-    private final Times times;
-    private final Map<PriorityClass, Times> classTimes = new java.util.EnumMap<>(PriorityClass.class);
+    private volatile Times times;
+    private volatile Map<PriorityClass, Times> classTimes = Map.of();
     private final Notices notices;
     private final ExecutorService workers;
     private final DeliverySlots slots;
@@ -126,12 +126,8 @@ public final class QueueManager implements Queue {
         this.notices = new Notices(this, spool, hostname, times);
         // local deliveries and remote ones waiting for a destination slot may all be busy at once
         this.workers = Executors.newFixedThreadPool(maxConcurrency + 8, named("delivery-"));
-        Map<PriorityClass, Integer> shares = new java.util.EnumMap<>(PriorityClass.class);
-        classes.forEach((c, s) -> {
-            shares.put(c, s.share());
-            classTimes.put(c, times.withBackoff(s.minBackoff(), s.maxBackoff()));
-        });
-        this.slots = new DeliverySlots(workers, maxConcurrency + 8, shares);
+        this.slots = new DeliverySlots(workers, maxConcurrency + 8, Map.of());
+        reconfigure(times, classes);
         // a state write waits on fsync (or a group commit): several at once share one
         this.writers = Executors.newFixedThreadPool(8, named("queue-write-"));
         this.owner = new Thread(this::run, "queue-owner");
@@ -201,6 +197,22 @@ public final class QueueManager implements Queue {
     @Override public void signNoticesWith(ContentSigner signer) { notices.signWith(signer); }
 
     @Override public void rewriteForwardedSenders(SenderRewriter r) { dispatcher.rewriteForwardedSenders(r); }
+
+    /**
+     * New retry times and priority classes (a configuration reload): outcomes recorded from now on use them;
+     * attempts already scheduled keep their time.
+     */
+    public void reconfigure(Times times, Map<PriorityClass, ClassSettings> classes) {
+        Map<PriorityClass, Integer> shares = new java.util.EnumMap<>(PriorityClass.class);
+        Map<PriorityClass, Times> byClass = new java.util.EnumMap<>(PriorityClass.class);
+        classes.forEach((c, s) -> {
+            shares.put(c, s.share());
+            byClass.put(c, times.withBackoff(s.minBackoff(), s.maxBackoff()));
+        });
+        this.times = times;
+        this.classTimes = byClass;
+        slots.reserve(shares);
+    }
 
     // ------------------------------------------------------------------ the owner
 

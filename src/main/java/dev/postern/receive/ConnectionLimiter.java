@@ -9,12 +9,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** Global and per-client-address connection counts. Memory is bounded by the global limit. */
 final class ConnectionLimiter {
-    private final int max;
-    private final int maxPerIp;
+    private volatile int max;
+    private volatile int maxPerIp;
     private final AtomicInteger total = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> perIp = new ConcurrentHashMap<>();
 
     ConnectionLimiter(int max, int maxPerIp) {
+        this.max = max;
+        this.maxPerIp = maxPerIp;
+    }
+
+    /** New limits (a configuration reload); connections already open stay and count. */
+    void limit(int max, int maxPerIp) {
         this.max = max;
         this.maxPerIp = maxPerIp;
     }

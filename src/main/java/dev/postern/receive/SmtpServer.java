@@ -39,20 +39,22 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class SmtpServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("postern.smtpd");
 
-    private final Config config;
-    private final ServerContext context;
+    /** What new sessions get; a reload replaces it, sessions already open keep the one they started with. */
+    private final java.util.concurrent.atomic.AtomicReference<ServerContext> current = new java.util.concurrent.atomic.AtomicReference<>();
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ExecutorService blocking;
     private final ExecutorService passwordChecks;
-    private final List<Channel> channels = new ArrayList<>();
+    /** Bound listeners by name, with the settings they were bound with. */
+    private final java.util.Map<String, Bound> channels = new java.util.LinkedHashMap<>();
+
+    private record Bound(Config.Listener listener, Channel channel) {}
 
     public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router,
                       dev.postern.policy.PolicyChain policy, Queue queue, Clock clock,
                       AuthServices auth, dev.postern.policy.AuthFailures authFailures,
                       java.util.function.Function<java.net.InetAddress, java.util.concurrent.CompletableFuture<String>> clientNames,
                       dev.postern.route.DnsReplay lookups, dev.postern.filter.Srs srs) {
-        this.config = config;
         boolean epoll = Epoll.isAvailable();
         var factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.boss = new MultiThreadIoEventLoopGroup(1, factory);
@@ -72,11 +74,11 @@ public final class SmtpServer implements AutoCloseable {
             return t;
         });
         var limits = config.limits();
-        this.context = new ServerContext(config, new java.util.concurrent.atomic.AtomicReference<>(ssl), authenticator, router, relayControl(config, router), policy,
+        current.set(new ServerContext(config, new java.util.concurrent.atomic.AtomicReference<>(ssl), authenticator, router, relayControl(config, router), policy,
                 queue, blocking, new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerIp()),
                 authFailures, clock, new java.util.concurrent.atomic.AtomicLong(), auth, clientNames, lookups, passwordChecks,
                 config.milter() != null && config.milter().afterQueue() ? null : milters(config.milter()), srs,
-                afterQueue(config, queue));
+                afterQueue(config, queue)));
         log.info("using {} transport", epoll ? "epoll" : "NIO");
     }
 
@@ -107,54 +109,111 @@ public final class SmtpServer implements AutoCloseable {
         }
     }
 
+    private ServerContext context() { return current.get(); }
+
     /** New sessions (and STARTTLS in running ones) use this TLS context from now on; open TLS sessions keep theirs. */
-    public void useTls(SslContext ssl) { context.tls().set(ssl); }
+    public void useTls(SslContext ssl) { context().tls().set(ssl); }
 
     /** Recipient existence and relaying rules, for wiring what later steps know (e.g. full mailboxes). */
-    public RelayControl relayControl() { return context.relay(); }
+    public RelayControl relayControl() { return context().relay(); }
 
     public void start() throws IOException {
-        Class<? extends ServerChannel> channelClass = Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        for (Config.Listener l : config.listeners()) {
-            ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(channelClass)
-                    .option(ChannelOption.SO_BACKLOG, 1024)
-                    .option(ChannelOption.SO_REUSEADDR, true)
-                    .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override protected void initChannel(SocketChannel ch) {
-                            if (l.proxyProtocol()) {
-                                // behind a load balancer: the session starts once the PROXY header names the client
-                                ch.pipeline().addLast(ProxyProtocol.handlers(l.proxyFrom(), config.limits().commandTimeout().toMillis(),
-                                        ctx -> session(ch, l)));
-                            } else {
-                                session(ch, l);
-                            }
-                        }
-                    });
+        for (Config.Listener l : context().config().listeners()) {
             try {
-                Channel c = b.bind(new InetSocketAddress(InetAddress.getByName(l.host()), l.port())).sync().channel();
-                channels.add(c);
-                log.info("listening on {} ({})", l.bind(), l.kind().name().toLowerCase());
-            } catch (Exception e) {
+                bind(l);
+            } catch (IOException e) {
                 close();
-                throw new IOException("cannot listen on " + l.bind() + " (listeners." + l.name() + "): " + e.getMessage(), e);
+                throw e;
             }
         }
-        if (context.afterQueue() != null) context.afterQueue().resume(); // what a stop left unfiltered
+        if (context().afterQueue() != null) context().afterQueue().resume(); // what a stop left unfiltered
     }
 
-    private void session(SocketChannel ch, Config.Listener l) {
+    private void bind(Config.Listener l) throws IOException {
+        Class<? extends ServerChannel> channelClass = Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(channelClass)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override protected void initChannel(SocketChannel ch) {
+                        ServerContext c = context(); // the configuration of the moment the client connected
+                        if (l.proxyProtocol()) {
+                            // behind a load balancer: the session starts once the PROXY header names the client
+                            ch.pipeline().addLast(ProxyProtocol.handlers(l.proxyFrom(), c.config().limits().commandTimeout().toMillis(),
+                                    ctx -> session(c, ch, l)));
+                        } else {
+                            session(c, ch, l);
+                        }
+                    }
+                });
+        try {
+            Channel c = b.bind(new InetSocketAddress(InetAddress.getByName(l.host()), l.port())).sync().channel();
+            synchronized (channels) {
+                channels.put(l.name(), new Bound(l, c));
+            }
+            log.info("listening on {} ({})", l.bind(), l.kind().name().toLowerCase());
+        } catch (Exception e) {
+            throw new IOException("cannot listen on " + l.bind() + " (listeners." + l.name() + "): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A configuration reload: new sessions get the new configuration and policy; sessions already open finish
+     * with the ones they started with. Listeners no longer configured stop accepting (their open sessions
+     * go on), new ones are bound, changed ones are bound again. Returns the listeners that could not be bound.
+     */
+    public List<String> reconfigure(Config config, dev.postern.policy.PolicyChain policy) {
+        ServerContext old = context();
+        old.connections().limit(config.limits().maxConnections(), config.limits().maxConnectionsPerIp());
+        current.set(new ServerContext(config, old.tls(), old.authenticator(), old.router(), relayControl(config, old.router()), policy,
+                old.queue(), old.workers(), old.connections(), old.authFailures(), old.clock(), old.accepted(), old.auth(), old.clientNames(),
+                old.lookups(), old.passwordChecks(), old.milters(), old.srs(), old.afterQueue()));
+        List<String> problems = new ArrayList<>();
+        java.util.Map<String, Config.Listener> wanted = new java.util.LinkedHashMap<>();
+        for (Config.Listener l : config.listeners()) wanted.put(l.name(), l);
+        List<Bound> stale = new ArrayList<>();
+        synchronized (channels) {
+            for (Bound b : channels.values()) {
+                if (!b.listener().equals(wanted.get(b.listener().name()))) stale.add(b);
+            }
+        }
+        for (Bound b : stale) { // closing a listening socket leaves the sessions it accepted open
+            b.channel().close().awaitUninterruptibly();
+            synchronized (channels) {
+                channels.remove(b.listener().name());
+            }
+            log.info("stopped listening on {} ({})", b.listener().bind(), b.listener().name());
+        }
+        for (Config.Listener l : wanted.values()) {
+            boolean bound;
+            synchronized (channels) {
+                bound = channels.containsKey(l.name());
+            }
+            if (bound) continue;
+            try {
+                bind(l);
+            } catch (IOException e) {
+                log.warn("reload: {}", e.getMessage());
+                problems.add(e.getMessage());
+            }
+        }
+        return problems;
+    }
+
+    private void session(ServerContext c, SocketChannel ch, Config.Listener l) {
         if (l.kind() == Kind.SMTPS) {
             // RFC 8314 3.3: TLS from the first byte
-            var ssl = context.ssl().newHandler(ch.alloc());
-            ssl.setHandshakeTimeoutMillis(config.limits().commandTimeout().toMillis());
+            var ssl = c.ssl().newHandler(ch.alloc());
+            ssl.setHandshakeTimeoutMillis(c.config().limits().commandTimeout().toMillis());
             ch.pipeline().addLast("tls", ssl);
         }
-        ch.pipeline().addLast("smtp", new SmtpSession(context, l));
+        ch.pipeline().addLast("smtp", new SmtpSession(c, l));
     }
 
     /** Counters for the metrics endpoint. */
     public java.util.Map<String, Long> stats() {
+        ServerContext context = context();
         java.util.Map<String, Long> out = new java.util.HashMap<>(context.policy().stats());
         if (context.auth() != null) out.putAll(context.auth().stats());
         if (context.milters() != null) out.putAll(context.milters().stats());
@@ -166,20 +225,24 @@ public final class SmtpServer implements AutoCloseable {
 
     /** The port a listener actually bound (useful when configured with port 0 in tests). */
     public int boundPort(String listenerName) {
-        for (int i = 0; i < channels.size(); i++) {
-            if (config.listeners().get(i).name().equals(listenerName)) {
-                return ((InetSocketAddress) channels.get(i).localAddress()).getPort();
-            }
+        synchronized (channels) {
+            Bound b = channels.get(listenerName);
+            if (b == null) throw new IllegalArgumentException(listenerName);
+            return ((InetSocketAddress) b.channel().localAddress()).getPort();
         }
-        throw new IllegalArgumentException(listenerName);
     }
 
     @Override public void close() {
-        for (Channel c : channels) c.close().awaitUninterruptibly();
+        List<Bound> all;
+        synchronized (channels) {
+            all = new ArrayList<>(channels.values());
+        }
+        for (Bound b : all) b.channel().close().awaitUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         blocking.shutdown();
         passwordChecks.shutdown();
+        ServerContext context = context();
         if (context.milters() != null) context.milters().close();
         if (context.afterQueue() != null) context.afterQueue().close();
     }

@@ -21,8 +21,10 @@ import java.util.function.Predicate;
  */
 public final class MxRouter {
     private final Dns dns;
-    private final Map<String, Nexthop> transports;
-    private final Nexthop relayhost;
+    /** [transport] and relayhost, replaced together by a configuration reload. */
+    private record Routes(Map<String, Nexthop> transports, Nexthop relayhost) {}
+
+    private volatile Routes routes;
     private final int smtpPort;
     private final String myHostname;
     private final Predicate<InetSocketAddress> isMyself;
@@ -31,22 +33,25 @@ public final class MxRouter {
     public MxRouter(Dns dns, Map<String, Nexthop> transports, Nexthop relayhost, int smtpPort, String myHostname,
                     Predicate<InetSocketAddress> isMyself, Random random) {
         this.dns = dns;
-        this.transports = transports;
-        this.relayhost = relayhost;
+        this.routes = new Routes(transports, relayhost);
         this.smtpPort = smtpPort;
         this.myHostname = myHostname.toLowerCase(Locale.ROOT);
         this.isMyself = isMyself;
         this.random = random;
     }
 
+    /** New [transport] entries and relayhost (a configuration reload); attempts already routed keep their route. */
+    public void reroute(Map<String, Nexthop> transports, Nexthop relayhost) { routes = new Routes(transports, relayhost); }
+
     public RouteDecision route(String domain) {
-        Nexthop override = transportFor(domain);
+        Routes r = routes;
+        Nexthop override = transportFor(r.transports(), domain);
         if (override != null) return resolve(override, domain, false);
-        if (relayhost != null) return resolve(relayhost, domain, true);
+        if (r.relayhost() != null) return resolve(r.relayhost(), domain, true);
         return resolve(new Nexthop("smtp", domain, smtpPort, false), domain, false);
     }
 
-    private Nexthop transportFor(String domain) {
+    private static Nexthop transportFor(Map<String, Nexthop> transports, String domain) {
         Nexthop exact = transports.get(domain);
         if (exact != null) return exact;
         for (String d = domain; d.contains("."); ) {

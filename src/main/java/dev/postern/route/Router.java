@@ -17,12 +17,12 @@ import java.util.function.Predicate;
 public final class Router {
     private static final int MAX_ALIAS_DEPTH = 10;
 
-    private final Set<String> domains;
-    private final Set<String> relayDomains;
-    private final String delimiters;
-    private final Map<String, List<String>> aliases;
+    /** The routing tables, replaced whole by a configuration reload: a lookup sees one version or the next. */
+    private record Tables(Set<String> domains, Set<String> relayDomains, String delimiters, Map<String, List<String>> aliases,
+                          String postmasterDomain) {}
+
+    private volatile Tables tables;
     private final Predicate<String> isUser;
-    private final String postmasterDomain;
 
     public Router(Set<String> domains, Map<String, List<String>> aliases, Predicate<String> isUser, String hostname) {
         this(domains, Set.of(), aliases, isUser, hostname, "");
@@ -30,21 +30,24 @@ public final class Router {
 
     public Router(Set<String> domains, Set<String> relayDomains, Map<String, List<String>> aliases, Predicate<String> isUser,
                   String hostname, String delimiters) {
-        this.domains = domains;
-        this.relayDomains = relayDomains;
-        this.delimiters = delimiters;
-        this.aliases = aliases;
         this.isUser = isUser;
-        this.postmasterDomain = domains.contains(hostname) ? hostname : domains.iterator().next();
+        reconfigure(domains, relayDomains, aliases, hostname, delimiters);
     }
 
-    public boolean isLocalDomain(String domain) { return domains.contains(domain); }
+    /** New domains, aliases and delimiters (a configuration reload); lookups in progress finish on the old ones. */
+    public void reconfigure(Set<String> domains, Set<String> relayDomains, Map<String, List<String>> aliases, String hostname,
+                            String delimiters) {
+        tables = new Tables(domains, relayDomains, delimiters, aliases, domains.contains(hostname) ? hostname : domains.iterator().next());
+    }
+
+    public boolean isLocalDomain(String domain) { return tables.domains().contains(domain); }
 
     /** A domain we accept mail for from anyone and pass on (relay_domains). */
-    public boolean isRelayDomain(String domain) { return relayDomains.contains(domain); }
+    public boolean isRelayDomain(String domain) { return tables.relayDomains().contains(domain); }
 
     /** The address without its extension (alice+news → alice), or null when it has none. */
     public Address withoutExtension(Address a) {
+        String delimiters = tables.delimiters();
         if (delimiters.isEmpty()) return null;
         String local = a.localPart();
         for (int i = 1; i < local.length(); i++) { // Postfix: the first delimiter found; none at the very start
@@ -60,7 +63,7 @@ public final class Router {
     }
 
     /** RFC 5321 4.5.1: "&lt;Postmaster&gt;" without a domain means the postmaster of this host. */
-    public Address postmaster() { return new Address("postmaster", postmasterDomain); }
+    public Address postmaster() { return new Address("postmaster", tables.postmasterDomain()); }
 
     /** Whether RCPT should accept this local address: a user, an alias, or a domain's postmaster. */
     public boolean acceptsLocal(Address a) {
@@ -71,33 +74,33 @@ public final class Router {
 
     private boolean exists(Address a) {
         String key = a.key();
-        return isUser.test(key) || aliases.containsKey(key) || isPostmaster(a);
+        return isUser.test(key) || tables.aliases().containsKey(key) || isPostmaster(a);
     }
 
     private boolean isPostmaster(Address a) {
-        return a.localPart().equalsIgnoreCase("postmaster") && domains.contains(a.domain());
+        return a.localPart().equalsIgnoreCase("postmaster") && tables.domains().contains(a.domain());
     }
 
     public Resolution resolve(Address a) {
         Set<String> mailboxes = new LinkedHashSet<>();
         Set<Address> remote = new LinkedHashSet<>();
         Map<String, String> extensions = new HashMap<>();
-        String unknown = expand(a, 0, mailboxes, remote, new LinkedHashSet<>(), extensions);
+        String unknown = expand(tables, a, 0, mailboxes, remote, new LinkedHashSet<>(), extensions);
         return new Resolution(mailboxes, remote, unknown, extensions);
     }
 
-    private String expand(Address a, int depth, Set<String> mailboxes, Set<Address> remote, Set<String> seen,
+    private String expand(Tables t, Address a, int depth, Set<String> mailboxes, Set<Address> remote, Set<String> seen,
                           Map<String, String> extensions) {
-        if (!domains.contains(a.domain())) {
+        if (!t.domains().contains(a.domain())) {
             remote.add(a);
             return null;
         }
         String key = a.key();
-        List<String> targets = aliases.get(key);
+        List<String> targets = t.aliases().get(key);
         if (targets != null && depth < MAX_ALIAS_DEPTH && seen.add(key)) {
-            for (String t : targets) {
-                int at = t.lastIndexOf('@');
-                String err = expand(new Address(t.substring(0, at), t.substring(at + 1)), depth + 1, mailboxes, remote, seen, extensions);
+            for (String target : targets) {
+                int at = target.lastIndexOf('@');
+                String err = expand(t, new Address(target.substring(0, at), target.substring(at + 1)), depth + 1, mailboxes, remote, seen, extensions);
                 if (err != null) return err;
             }
             return null;
@@ -109,7 +112,7 @@ public final class Router {
         }
         Address base = withoutExtension(a);
         if (base != null && exists(base)) {
-            String err = expand(base, depth, mailboxes, remote, seen, extensions);
+            String err = expand(t, base, depth, mailboxes, remote, seen, extensions);
             if (err == null && depth == 0 && mailboxes.contains(base.key())) extensions.putIfAbsent(base.key(), extensionOf(a));
             return err;
         }

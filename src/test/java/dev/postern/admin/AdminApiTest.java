@@ -145,6 +145,10 @@ class AdminApiTest {
             call("POST", "/dmarc/send", "/dmarc/send?day=yesterday", null, 400);
             call("POST", "/dmarc/send", "/dmarc/send?day=2026-01-01", null, 200);
 
+            Path broken = Files.writeString(dir.resolve("broken.toml"), "[limits]\nmax_recipients = -1\n");
+            server.server.reloadsFrom(broken); // ReloadTest applies good ones
+            JsonNode refused = call("POST", "/reload", "/reload", null, 400);
+            assertThat(refused.path("problems").get(0).asText()).contains("broken.toml:2: limits.max_recipients");
             JsonNode history = call("GET", "/stats/history", "/stats/history", null, 200);
             assertThat(history.path("series").path("accepted").get(history.path("series").path("accepted").size() - 1).asLong())
                     .as("the minute in progress counts the messages accepted").isGreaterThanOrEqualTo(3);
