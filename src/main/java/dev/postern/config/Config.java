@@ -32,7 +32,8 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
      * least deferralRatio of its waiting recipients deferred, less than minFreeDiskMb free for the data directory.
      */
     public record Alerts(int queueSize, Duration oldestMessage, double deferralRatio, long minFreeDiskMb) {
-        public static final Alerts DEFAULT = new Alerts(10_000, Duration.ofHours(24), 0.5, 1024);
+        public static final Alerts DEFAULT = new Alerts(Keys.ALERT_QUEUE_SIZE.defaultValue(), Keys.ALERT_OLDEST.defaultValue(),
+                Keys.ALERT_DEFERRAL_RATIO.defaultValue(), Keys.ALERT_MIN_FREE_DISK.defaultValue());
     }
 
     public Config withAlerts(Alerts a) {
@@ -134,8 +135,9 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     public record Recipients(Set<String> relayDomains, Path relayRecipients, String delimiters, Duration verifyPositive,
                              Duration verifyNegative, Duration probeTimeout, int probeConcurrency, boolean subaddressFolders,
                              String overQuota, String mailboxOwner) {
-        public static final Recipients DEFAULT = new Recipients(Set.of(), null, "", Duration.ofDays(1), Duration.ofHours(1),
-                Duration.ofSeconds(30), 4, false, "defer", null);
+        public static final Recipients DEFAULT = new Recipients(Set.of(), null, "", Keys.VERIFY_POSITIVE.defaultValue(),
+                Keys.VERIFY_NEGATIVE.defaultValue(), Keys.PROBE_TIMEOUT.defaultValue(), Keys.PROBE_CONCURRENCY.defaultValue(),
+                Keys.SUBADDRESS_FOLDERS.defaultValue(), Keys.OVER_QUOTA.defaultValue(), null);
 
         public Recipients withRelayDomains(Set<String> d) {
             return new Recipients(d, relayRecipients, delimiters, verifyPositive, verifyNegative, probeTimeout, probeConcurrency,
@@ -393,8 +395,9 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
     /** Times are Postfix's defaults: minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime, delay_warning_time. */
     public record QueueSettings(Duration minBackoff, Duration maxBackoff, Duration maxLifetime, Duration delayWarning, Store store,
                                 Map<String, QueueClass> classes) {
-        public static final QueueSettings DEFAULT = new QueueSettings(Duration.ofSeconds(300), Duration.ofSeconds(4000),
-                Duration.ofDays(5), Duration.ofHours(4), Store.LOG, QueueClass.DEFAULTS);
+        public static final QueueSettings DEFAULT = new QueueSettings(Keys.MIN_BACKOFF.defaultValue(), Keys.MAX_BACKOFF.defaultValue(),
+                Keys.MAX_LIFETIME.defaultValue(), Keys.DELAY_WARNING.defaultValue(),
+                Store.valueOf(Keys.STORE.defaultValue().toUpperCase(java.util.Locale.ROOT)), QueueClass.DEFAULTS);
 
         public QueueSettings withStore(Store s) { return new QueueSettings(minBackoff, maxBackoff, maxLifetime, delayWarning, s, classes); }
     }

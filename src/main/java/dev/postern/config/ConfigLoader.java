@@ -37,8 +37,6 @@ public final class ConfigLoader {
             "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster",
             "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts", "milter", "srs", "plugins", "alerts");
     private static final Set<String> MTA_STS_KEYS = Set.of("mode", "mx", "max_age", "bind");
-    private static final Set<String> VERIFY_KEYS = Set.of("positive_ttl", "negative_ttl", "probe_timeout", "probe_concurrency");
-    private static final Set<String> MAILDIR_KEYS = Set.of("subaddress_folders", "over_quota", "owner");
     private static final Set<String> CLUSTER_KEYS = Set.of("database", "user", "password_file", "node_name", "lease", "mailbox_root");
     private static final Set<String> AUTH_KEYS = Set.of("authserv_id", "verify", "dmarc", "dmarc_quarantine", "dkim_sign",
             "dkim_key_dir", "received_forgery", "dmarc_reports", "dmarc_reports_send", "arc_seal", "arc_seal_domain");
@@ -50,21 +48,14 @@ public final class ConfigLoader {
     private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
             "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency", "dns_timeout",
             "tls_ca_file", "mta_sts", "mta_sts_port", "tlsrpt_send", "dnssec_trust_anchors");
-    private static final Set<String> QUEUE_KEYS = Set.of("min_backoff", "max_backoff", "max_lifetime", "delay_warning", "store", "classes");
-    private static final Set<String> QUEUE_CLASS_KEYS = Set.of("share", "min_backoff", "max_backoff");
-    private static final Set<String> ADMIN_KEYS = Set.of("bind", "users");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key", "certificates", "acme_directory", "acme_email", "acme_domains",
             "acme_http_bind", "acme_http_port", "acme_ca_file", "acme_renew_before");
-    private static final Set<String> LIMIT_KEYS = Set.of("max_message_size", "max_recipients", "max_connections",
-            "max_connections_per_ip", "command_timeout", "data_timeout");
 
-    // RFC 5321 4.5.3.2.7: the server waits at least 5 minutes for a command; we use the same for data blocks
-    // (4.5.3.2.6 gives the client 10 minutes for the whole DATA termination; 3 minutes per block is 4.5.3.2.5).
-    // Connection counts: Postfix's defaults (default_process_limit-like 1000 here since we do not fork;
-    // smtpd_client_connection_count_limit = 50).
-    static final Limits DEFAULT_LIMITS = new Limits(14_680_064L, 100, 1000, 50,
-            Duration.ofMinutes(5), Duration.ofMinutes(3));
+    // the defaults and their reasons: Keys
+    static final Limits DEFAULT_LIMITS = new Limits(Keys.MAX_MESSAGE_SIZE.defaultValue(), Keys.MAX_RECIPIENTS.defaultValue(),
+            Keys.MAX_CONNECTIONS.defaultValue(), Keys.MAX_CONNECTIONS_PER_IP.defaultValue(), Keys.COMMAND_TIMEOUT.defaultValue(),
+            Keys.DATA_TIMEOUT.defaultValue());
 
     private final String source;
     private final KeyLines keyLines;
@@ -137,22 +128,12 @@ public final class ConfigLoader {
                 recipients(root, domains), milter(root), srs(root, domains), plugins(root), alerts(root));
     }
 
-    private static final Set<String> ALERT_KEYS = Set.of("queue_size", "oldest_message", "deferral_ratio", "min_free_disk_mb");
-
     /** [alerts]: thresholds; every key optional. */
     private Config.Alerts alerts(JsonNode root) {
         JsonNode n = root.get("alerts");
-        Config.Alerts d = Config.Alerts.DEFAULT;
-        if (n == null) return d;
-        unknownKeys(n, "alerts", ALERT_KEYS);
-        double ratio = d.deferralRatio();
-        JsonNode r = n.get("deferral_ratio");
-        if (r != null) {
-            if (!r.isNumber() || r.asDouble() <= 0 || r.asDouble() > 1) problem("alerts.deferral_ratio", "expected a number above 0 and at most 1, got " + r);
-            else ratio = r.asDouble();
-        }
-        return new Config.Alerts((int) positiveIn(n, "alerts", "queue_size", d.queueSize()), durationIn(n, "alerts", "oldest_message", d.oldestMessage()),
-                ratio, positiveIn(n, "alerts", "min_free_disk_mb", d.minFreeDiskMb()));
+        if (n != null) unknownKeys(n, "alerts", Keys.ALERTS);
+        return new Config.Alerts(get(n, Keys.ALERT_QUEUE_SIZE), get(n, Keys.ALERT_OLDEST), get(n, Keys.ALERT_DEFERRAL_RATIO),
+                get(n, Keys.ALERT_MIN_FREE_DISK));
     }
 
     /** [plugins]: dir, and a table of string settings per check name. */
@@ -177,56 +158,47 @@ public final class ConfigLoader {
         return new Config.Plugins(dir, Map.copyOf(settings));
     }
 
-    private static final Set<String> SRS_KEYS = Set.of("domain", "secret_file", "exclude_domains", "max_age");
 
     /** [srs]: the rewriting domain must be one of ours, so that bounces to it are accepted. */
     private Config.Srs srs(JsonNode root, Set<String> domains) {
         JsonNode n = root.get("srs");
         if (n == null) return null;
-        unknownKeys(n, "srs", SRS_KEYS);
-        String domain = string(n, "srs.domain", "domain", null);
+        unknownKeys(n, "srs", Keys.SRS);
+        String domain = get(n, Keys.SRS_DOMAIN);
         if (domain == null) problem("srs.domain", "name the domain SRS addresses are made in (one of domains)");
         else if (!domains.contains(domain.toLowerCase(Locale.ROOT))) problem("srs.domain", domain + " is not one of domains " + domains);
-        Path secret = n.has("secret_file") ? path(n, "srs.secret_file", "secret_file", null) : null;
+        Path secret = path(n, Keys.SRS_SECRET_FILE);
         if (secret != null && !Files.isReadable(secret)) problem("srs.secret_file", "cannot read " + secret);
         Set<String> exclude = new LinkedHashSet<>();
-        for (String d : n.has("exclude_domains") ? stringListIn(n, "srs.exclude_domains", "exclude_domains") : List.<String>of()) {
+        for (String d : get(n, Keys.SRS_EXCLUDE)) {
             if (!Domains.isValid(d, false)) problem("srs.exclude_domains", "not a valid domain: " + d);
             exclude.add(d.toLowerCase(Locale.ROOT));
         }
-        Duration maxAge = durationIn(n, "srs", "max_age", Duration.ofDays(21));
+        Duration maxAge = get(n, Keys.SRS_MAX_AGE);
         if (maxAge.toDays() < 1 || maxAge.toDays() > 1000) problem("srs.max_age", "expected 1 to 1000 days, got " + maxAge.toDays() + " days");
         return new Config.Srs(domain == null ? null : domain.toLowerCase(Locale.ROOT), secret, Set.copyOf(exclude), maxAge);
     }
 
-    private static final Set<String> MILTER_KEYS = Set.of("servers", "default_action", "connect_timeout", "command_timeout", "content_timeout",
-            "after_queue");
 
     /** [milter]: servers "inet:HOST:PORT" or "unix:/PATH", in order; Postfix's defaults for the rest. */
     private Config.Milter milter(JsonNode root) {
         JsonNode n = root.get("milter");
         if (n == null) return null;
-        unknownKeys(n, "milter", MILTER_KEYS);
-        List<String> servers = n.has("servers") ? stringListIn(n, "milter.servers", "servers") : List.of();
+        unknownKeys(n, "milter", Keys.MILTER);
+        List<String> servers = get(n, Keys.MILTER_SERVERS);
         for (String s : servers) {
             if (!s.matches("inet:(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):\\d{1,5}|unix:/.+")) {
                 problem("milter.servers", "expected \"inet:HOST:PORT\" or \"unix:/PATH\", got \"" + s + "\"");
             }
         }
         if (servers.isEmpty()) problem("milter.servers", "name at least one milter, or leave [milter] out");
-        String action = string(n, "milter.default_action", "default_action", "tempfail");
-        if (!Set.of("accept", "reject", "tempfail").contains(action)) {
-            problem("milter.default_action", "expected \"accept\", \"reject\" or \"tempfail\", got \"" + action + "\"");
-        }
-        boolean after = bool(n, "milter.after_queue", "after_queue", false);
+        boolean after = get(n, Keys.MILTER_AFTER_QUEUE);
         if (after && root.has("cluster")) problem("milter.after_queue", "not supported in cluster mode yet: use the milters before the queue");
-        return new Config.Milter(List.copyOf(servers), action, durationIn(n, "milter", "connect_timeout", Duration.ofSeconds(30)),
-                durationIn(n, "milter", "command_timeout", Duration.ofSeconds(30)), durationIn(n, "milter", "content_timeout", Duration.ofSeconds(300)),
-                after);
+        return new Config.Milter(servers, get(n, Keys.MILTER_DEFAULT_ACTION), get(n, Keys.MILTER_CONNECT_TIMEOUT),
+                get(n, Keys.MILTER_COMMAND_TIMEOUT), get(n, Keys.MILTER_CONTENT_TIMEOUT), after);
     }
 
     private Config.Recipients recipients(JsonNode root, Set<String> domains) {
-        Config.Recipients d = Config.Recipients.DEFAULT;
         Set<String> relay = new LinkedHashSet<>();
         for (String r : stringList(root, "relay_domains", List.of())) {
             String lower = r.toLowerCase(Locale.ROOT);
@@ -244,30 +216,15 @@ public final class ConfigLoader {
             delim = "";
         }
         JsonNode v = root.get("recipient_verification");
-        Duration pos = d.verifyPositive(), neg = d.verifyNegative(), probe = d.probeTimeout();
-        int conc = d.probeConcurrency();
-        if (v != null) {
-            unknownKeys(v, "recipient_verification", VERIFY_KEYS);
-            pos = durationIn(v, "recipient_verification", "positive_ttl", pos);
-            neg = durationIn(v, "recipient_verification", "negative_ttl", neg);
-            probe = durationIn(v, "recipient_verification", "probe_timeout", probe);
-            conc = (int) positiveIn(v, "recipient_verification", "probe_concurrency", conc);
-        }
+        if (v != null) unknownKeys(v, "recipient_verification", Keys.RECIPIENT_VERIFICATION);
+        Duration pos = get(v, Keys.VERIFY_POSITIVE), neg = get(v, Keys.VERIFY_NEGATIVE), probe = get(v, Keys.PROBE_TIMEOUT);
+        int conc = get(v, Keys.PROBE_CONCURRENCY);
         JsonNode m = root.get("maildir");
-        boolean folders = d.subaddressFolders();
-        String quota = d.overQuota();
-        String owner = null;
-        if (m != null) {
-            owner = string(m, "maildir.owner", "owner", null);
-            if (owner != null) ownerProblem(owner);
-            unknownKeys(m, "maildir", MAILDIR_KEYS);
-            folders = bool(m, "maildir.subaddress_folders", "subaddress_folders", folders);
-            quota = string(m, "maildir.over_quota", "over_quota", quota);
-            if (!quota.equals("defer") && !quota.equals("bounce")) {
-                problem("maildir.over_quota", "expected \"defer\" or \"bounce\", got \"" + quota + "\"");
-                quota = d.overQuota();
-            }
-        }
+        if (m != null) unknownKeys(m, "maildir", Keys.MAILDIR);
+        String owner = get(m, Keys.MAILDIR_OWNER);
+        if (owner != null) ownerProblem(owner);
+        boolean folders = get(m, Keys.SUBADDRESS_FOLDERS);
+        String quota = get(m, Keys.OVER_QUOTA);
         return new Config.Recipients(Set.copyOf(relay), list, delim, pos, neg, probe, conc, folders, quota, owner);
     }
 
@@ -583,12 +540,12 @@ public final class ConfigLoader {
 
     private Config.QueueSettings queueSettings(JsonNode root, boolean clustered) {
         JsonNode n = root.get("queue");
-        Config.QueueSettings d = clustered ? Config.QueueSettings.DEFAULT.withStore(Config.Store.POSTGRESQL) : Config.QueueSettings.DEFAULT;
-        if (n == null) return d;
-        unknownKeys(n, "queue", QUEUE_KEYS);
-        Config.QueueSettings q = new Config.QueueSettings(durationIn(n, "queue", "min_backoff", d.minBackoff()),
-                durationIn(n, "queue", "max_backoff", d.maxBackoff()), durationIn(n, "queue", "max_lifetime", d.maxLifetime()),
-                durationIn(n, "queue", "delay_warning", d.delayWarning()), store(n, d.store()), queueClasses(n.get("classes")));
+        if (n != null) unknownKeys(n, "queue", Keys.QUEUE);
+        // a cluster's queue is its database's: that is its default, and nothing else may be set
+        String dfltStore = clustered ? "postgresql" : Keys.STORE.defaultValue();
+        Config.Store store = Config.Store.valueOf(get(n, Keys.STORE, Keys.STORE.path(), dfltStore).toUpperCase(Locale.ROOT));
+        Config.QueueSettings q = new Config.QueueSettings(get(n, Keys.MIN_BACKOFF), get(n, Keys.MAX_BACKOFF), get(n, Keys.MAX_LIFETIME),
+                get(n, Keys.DELAY_WARNING), store, queueClasses(n == null ? null : n.get("classes")));
         if (q.store() == Config.Store.POSTGRESQL && !clustered) problem("queue.store", "\"postgresql\" needs a [cluster] section naming the database");
         // every node must see every message: a node-local store in a cluster would strand its mail with the node
         if (q.store() != Config.Store.POSTGRESQL && clustered) problem("queue.store", "a [cluster] keeps the queue in PostgreSQL; remove this key");
@@ -612,19 +569,14 @@ public final class ConfigLoader {
                 return;
             }
             if (!c.isObject()) {
-                problem(key, "expected a table with share, min_backoff, max_backoff");
+                problem(key, "expected a table with " + String.join(", ", Keys.QUEUE_CLASS.names()));
                 return;
             }
-            unknownKeys(c, key, QUEUE_CLASS_KEYS);
+            unknownKeys(c, key, Keys.QUEUE_CLASS);
             Config.QueueClass dflt = Config.QueueClass.DEFAULTS.get(name);
-            int share = dflt.share();
-            if (c.has("share")) {
-                JsonNode v = c.get("share");
-                if (!v.isIntegralNumber() || v.asInt() < 0 || v.asInt() > 100) problem(key + ".share", "expected a percentage from 0 to 100");
-                else share = v.asInt();
-            }
-            Duration min = c.has("min_backoff") ? durationIn(c, key, "min_backoff", null) : null;
-            Duration max = c.has("max_backoff") ? durationIn(c, key, "max_backoff", null) : null;
+            int share = get(c, Keys.CLASS_SHARE, key + ".share", dflt.share());
+            Duration min = get(c, Keys.CLASS_MIN_BACKOFF, key + ".min_backoff", null);
+            Duration max = get(c, Keys.CLASS_MAX_BACKOFF, key + ".max_backoff", null);
             if (min != null && max != null && min.compareTo(max) > 0) problem(key + ".min_backoff", "must not exceed max_backoff");
             out.put(name, new Config.QueueClass(share, min, max));
         });
@@ -633,21 +585,10 @@ public final class ConfigLoader {
         return out;
     }
 
-    private Config.Store store(JsonNode n, Config.Store dflt) {
-        String s = string(n, "queue.store", "store", dflt.name().toLowerCase(Locale.ROOT));
-        try {
-            return Config.Store.valueOf(s.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            problem("queue.store", "expected \"log\", \"files\" or \"postgresql\", got \"" + s + "\"");
-            return Config.Store.LOG;
-        }
-    }
-
     private Config.Admin admin(JsonNode root) {
         JsonNode n = root.get("admin");
-        if (n == null) return new Config.Admin("127.0.0.1", 0);
-        unknownKeys(n, "admin", ADMIN_KEYS);
-        String bind = string(n, "admin.bind", "bind", "127.0.0.1:0");
+        if (n != null) unknownKeys(n, "admin", Keys.ADMIN);
+        String bind = get(n, Keys.ADMIN_BIND);
         Matcher m = BIND.matcher(bind);
         if (!m.matches()) {
             problem("admin.bind", "expected host:port, got \"" + bind + "\"");
@@ -655,13 +596,13 @@ public final class ConfigLoader {
         }
         String host = m.group(1) != null ? m.group(1) : m.group(2);
         if (Cidr.parse(host) == null && !host.equals("localhost")) problem("admin.bind", "expected an IP address, got \"" + host + "\"");
-        List<String> users = stringList(n, "users", List.of());
+        List<String> users = get(n, Keys.ADMIN_USERS);
         for (String u : users) {
             if (dev.postern.mail.Address.parse(u, true) == null) problem("admin.users", "not an address: " + u);
         }
         // bound beyond loopback the endpoint speaks HTTPS only (the [tls] certificate) and every request needs a
         // token or a console login; users (or the token) is how anyone logs in
-        return new Config.Admin(host, Integer.parseInt(m.group(3)), List.copyOf(users));
+        return new Config.Admin(host, Integer.parseInt(m.group(3)), users);
     }
 
     private Set<String> domains(JsonNode root) {
@@ -834,16 +775,9 @@ public final class ConfigLoader {
 
     private Limits limits(JsonNode root) {
         JsonNode n = root.get("limits");
-        if (n == null) return DEFAULT_LIMITS;
-        unknownKeys(n, "limits", LIMIT_KEYS);
-        Limits d = DEFAULT_LIMITS;
-        return new Limits(
-                positive(n, "max_message_size", d.maxMessageSize()),
-                (int) positive(n, "max_recipients", d.maxRecipients()),
-                (int) positive(n, "max_connections", d.maxConnections()),
-                (int) positive(n, "max_connections_per_ip", d.maxConnectionsPerIp()),
-                duration(n, "command_timeout", d.commandTimeout()),
-                duration(n, "data_timeout", d.dataTimeout()));
+        if (n != null) unknownKeys(n, "limits", Keys.LIMITS);
+        return new Limits(get(n, Keys.MAX_MESSAGE_SIZE), get(n, Keys.MAX_RECIPIENTS), get(n, Keys.MAX_CONNECTIONS),
+                get(n, Keys.MAX_CONNECTIONS_PER_IP), get(n, Keys.COMMAND_TIMEOUT), get(n, Keys.DATA_TIMEOUT));
     }
 
     private Map<String, List<String>> aliases(JsonNode root, Set<String> domains) {
@@ -894,6 +828,32 @@ public final class ConfigLoader {
     }
 
     // ---- typed accessors that record problems ----
+
+    /** A declared key's value in its table (n: the table's node, null when the table is absent), or its default. */
+    private <T> T get(JsonNode n, Key<T> k) { return get(n, k, k.path(), k.defaultValue()); }
+
+    /** As {@link #get(JsonNode, Key)} at a given path (a template table's instance) with a given default. */
+    private <T> T get(JsonNode n, Key<T> k, String path, T dflt) {
+        JsonNode v = n == null ? null : n.get(k.name());
+        if (v == null) return dflt;
+        T value = k.type().read(v);
+        if (value == null) {
+            problem(path, "expected " + k.type().expected() + ", got " + v);
+            return dflt;
+        }
+        return value;
+    }
+
+    /** A declared path key, relative paths taken from the configuration file's directory; null when absent. */
+    private Path path(JsonNode n, Key<String> k) {
+        String v = get(n, k);
+        if (v == null) return null;
+        Path p = Path.of(v);
+        return p.isAbsolute() ? p : baseDir.resolve(p).normalize();
+    }
+
+    /** Keys in a declared table that no declaration names. */
+    private void unknownKeys(JsonNode node, String path, Keys.Table table) { unknownKeys(node, path, table.names()); }
 
     private void unknownKeys(JsonNode node, String prefix, Set<String> known) {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {

@@ -232,7 +232,7 @@ class ConfigLoaderTest {
                 .anyMatch(p -> p.contains(":3: recipient_delimiter:"))
                 .anyMatch(p -> p.contains(":4: relay_recipients: cannot read"))
                 .anyMatch(p -> p.contains("reject_unverified_recipient"))
-                .anyMatch(p -> p.contains(":10: maildir.over_quota: expected \"defer\" or \"bounce\""))
+                .anyMatch(p -> p.contains(":10: maildir.over_quota: expected one of \"defer\", \"bounce\", got \"sometimes\""))
                 .anyMatch(p -> p.contains(":11: maildir.owner: no such user or group"));
     }
 
@@ -268,7 +268,7 @@ class ConfigLoaderTest {
                 domain = "other.test"
                 """);
         assertThat(e.problems()).anyMatch(p -> p.contains(":3: milter.servers: expected \"inet:HOST:PORT\" or \"unix:/PATH\", got \"tcp:127.0.0.1\""))
-                .anyMatch(p -> p.contains(":4: milter.default_action: expected \"accept\", \"reject\" or \"tempfail\""))
+                .anyMatch(p -> p.contains(":4: milter.default_action: expected one of \"accept\", \"reject\", \"tempfail\", got \"ignore\""))
                 .anyMatch(p -> p.contains(":6: srs.domain: other.test is not one of domains"));
     }
 

@@ -1,0 +1,169 @@
+package dev.postern.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static dev.postern.config.Key.BOOLEAN;
+import static dev.postern.config.Key.DURATION;
+import static dev.postern.config.Key.PATH;
+import static dev.postern.config.Key.PERCENT;
+import static dev.postern.config.Key.POSITIVE;
+import static dev.postern.config.Key.POSITIVE_INT;
+import static dev.postern.config.Key.RATIO;
+import static dev.postern.config.Key.STRINGS;
+import static dev.postern.config.Key.STRING;
+import static dev.postern.config.Key.TABLE;
+import static dev.postern.config.Key.key;
+import static dev.postern.config.Key.oneOf;
+
+/**
+ * Every configuration key declared by the tables below, in the order of the README's reference, which
+ * {@link #reference} writes and KeysReferenceTest holds the README to. Tables not yet declared here are
+ * read by ConfigLoader's own code (being moved here table by table).
+ */
+public final class Keys {
+    private Keys() {}
+
+    /** A table of the file: its name ("limits"; a template like "queue.classes.NAME" with the example shown), keys, comment. */
+    public record Table(String name, String shownAs, String doc, List<Key<?>> keys) {
+        public Set<String> names() { return keys.stream().map(Key::name).collect(Collectors.toCollection(java.util.TreeSet::new)); }
+    }
+
+    // RFC 5321 4.5.3.2.7: the server waits at least 5 minutes for a command; we use the same for data blocks
+    // (4.5.3.2.6 gives the client 10 minutes for the whole DATA termination; 3 minutes per block is 4.5.3.2.5).
+    // Connection counts: Postfix's defaults (smtpd_client_connection_count_limit = 50; 1000 in all, as we do not fork).
+    public static final Key<Long> MAX_MESSAGE_SIZE = key("limits", "max_message_size", POSITIVE, 14_680_064L, "14680064",
+            "octets; advertised as SIZE and enforced while streaming (552 5.3.4)");
+    public static final Key<Integer> MAX_RECIPIENTS = key("limits", "max_recipients", POSITIVE_INT, 100, "100", "per message (452 4.5.3)");
+    public static final Key<Integer> MAX_CONNECTIONS = key("limits", "max_connections", POSITIVE_INT, 1000, "1000", "in total (421 4.7.0)");
+    public static final Key<Integer> MAX_CONNECTIONS_PER_IP = key("limits", "max_connections_per_ip", POSITIVE_INT, 50, "50",
+            "per client address (421 4.7.0); relay_networks are exempt");
+    public static final Key<Duration> COMMAND_TIMEOUT = key("limits", "command_timeout", DURATION, Duration.ofMinutes(5), "\"5m\"",
+            "idle time between commands (RFC 5321 4.5.3.2.7), then 421 4.4.2");
+    public static final Key<Duration> DATA_TIMEOUT = key("limits", "data_timeout", DURATION, Duration.ofMinutes(3), "\"3m\"",
+            "silence inside DATA/BDAT, then 421 4.4.2");
+    public static final Table LIMITS = new Table("limits", "limits", null,
+            List.of(MAX_MESSAGE_SIZE, MAX_RECIPIENTS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, COMMAND_TIMEOUT, DATA_TIMEOUT));
+
+    public static final Key<Integer> ALERT_QUEUE_SIZE = key("alerts", "queue_size", POSITIVE_INT, 10_000, "10000", "messages in the queue");
+    public static final Key<Duration> ALERT_OLDEST = key("alerts", "oldest_message", DURATION, Duration.ofHours(24), "\"24h\"",
+            "how long the oldest has waited");
+    public static final Key<Double> ALERT_DEFERRAL_RATIO = key("alerts", "deferral_ratio", RATIO, 0.5, "0.5",
+            "of a destination's waiting recipients (10 or more) deferred");
+    public static final Key<Long> ALERT_MIN_FREE_DISK = key("alerts", "min_free_disk_mb", POSITIVE, 1024L, "1024",
+            "free space for the data directory");
+    public static final Table ALERTS = new Table("alerts", "alerts", "logged once when they start, and metrics; see \"Metrics\"",
+            List.of(ALERT_QUEUE_SIZE, ALERT_OLDEST, ALERT_DEFERRAL_RATIO, ALERT_MIN_FREE_DISK));
+
+    // Postfix's defaults: minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime, delay_warning_time
+    public static final Key<Duration> MIN_BACKOFF = key("queue", "min_backoff", DURATION, Duration.ofSeconds(300), "\"300s\"",
+            "retry spacing doubles from here...");
+    public static final Key<Duration> MAX_BACKOFF = key("queue", "max_backoff", DURATION, Duration.ofSeconds(4000), "\"4000s\"",
+            "...up to here (±10% jitter)");
+    public static final Key<Duration> MAX_LIFETIME = key("queue", "max_lifetime", DURATION, Duration.ofDays(5), "\"5d\"",
+            "then the recipient fails and the sender gets a bounce");
+    public static final Key<Duration> DELAY_WARNING = key("queue", "delay_warning", DURATION, Duration.ofHours(4), "\"4h\"",
+            "\"still trying\" notice once, unless NOTIFY says otherwise");
+    public static final Key<String> STORE = key("queue", "store", oneOf("log", "files", "postgresql"), "log", "\"log\"",
+            "\"log\" | \"files\" | \"postgresql\" (a [cluster]'s, and its default); see \"The queue\"");
+    public static final Key<com.fasterxml.jackson.databind.JsonNode> CLASSES = key("queue", "classes", TABLE, null, null,
+            "[queue.classes.NAME] below");
+    public static final Table QUEUE = new Table("queue", "queue", null, List.of(MIN_BACKOFF, MAX_BACKOFF, MAX_LIFETIME, DELAY_WARNING, STORE, CLASSES));
+
+    public static final Key<Integer> CLASS_SHARE = key("queue.classes.NAME", "share", PERCENT, null, "20",
+            "percent of the delivery threads kept for this class; defaults:\n"
+                    + "  notices 10, submission 20, relay 20, bulk 10 (the other 40 shared)");
+    public static final Key<Duration> CLASS_MIN_BACKOFF = key("queue.classes.NAME", "min_backoff", DURATION, null, "\"60s\"",
+            "this class's own retry spacing; default: [queue]'s");
+    public static final Key<Duration> CLASS_MAX_BACKOFF = key("queue.classes.NAME", "max_backoff", DURATION, null, "\"600s\"", null);
+    public static final Table QUEUE_CLASS = new Table("queue.classes.NAME", "queue.classes.submission",
+            "delivery priority classes; see \"Priority classes\"", List.of(CLASS_SHARE, CLASS_MIN_BACKOFF, CLASS_MAX_BACKOFF));
+
+    public static final Key<String> ADMIN_BIND = key("admin", "bind", STRING, "127.0.0.1:0", "\"127.0.0.1:0\"",
+            "0 picks a free port, written to <data_dir>/admin.port; beyond loopback\n  HTTPS only, with the [tls] certificate");
+    public static final Key<List<String>> ADMIN_USERS = key("admin", "users", STRINGS, List.of(), "[\"alice@example.test\"]",
+            "accounts that may log in to the console; default [] (the token only)");
+    public static final Table ADMIN = new Table("admin", "admin", "the admin API and the web console; see \"Operating Postern\"",
+            List.of(ADMIN_BIND, ADMIN_USERS));
+
+    public static final Key<String> SRS_DOMAIN = key("srs", "domain", STRING, null, "\"example.test\"",
+            "one of domains: SRS addresses are made in it, and bounces to them accepted");
+    public static final Key<String> SRS_SECRET_FILE = key("srs", "secret_file", PATH, null, "\"/etc/postern/srs.secret\"",
+            "postsrsd's format, one secret per line, the first signs; default:\n  <data_dir>/srs.secret, made on first start");
+    public static final Key<List<String>> SRS_EXCLUDE = key("srs", "exclude_domains", STRINGS, List.of(), "[\"partner.example\"]",
+            "senders never rewritten (our own domains never are)");
+    public static final Key<Duration> SRS_MAX_AGE = key("srs", "max_age", DURATION, Duration.ofDays(21), "\"21d\"",
+            "older SRS addresses are refused");
+    public static final Table SRS = new Table("srs", "srs", "rewrite the sender of mail aliases forward elsewhere; see \"Forwarding and SRS\"",
+            List.of(SRS_DOMAIN, SRS_SECRET_FILE, SRS_EXCLUDE, SRS_MAX_AGE));
+
+    public static final Key<List<String>> MILTER_SERVERS = key("milter", "servers", STRINGS, List.of(),
+            "[\"inet:127.0.0.1:11332\", \"unix:/run/opendkim/opendkim.sock\"]", "in order");
+    public static final Key<String> MILTER_DEFAULT_ACTION = key("milter", "default_action", oneOf("accept", "reject", "tempfail"), "tempfail",
+            "\"tempfail\"", "accept | reject | tempfail when a milter fails or does not answer");
+    public static final Key<Duration> MILTER_CONNECT_TIMEOUT = key("milter", "connect_timeout", DURATION, Duration.ofSeconds(30), "\"30s\"", null);
+    public static final Key<Duration> MILTER_COMMAND_TIMEOUT = key("milter", "command_timeout", DURATION, Duration.ofSeconds(30), "\"30s\"",
+            "each step up to DATA, and each header field");
+    public static final Key<Duration> MILTER_CONTENT_TIMEOUT = key("milter", "content_timeout", DURATION, Duration.ofSeconds(300), "\"300s\"",
+            "body chunks and end of message");
+    public static final Key<Boolean> MILTER_AFTER_QUEUE = key("milter", "after_queue", BOOLEAN, false, "false",
+            "true: answer 250 first, filter before delivery (see \"Filters\")");
+    public static final Table MILTER = new Table("milter", "milter", "content filters, before the 250 (Postfix's smtpd_milters); see \"Filters\"",
+            List.of(MILTER_SERVERS, MILTER_DEFAULT_ACTION, MILTER_CONNECT_TIMEOUT, MILTER_COMMAND_TIMEOUT, MILTER_CONTENT_TIMEOUT, MILTER_AFTER_QUEUE));
+
+    public static final Key<Duration> VERIFY_POSITIVE = key("recipient_verification", "positive_ttl", DURATION, Duration.ofDays(1), "\"1d\"",
+            "a next hop's \"exists\" is believed this long");
+    public static final Key<Duration> VERIFY_NEGATIVE = key("recipient_verification", "negative_ttl", DURATION, Duration.ofHours(1), "\"1h\"",
+            "its \"no such user\" this long; both kept in <data_dir>/verify.db");
+    public static final Key<Duration> PROBE_TIMEOUT = key("recipient_verification", "probe_timeout", DURATION, Duration.ofSeconds(30), "\"30s\"",
+            "a probe not answered by then: 450 4.1.1, not kept");
+    public static final Key<Integer> PROBE_CONCURRENCY = key("recipient_verification", "probe_concurrency", POSITIVE_INT, 4, "4",
+            "probes at once per destination domain");
+    public static final Table RECIPIENT_VERIFICATION = new Table("recipient_verification", "recipient_verification",
+            "reject_unverified_recipient (Postfix's address_verify)", List.of(VERIFY_POSITIVE, VERIFY_NEGATIVE, PROBE_TIMEOUT, PROBE_CONCURRENCY));
+
+    public static final Key<String> MAILDIR_OWNER = key("maildir", "owner", STRING, null, "\"vmail:vmail\"",
+            "user[:group] owning mailboxes and files we make (dirs 0700, files 0600);\n  needs root; default: the user Postern runs as");
+    public static final Key<Boolean> SUBADDRESS_FOLDERS = key("maildir", "subaddress_folders", BOOLEAN, false, "false",
+            "alice+news@ into alice's folder .news when that folder exists");
+    public static final Key<String> OVER_QUOTA = key("maildir", "over_quota", oneOf("defer", "bounce"), "defer", "\"defer\"",
+            "Maildir++ quota (maildirsize) exceeded: \"defer\" (452 4.2.2) | \"bounce\" (552 5.2.2)");
+    public static final Table MAILDIR = new Table("maildir", "maildir", "Postern's own Maildir delivery", List.of(MAILDIR_OWNER, SUBADDRESS_FOLDERS, OVER_QUOTA));
+
+    /** The tables declared here, in the README's order. */
+    public static final List<Table> TABLES = List.of(RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS);
+
+    /** A declared table by name (templates by their template), or null. */
+    public static Table table(String name) {
+        for (Table t : TABLES) if (t.name().equals(name)) return t;
+        return null;
+    }
+
+    /** The reference of one table as the README shows it: the table line, then each key with its default and meaning. */
+    public static String reference(Table t) {
+        List<String> lines = new ArrayList<>();
+        lines.add(commented("[" + t.shownAs() + "]", t.doc()));
+        for (Key<?> k : t.keys()) {
+            if (k.defaultText() == null) continue; // a sub-table, shown as its own table
+            lines.add(commented(k.name() + " = " + k.defaultText(), k.doc()));
+        }
+        return String.join("\n", lines) + "\n";
+    }
+
+    private static final int COMMENT_COLUMN = 36;
+
+    private static String commented(String left, String doc) {
+        if (doc == null) return left;
+        StringBuilder sb = new StringBuilder();
+        String[] docLines = doc.split("\n");
+        // the comments line up at one column; a longer value pushes its comment two spaces past it
+        sb.append(left.length() < COMMENT_COLUMN ? String.format("%-" + COMMENT_COLUMN + "s", left) : left + "  ").append("# ").append(docLines[0]);
+        for (int i = 1; i < docLines.length; i++) {
+            sb.append('\n').append(" ".repeat(COMMENT_COLUMN)).append("# ").append(docLines[i]);
+        }
+        return sb.toString();
+    }
+}
