@@ -208,7 +208,9 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         }
 
         public static Auth defaults(String hostname) {
-            return new Auth(hostname, true, "enforce", "header", true, null, "flag", true, false, null, false);
+            return new Auth(hostname, Keys.VERIFY.defaultValue(), Keys.DMARC.defaultValue(), Keys.DMARC_QUARANTINE.defaultValue(),
+                    Keys.DKIM_SIGN.defaultValue(), null, Keys.RECEIVED_FORGERY.defaultValue(), Keys.DMARC_REPORTS.defaultValue(),
+                    Keys.ARC_SEAL.defaultValue(), null, Keys.DMARC_REPORTS_SEND.defaultValue());
         }
 
         public Auth withVerify(boolean v) {
@@ -371,7 +373,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         }
 
         /** How long one question to the DNS may take, and the most any one check phase waits on the DNS in all. */
-        public static final Duration DEFAULT_DNS_TIMEOUT = Duration.ofSeconds(10);
+        public static final Duration DEFAULT_DNS_TIMEOUT = Keys.DNS_TIMEOUT.defaultValue();
 
         public Delivery(Nexthop relayhost, String relayUser, Path relayPasswordFile, List<InetSocketAddress> dnsServers,
                         int smtpPort, String heloName, String bindAddress, TlsMode tls, int destinationConcurrency, int maxConcurrency) {
@@ -380,7 +382,9 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
         }
 
         public static Delivery defaults(String hostname) {
-            return new Delivery(null, null, null, List.of(), 25, hostname, null, TlsMode.MAY, 20, 100);
+            return new Delivery(null, null, null, List.of(), Keys.SMTP_PORT.defaultValue(), hostname, null,
+                    TlsMode.valueOf(Keys.DELIVERY_TLS.defaultValue().toUpperCase(java.util.Locale.ROOT)),
+                    Keys.DESTINATION_CONCURRENCY.defaultValue(), Keys.MAX_CONCURRENCY.defaultValue());
         }
 
         public Delivery withDnsTimeout(Duration t) {

@@ -38,16 +38,11 @@ public final class ConfigLoader {
             "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts", "milter", "srs", "plugins", "alerts");
     private static final Set<String> MTA_STS_KEYS = Set.of("mode", "mx", "max_age", "bind");
     private static final Set<String> CLUSTER_KEYS = Set.of("database", "user", "password_file", "node_name", "lease", "mailbox_root");
-    private static final Set<String> AUTH_KEYS = Set.of("authserv_id", "verify", "dmarc", "dmarc_quarantine", "dkim_sign",
-            "dkim_key_dir", "received_forgery", "dmarc_reports", "dmarc_reports_send", "arc_seal", "arc_seal_domain");
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
             "dnsbl", "dnsbl_threshold", "client_access", "greylist_delay", "greylist_retry_window", "greylist_whitelist",
             "connections_per_minute", "recipients_per_minute", "messages_per_minute", "auth_failure_limit",
             "auth_failure_window", "greet_pause", "sender_dbl", "sender_access", "recipient_access",
             "client_hostname_access");
-    private static final Set<String> DELIVERY_KEYS = Set.of("relayhost", "relay_user", "relay_password_file", "dns_servers",
-            "smtp_port", "helo_name", "bind_address", "tls", "destination_concurrency", "max_concurrency", "dns_timeout",
-            "tls_ca_file", "mta_sts", "mta_sts_port", "tlsrpt_send", "dnssec_trust_anchors");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key", "certificates", "acme_directory", "acme_email", "acme_domains",
             "acme_http_bind", "acme_http_port", "acme_ca_file", "acme_renew_before");
@@ -262,36 +257,21 @@ public final class ConfigLoader {
     }
 
     private Config.Auth auth(JsonNode root, String hostname, Set<String> domains) {
-        Config.Auth d = Config.Auth.defaults(hostname);
         JsonNode n = root.get("auth");
-        if (n == null) return d;
-        unknownKeys(n, "auth", AUTH_KEYS);
-        String id = string(n, "auth.authserv_id", "authserv_id", hostname);
+        if (n == null) return Config.Auth.defaults(hostname);
+        unknownKeys(n, "auth", Keys.AUTH);
+        String id = get(n, Keys.AUTHSERV_ID, Keys.AUTHSERV_ID.path(), hostname);
         if (!Domains.isValid(id, false)) problem("auth.authserv_id", "expected a host name, got \"" + id + "\"");
-        String dmarc = oneOf(n, "dmarc", d.dmarc(), "enforce", "report");
-        String quarantine = oneOf(n, "dmarc_quarantine", d.dmarcQuarantine(), "header", "hold");
-        String forgery = oneOf(n, "received_forgery", d.receivedForgery(), "flag", "reject", "off");
-        Path keys = n.has("dkim_key_dir") ? path(n, "auth.dkim_key_dir", "dkim_key_dir", null) : null;
+        Path keys = path(n, Keys.DKIM_KEY_DIR);
         if (keys != null && !Files.isDirectory(keys)) problem("auth.dkim_key_dir", "not a directory: " + keys);
-        boolean seal = bool(n, "arc_seal", false);
-        String sealDomain = string(n, "auth.arc_seal_domain", "arc_seal_domain", null);
+        boolean seal = get(n, Keys.ARC_SEAL);
+        String sealDomain = get(n, Keys.ARC_SEAL_DOMAIN);
         if (seal && sealDomain == null) problem("auth.arc_seal_domain", "arc_seal = true needs the domain whose DKIM key seals, e.g. arc_seal_domain = \"example.com\"");
         if (sealDomain != null && !domains.contains(sealDomain.toLowerCase(Locale.ROOT))) problem("auth.arc_seal_domain", sealDomain + " is not one of this server's domains");
-        return new Config.Auth(id.toLowerCase(Locale.ROOT), bool(n, "verify", d.verify()), dmarc, quarantine, bool(n, "dkim_sign", d.dkimSign()),
-                keys, forgery, bool(n, "dmarc_reports", d.dmarcReports()), seal, sealDomain == null ? null : sealDomain.toLowerCase(Locale.ROOT),
-                bool(n, "dmarc_reports_send", d.dmarcReportsSend()));
+        return new Config.Auth(id.toLowerCase(Locale.ROOT), get(n, Keys.VERIFY), get(n, Keys.DMARC), get(n, Keys.DMARC_QUARANTINE),
+                get(n, Keys.DKIM_SIGN), keys, get(n, Keys.RECEIVED_FORGERY), get(n, Keys.DMARC_REPORTS), seal,
+                sealDomain == null ? null : sealDomain.toLowerCase(Locale.ROOT), get(n, Keys.DMARC_REPORTS_SEND));
     }
-
-    private String oneOf(JsonNode n, String field, String dflt, String... allowed) {
-        String v = string(n, "auth." + field, field, dflt);
-        if (!List.of(allowed).contains(v)) {
-            problem("auth." + field, "expected one of \"" + String.join("\", \"", allowed) + "\", got \"" + v + "\"");
-            return dflt;
-        }
-        return v;
-    }
-
-    private boolean bool(JsonNode n, String field, boolean dflt) { return bool(n, "auth." + field, field, dflt); }
 
     private boolean bool(JsonNode n, String path, String field, boolean dflt) {
         JsonNode v = n.get(field);
@@ -430,44 +410,41 @@ public final class ConfigLoader {
     }
 
     private Config.Delivery delivery(JsonNode root, String hostname) {
-        Config.Delivery d = Config.Delivery.defaults(hostname);
         JsonNode n = root.get("delivery");
-        if (n == null) return d;
-        unknownKeys(n, "delivery", DELIVERY_KEYS);
-        int port = (int) positiveIn(n, "delivery", "smtp_port", d.smtpPort());
+        if (n == null) return Config.Delivery.defaults(hostname);
+        unknownKeys(n, "delivery", Keys.DELIVERY);
+        int port = get(n, Keys.SMTP_PORT);
         if (port > 65535) problem("delivery.smtp_port", "expected a port 1-65535, got " + port);
         Nexthop relayhost = null;
-        String rh = string(n, "delivery.relayhost", "relayhost", null);
+        String rh = get(n, Keys.RELAYHOST);
         if (rh != null) {
             relayhost = Nexthop.parse(rh, port);
             if (relayhost == null) problem("delivery.relayhost", "expected host, [host]:port or smtp:[host]:port, got \"" + rh + "\"");
         }
-        String user = string(n, "delivery.relay_user", "relay_user", null);
-        Path pwFile = n.has("relay_password_file") ? path(n, "delivery.relay_password_file", "relay_password_file", null) : null;
+        String user = get(n, Keys.RELAY_USER);
+        Path pwFile = path(n, Keys.RELAY_PASSWORD_FILE);
         if ((user == null) != (pwFile == null)) problem(user == null ? "delivery.relay_password_file" : "delivery.relay_user",
                 "relay_user and relay_password_file must be given together");
         if (pwFile != null && !Files.isReadable(pwFile)) problem("delivery.relay_password_file", "cannot read " + pwFile);
         List<InetSocketAddress> dns = new ArrayList<>();
-        for (String s : stringList(n, "dns_servers", List.of())) {
+        for (String s : get(n, Keys.DNS_SERVERS)) {
             InetSocketAddress a = ipAndPort(s, 53);
             if (a == null) problem("delivery.dns_servers", "expected an IP address with optional :port, got \"" + s + "\"");
             else dns.add(a);
         }
-        String helo = string(n, "delivery.helo_name", "helo_name", hostname);
+        String helo = get(n, Keys.HELO_NAME, Keys.HELO_NAME.path(), hostname);
         if (helo != null && !Domains.isValid(helo, false)) problem("delivery.helo_name", "not a valid host name: " + helo);
-        String bindAddr = string(n, "delivery.bind_address", "bind_address", null);
+        String bindAddr = get(n, Keys.BIND_ADDRESS);
         if (bindAddr != null && Cidr.parse(bindAddr) == null) problem("delivery.bind_address", "expected an IP address, got " + bindAddr);
-        Config.TlsMode tlsMode = tlsLevel("delivery.tls", string(n, "delivery.tls", "tls", "may"));
-        Path caFile = n.has("tls_ca_file") ? path(n, "delivery.tls_ca_file", "tls_ca_file", null) : null;
+        Config.TlsMode tlsMode = tlsLevel("delivery.tls", get(n, Keys.DELIVERY_TLS));
+        Path caFile = path(n, Keys.TLS_CA_FILE);
         if (caFile != null && !Files.isReadable(caFile)) problem("delivery.tls_ca_file", "cannot read " + caFile);
-        Path anchors = n.has("dnssec_trust_anchors") ? path(n, "delivery.dnssec_trust_anchors", "dnssec_trust_anchors", null) : null;
+        Path anchors = path(n, Keys.DNSSEC_TRUST_ANCHORS);
         if (anchors != null && !Files.isReadable(anchors)) problem("delivery.dnssec_trust_anchors", "cannot read " + anchors);
         return new Config.Delivery(relayhost, user, pwFile, List.copyOf(dns), port, helo, bindAddr, tlsMode,
-                (int) positiveIn(n, "delivery", "destination_concurrency", d.destinationConcurrency()),
-                (int) positiveIn(n, "delivery", "max_concurrency", d.maxConcurrency()),
-                durationIn(n, "delivery", "dns_timeout", d.dnsTimeout())).withTls(tlsMode, caFile, Map.of())
-                .withMtaSts(bool(n, "delivery.mta_sts", "mta_sts", true), (int) positiveIn(n, "delivery", "mta_sts_port", 443))
-                .withTlsrptSend(bool(n, "delivery.tlsrpt_send", "tlsrpt_send", false)).withDnssecTrustAnchors(anchors);
+                get(n, Keys.DESTINATION_CONCURRENCY), get(n, Keys.MAX_CONCURRENCY), get(n, Keys.DNS_TIMEOUT)).withTls(tlsMode, caFile, Map.of())
+                .withMtaSts(get(n, Keys.MTA_STS), get(n, Keys.MTA_STS_PORT))
+                .withTlsrptSend(get(n, Keys.TLSRPT_SEND)).withDnssecTrustAnchors(anchors);
     }
 
     private static final String LEVELS = "\"none\", \"may\", \"encrypt\", \"verify\", \"secure\", \"dane\" or \"dane-only\"";

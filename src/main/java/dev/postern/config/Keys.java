@@ -133,8 +133,69 @@ public final class Keys {
             "Maildir++ quota (maildirsize) exceeded: \"defer\" (452 4.2.2) | \"bounce\" (552 5.2.2)");
     public static final Table MAILDIR = new Table("maildir", "maildir", "Postern's own Maildir delivery", List.of(MAILDIR_OWNER, SUBADDRESS_FOLDERS, OVER_QUOTA));
 
+    public static final Key<String> RELAYHOST = key("delivery", "relayhost", STRING, null, "\"[smtp.provider.test]:587\"",
+            "default: none, route by MX");
+    public static final Key<String> RELAY_USER = key("delivery", "relay_user", STRING, null, "\"postern@example.test\"",
+            "AUTH at the relayhost (both or neither)");
+    public static final Key<String> RELAY_PASSWORD_FILE = key("delivery", "relay_password_file", PATH, null, "\"/etc/postern/relay.pw\"", null);
+    public static final Key<List<String>> DNS_SERVERS = key("delivery", "dns_servers", STRINGS, List.of(), "[\"127.0.0.1:5353\"]",
+            "default: the system resolver");
+    public static final Key<Duration> DNS_TIMEOUT = key("delivery", "dns_timeout", DURATION, Duration.ofSeconds(10), "\"10s\"",
+            "one DNS question, and all of one check phase's questions together");
+    public static final Key<Integer> SMTP_PORT = key("delivery", "smtp_port", POSITIVE_INT, 25, "25", "port of remote MX hosts");
+    public static final Key<String> HELO_NAME = key("delivery", "helo_name", STRING, null, "\"mx.example.test\"", "default: hostname");
+    public static final Key<String> BIND_ADDRESS = key("delivery", "bind_address", STRING, null, "\"192.0.2.10\"", "default: any");
+    public static final Key<String> DELIVERY_TLS = key("delivery", "tls", STRING, "may", "\"may\"",
+            "none | may | encrypt | verify | secure | dane | dane-only: see \"Transport security\"");
+    public static final Key<String> TLS_CA_FILE = key("delivery", "tls_ca_file", PATH, null, "\"/etc/postern/ca.pem\"",
+            "CAs trusted by verify/secure/MTA-STS; default: the system's trust store");
+    public static final Key<String> DNSSEC_TRUST_ANCHORS = key("delivery", "dnssec_trust_anchors", PATH, null, "\"/etc/postern/anchors\"",
+            "DS/DNSKEY records DANE validates from; default: the root's KSKs");
+    public static final Key<Boolean> MTA_STS = key("delivery", "mta_sts", BOOLEAN, true, "true",
+            "apply destinations' MTA-STS policies (RFC 8461) to mail routed by MX");
+    public static final Key<Integer> MTA_STS_PORT = key("delivery", "mta_sts_port", POSITIVE_INT, 443, "443",
+            "port of the mta-sts.DOMAIN policy servers (443 but in tests)");
+    public static final Key<Boolean> TLSRPT_SEND = key("delivery", "tlsrpt_send", BOOLEAN, false, "false",
+            "mail each finished day's TLS reports to the domains' _smtp._tls rua");
+    public static final Key<Integer> DESTINATION_CONCURRENCY = key("delivery", "destination_concurrency", POSITIVE_INT, 20, "20",
+            "parallel deliveries per destination domain");
+    public static final Key<Integer> MAX_CONCURRENCY = key("delivery", "max_concurrency", POSITIVE_INT, 100, "100",
+            "parallel remote deliveries in all");
+    public static final Table DELIVERY = new Table("delivery", "delivery", "mail to other hosts; see \"Sending to other hosts\"",
+            List.of(RELAYHOST, RELAY_USER, RELAY_PASSWORD_FILE, DNS_SERVERS, DNS_TIMEOUT, SMTP_PORT, HELO_NAME, BIND_ADDRESS, DELIVERY_TLS,
+                    TLS_CA_FILE, DNSSEC_TRUST_ANCHORS, MTA_STS, MTA_STS_PORT, TLSRPT_SEND, DESTINATION_CONCURRENCY, MAX_CONCURRENCY));
+
+    public static final Key<String> AUTHSERV_ID = key("auth", "authserv_id", STRING, null, "\"mx.example.test\"",
+            "default: hostname; names this host in Authentication-Results");
+    public static final Key<Boolean> VERIFY = key("auth", "verify", BOOLEAN, true, "true",
+            "SPF, DKIM, DMARC, ARC for mail from clients neither in relay_networks\n  nor authenticated (default true; false in the loopback-only\n"
+                    + "  embedded default)");
+    public static final Key<String> DMARC = key("auth", "dmarc", oneOf("enforce", "report"), "enforce", "\"enforce\"",
+            "\"enforce\": p=reject → 550 5.7.1, p=quarantine → dmarc_quarantine;\n  \"report\": only record results");
+    public static final Key<String> DMARC_QUARANTINE = key("auth", "dmarc_quarantine", oneOf("header", "hold"), "header", "\"header\"",
+            "\"header\": accept with X-Postern-Quarantine; \"hold\": accept and hold in the\n"
+                    + "  queue (durably, before the 250) for `postern queue release|delete`");
+    public static final Key<Boolean> DMARC_REPORTS = key("auth", "dmarc_reports", BOOLEAN, true, "true",
+            "one JSON line per DMARC-evaluated message in <data_dir>/dmarc/DAY.jsonl");
+    public static final Key<Boolean> DMARC_REPORTS_SEND = key("auth", "dmarc_reports_send", BOOLEAN, false, "false",
+            "mail each day's aggregate reports to the rua addresses once it is over\n"
+                    + "  (as `postern dmarc report --send`; remembered in <data_dir>/dmarc/sent/)");
+    public static final Key<Boolean> DKIM_SIGN = key("auth", "dkim_sign", BOOLEAN, true, "true",
+            "sign mail of relay_networks/authenticated users whose From is a local\n  domain, with every key of that domain in dkim_key_dir");
+    public static final Key<String> DKIM_KEY_DIR = key("auth", "dkim_key_dir", PATH, null, "\"/var/lib/postern/dkim\"",
+            "default <data_dir>/dkim; files DOMAIN.SELECTOR.key, read at start\n  and on SIGHUP / POST /policy/reload");
+    public static final Key<String> RECEIVED_FORGERY = key("auth", "received_forgery", oneOf("flag", "reject", "off"), "flag", "\"flag\"",
+            "a Received field from the client claiming \"by <hostname>\":\n  \"flag\" (X-Postern-Warning), \"reject\" (550 5.7.1) or \"off\"");
+    public static final Key<Boolean> ARC_SEAL = key("auth", "arc_seal", BOOLEAN, false, "false",
+            "add an ARC set (RFC 8617) to verified mail, as the last hop");
+    public static final Key<String> ARC_SEAL_DOMAIN = key("auth", "arc_seal_domain", STRING, null, "\"example.test\"",
+            "whose RSA key in dkim_key_dir seals (ARC defines rsa-sha256 only)");
+    public static final Table AUTH = new Table("auth", "auth", null, List.of(AUTHSERV_ID, VERIFY, DMARC, DMARC_QUARANTINE, DMARC_REPORTS,
+            DMARC_REPORTS_SEND, DKIM_SIGN, DKIM_KEY_DIR, RECEIVED_FORGERY, ARC_SEAL, ARC_SEAL_DOMAIN));
+
     /** The tables declared here, in the README's order. */
-    public static final List<Table> TABLES = List.of(RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS);
+    public static final List<Table> TABLES = List.of(RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
+            DELIVERY, AUTH);
 
     /** A declared table by name (templates by their template), or null. */
     public static Table table(String name) {
