@@ -33,9 +33,6 @@ import java.util.regex.Pattern;
 /** Reads and validates a TOML configuration, or builds the embedded default. */
 public final class ConfigLoader {
 
-    private static final Set<String> TOP_KEYS = Set.of("hostname", "data_dir", "domains", "relay_networks",
-            "users_file", "log_file", "listeners", "tls", "limits", "aliases", "delivery", "transport", "queue", "admin", "policy", "auth", "cluster",
-            "relay_domains", "relay_recipients", "recipient_delimiter", "recipient_verification", "maildir", "tls_policy", "mta_sts", "milter", "srs", "plugins", "alerts");
     private static final Set<String> MTA_STS_KEYS = Set.of("mode", "mx", "max_age", "bind");
     private static final Set<String> CLUSTER_KEYS = Set.of("database", "user", "password_file", "node_name", "lease", "mailbox_root");
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
@@ -100,10 +97,10 @@ public final class ConfigLoader {
     }
 
     private Config build(JsonNode root) {
-        unknownKeys(root, "", TOP_KEYS);
-        String hostname = string(root, "hostname", systemHostname());
+        unknownKeys(root, "", Keys.TOP);
+        String hostname = get(root, Keys.HOSTNAME, Keys.HOSTNAME.path(), systemHostname());
         if (hostname != null && !Domains.isValid(hostname, false)) problem("hostname", "not a valid host name: " + hostname);
-        Path dataDir = path(root, "data_dir", "postern-data");
+        Path dataDir = path(root, Keys.DATA_DIR);
         Set<String> domains = domains(root);
         List<Cidr> networks = networks(root);
         List<Listener> listeners = listeners(root);
@@ -111,8 +108,8 @@ public final class ConfigLoader {
         tls = new Config.Tls(tls.cert(), tls.key(), mtaStsServe(root, hostname), tls.more(), acme(root.get("tls"), hostname, tls));
         Limits limits = limits(root);
         Map<String, List<String>> aliases = aliases(root, domains);
-        Path users = path(root, "users_file", dataDir == null ? "users" : dataDir.resolve("users").toString());
-        Path log = root.has("log_file") ? path(root, "log_file", null) : null;
+        Path users = root.has(Keys.USERS_FILE.name()) ? path(root, Keys.USERS_FILE) : dataDir.resolve("users");
+        Path log = path(root, Keys.LOG_FILE);
         Config.Delivery delivery = delivery(root, hostname);
         delivery = delivery.withTls(delivery.tls(), delivery.tlsCaFile(), tlsPolicy(root));
         Map<String, Nexthop> transports = transports(root, delivery.smtpPort());
@@ -195,16 +192,16 @@ public final class ConfigLoader {
 
     private Config.Recipients recipients(JsonNode root, Set<String> domains) {
         Set<String> relay = new LinkedHashSet<>();
-        for (String r : stringList(root, "relay_domains", List.of())) {
+        for (String r : get(root, Keys.RELAY_DOMAINS)) {
             String lower = r.toLowerCase(Locale.ROOT);
             if (!Domains.isValid(lower, false) || lower.startsWith("[")) problem("relay_domains", "not a valid domain: " + r);
             else if (domains.contains(lower)) problem("relay_domains", lower + " is also in domains: a domain is either ours or relayed");
             else relay.add(lower);
         }
-        Path list = root.has("relay_recipients") ? path(root, "relay_recipients", null) : null;
+        Path list = path(root, Keys.RELAY_RECIPIENTS);
         if (list != null && !Files.isReadable(list)) problem("relay_recipients", "cannot read " + list);
         if (list != null && relay.isEmpty()) problem("relay_recipients", "set relay_domains as well: the list is of their addresses");
-        String delim = string(root, "recipient_delimiter", "");
+        String delim = get(root, Keys.RECIPIENT_DELIMITER);
         // Postfix 3.x: several characters, any of which starts the extension
         if (!delim.chars().allMatch(c -> c > 32 && c < 127 && c != '@' && c != '"' && c != '\\')) {
             problem("recipient_delimiter", "printable ASCII characters other than '@', '\"' and '\\', e.g. \"+\", got \"" + delim + "\"");
@@ -584,7 +581,7 @@ public final class ConfigLoader {
 
     private Set<String> domains(JsonNode root) {
         Set<String> out = new LinkedHashSet<>();
-        for (String d : stringList(root, "domains", List.of("localhost"))) {
+        for (String d : get(root, Keys.DOMAINS)) {
             String lower = d.toLowerCase(Locale.ROOT);
             if (!Domains.isValid(lower, false) || lower.startsWith("[")) problem("domains", "not a valid domain: " + d);
             else out.add(lower);
@@ -609,7 +606,7 @@ public final class ConfigLoader {
 
     private List<Cidr> networks(JsonNode root) {
         List<Cidr> out = new ArrayList<>();
-        for (String n : stringList(root, "relay_networks", List.of())) {
+        for (String n : get(root, Keys.RELAY_NETWORKS)) {
             Cidr c = Cidr.parse(n);
             if (c == null) problem("relay_networks", "not a network in CIDR notation: " + n);
             else out.add(c);

@@ -193,8 +193,33 @@ public final class Keys {
     public static final Table AUTH = new Table("auth", "auth", null, List.of(AUTHSERV_ID, VERIFY, DMARC, DMARC_QUARANTINE, DMARC_REPORTS,
             DMARC_REPORTS_SEND, DKIM_SIGN, DKIM_KEY_DIR, RECEIVED_FORGERY, ARC_SEAL, ARC_SEAL_DOMAIN));
 
+    public static final Key<String> HOSTNAME = key("", "hostname", STRING, null, "\"mx.example.test\"",
+            "default: the machine's host name; used in the greeting and Received");
+    public static final Key<String> DATA_DIR = key("", "data_dir", PATH, "postern-data", "\"/var/lib/postern\"",
+            "default \"postern-data\"; relative paths are relative to this file");
+    public static final Key<List<String>> DOMAINS = key("", "domains", STRINGS, List.of("localhost"), "[\"example.test\"]",
+            "local domains; default [\"localhost\"]");
+    public static final Key<List<String>> RELAY_NETWORKS = key("", "relay_networks", STRINGS, List.of(), "[\"127.0.0.2/32\"]",
+            "clients that may relay without AUTH on \"smtp\" listeners; default []");
+    public static final Key<String> USERS_FILE = key("", "users_file", PATH, null, "\"/var/lib/postern/users\"", "default <data_dir>/users");
+    public static final Key<String> LOG_FILE = key("", "log_file", PATH, null, "\"/var/log/postern.log\"", "default: standard output only");
+    public static final Key<List<String>> RELAY_DOMAINS = key("", "relay_domains", STRINGS, List.of(), "[\"lmtp.example.test\"]",
+            "accepted from anyone, passed on by [transport] or MX; default []");
+    public static final Key<String> RELAY_RECIPIENTS = key("", "relay_recipients", PATH, null, "\"/etc/postern/relay_recipients\"",
+            "their valid addresses (\"user@domain\" or \"@domain\" per\n  line); others get 550 5.1.1 at RCPT; default: not checked this way");
+    public static final Key<String> RECIPIENT_DELIMITER = key("", "recipient_delimiter", STRING, "", "\"+\"",
+            "alice+tag@ delivers to alice (any of several characters); default \"\" (off)");
+    /** The tables: declared at the top level for their names; each table's keys are its own declarations. */
+    private static Key<com.fasterxml.jackson.databind.JsonNode> tableKey(String name) { return key("", name, TABLE, null, null, null); }
+
+    public static final Table TOP = new Table("", "", null, List.of(HOSTNAME, DATA_DIR, DOMAINS, RELAY_NETWORKS, USERS_FILE, LOG_FILE,
+            RELAY_DOMAINS, RELAY_RECIPIENTS, RECIPIENT_DELIMITER, tableKey("listeners"), tableKey("tls"), tableKey("mta_sts"), tableKey("limits"),
+            tableKey("aliases"), tableKey("delivery"), tableKey("tls_policy"), tableKey("transport"), tableKey("queue"), tableKey("admin"), tableKey("policy"),
+            tableKey("auth"), tableKey("cluster"), tableKey("recipient_verification"), tableKey("maildir"), tableKey("milter"), tableKey("srs"),
+            tableKey("plugins"), tableKey("alerts")));
+
     /** The tables declared here, in the README's order. */
-    public static final List<Table> TABLES = List.of(RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
+    public static final List<Table> TABLES = List.of(TOP, RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
             DELIVERY, AUTH);
 
     /** A declared table by name (templates by their template), or null. */
@@ -206,7 +231,7 @@ public final class Keys {
     /** The reference of one table as the README shows it: the table line, then each key with its default and meaning. */
     public static String reference(Table t) {
         List<String> lines = new ArrayList<>();
-        lines.add(commented("[" + t.shownAs() + "]", t.doc()));
+        if (!t.name().isEmpty()) lines.add(commented("[" + t.shownAs() + "]", t.doc()));
         for (Key<?> k : t.keys()) {
             if (k.defaultText() == null) continue; // a sub-table, shown as its own table
             lines.add(commented(k.name() + " = " + k.defaultText(), k.doc()));
