@@ -33,8 +33,6 @@ import java.util.regex.Pattern;
 /** Reads and validates a TOML configuration, or builds the embedded default. */
 public final class ConfigLoader {
 
-    private static final Set<String> MTA_STS_KEYS = Set.of("mode", "mx", "max_age", "bind");
-    private static final Set<String> CLUSTER_KEYS = Set.of("database", "user", "password_file", "node_name", "lease", "mailbox_root");
     private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
             "dnsbl", "dnsbl_threshold", "client_access", "greylist_delay", "greylist_retry_window", "greylist_whitelist",
             "connections_per_minute", "recipients_per_minute", "messages_per_minute", "auth_failure_limit",
@@ -236,21 +234,20 @@ public final class ConfigLoader {
     private Config.Cluster cluster(JsonNode root, String hostname) {
         JsonNode n = root.get("cluster");
         if (n == null) return null;
-        unknownKeys(n, "cluster", CLUSTER_KEYS);
-        String db = string(n, "cluster.database", "database", null);
+        unknownKeys(n, "cluster", Keys.CLUSTER);
+        String db = get(n, Keys.CLUSTER_DATABASE);
         if (db == null) problem("cluster.database", "required in a [cluster] section, e.g. \"postgresql://127.0.0.1:5432/postern\"");
         else if (!DATABASE.matcher(db).matches()) problem("cluster.database", "expected postgresql://HOST[:PORT]/DATABASE, got \"" + db + "\"");
-        String user = string(n, "cluster.user", "user", "postern");
-        Path pw = n.has("password_file") ? path(n, "cluster.password_file", "password_file", null) : null;
+        String user = get(n, Keys.CLUSTER_USER);
+        Path pw = path(n, Keys.CLUSTER_PASSWORD_FILE);
         if (pw != null && !Files.isReadable(pw)) problem("cluster.password_file", "cannot read " + pw);
-        String node = string(n, "cluster.node_name", "node_name", hostname);
+        String node = get(n, Keys.CLUSTER_NODE_NAME, Keys.CLUSTER_NODE_NAME.path(), hostname);
         if (node != null && !node.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
             problem("cluster.node_name", "letters, digits, '.', '_' and '-', at most 63, got \"" + node + "\"");
         }
-        Duration lease = durationIn(n, "cluster", "lease", Duration.ofSeconds(60));
+        Duration lease = get(n, Keys.CLUSTER_LEASE);
         if (lease.compareTo(Duration.ofSeconds(5)) < 0) problem("cluster.lease", "must be at least 5s");
-        Path mailboxes = n.has("mailbox_root") ? path(n, "cluster.mailbox_root", "mailbox_root", null) : null;
-        return new Config.Cluster(db, user, pw, node, lease, mailboxes);
+        return new Config.Cluster(db, user, pw, node, lease, path(n, Keys.CLUSTER_MAILBOX_ROOT));
     }
 
     private Config.Auth auth(JsonNode root, String hostname, Set<String> domains) {
@@ -723,17 +720,16 @@ public final class ConfigLoader {
     private Config.MtaStsServe mtaStsServe(JsonNode root, String hostname) {
         JsonNode n = root.get("mta_sts");
         if (n == null) return null;
-        unknownKeys(n, "mta_sts", MTA_STS_KEYS);
-        String mode = string(n, "mta_sts.mode", "mode", "enforce");
-        if (!Set.of("enforce", "testing", "none").contains(mode)) problem("mta_sts.mode", "expected \"enforce\", \"testing\" or \"none\", got \"" + mode + "\"");
-        List<String> mx = n.has("mx") ? stringListIn(n, "mta_sts.mx", "mx") : List.of(hostname);
+        unknownKeys(n, "mta_sts", Keys.MTA_STS_TABLE);
+        String mode = get(n, Keys.STS_MODE);
+        List<String> mx = get(n, Keys.STS_MX, Keys.STS_MX.path(), List.of(hostname));
         for (String m : mx) {
             String host = m.startsWith("*.") ? m.substring(2) : m;
             if (!Domains.isValid(host.toLowerCase(Locale.ROOT), false)) problem("mta_sts.mx", "not a host name or *.domain pattern: " + m);
         }
-        Duration maxAge = durationIn(n, "mta_sts", "max_age", Duration.ofDays(7));
+        Duration maxAge = get(n, Keys.STS_MAX_AGE);
         if (maxAge.toSeconds() > 31_557_600L) problem("mta_sts.max_age", "at most 31557600 seconds (RFC 8461 3.2)");
-        String bind = string(n, "mta_sts.bind", "bind", null);
+        String bind = get(n, Keys.STS_BIND);
         String host = null;
         int port = 0;
         if (bind != null) {

@@ -218,8 +218,32 @@ public final class Keys {
             tableKey("auth"), tableKey("cluster"), tableKey("recipient_verification"), tableKey("maildir"), tableKey("milter"), tableKey("srs"),
             tableKey("plugins"), tableKey("alerts")));
 
+    public static final Key<String> STS_MODE = key("mta_sts", "mode", oneOf("enforce", "testing", "none"), "enforce", "\"enforce\"",
+            "\"enforce\" | \"testing\" | \"none\"");
+    public static final Key<List<String>> STS_MX = key("mta_sts", "mx", STRINGS, null, "[\"mx.example.test\"]",
+            "default: [hostname]; \"*.example.test\" patterns allowed");
+    public static final Key<Duration> STS_MAX_AGE = key("mta_sts", "max_age", DURATION, Duration.ofDays(7), "\"7d\"", "at most about a year");
+    public static final Key<String> STS_BIND = key("mta_sts", "bind", STRING, null, "\"0.0.0.0:443\"",
+            "serve it over HTTPS with the [tls] certificate; default: not served");
+    public static final Table MTA_STS_TABLE = new Table("mta_sts", "mta_sts", "our own MTA-STS policy (RFC 8461); default: none published",
+            List.of(STS_MODE, STS_MX, STS_MAX_AGE, STS_BIND));
+
+    public static final Key<String> CLUSTER_DATABASE = key("cluster", "database", STRING, null, "\"postgresql://10.0.0.10:5432/postern\"",
+            "required; see \"Running several nodes\"");
+    public static final Key<String> CLUSTER_USER = key("cluster", "user", STRING, "postern", "\"postern\"", null);
+    public static final Key<String> CLUSTER_PASSWORD_FILE = key("cluster", "password_file", PATH, null, "\"/etc/postern/db.pw\"",
+            "optional (trust or peer authentication otherwise)");
+    public static final Key<String> CLUSTER_NODE_NAME = key("cluster", "node_name", STRING, null, "\"mx1\"",
+            "default: the host name; unique per node");
+    public static final Key<Duration> CLUSTER_LEASE = key("cluster", "lease", DURATION, Duration.ofSeconds(60), "\"60s\"",
+            "a claimed delivery stays this node's for that long unless renewed");
+    public static final Key<String> CLUSTER_MAILBOX_ROOT = key("cluster", "mailbox_root", PATH, null, "\"/srv/mail\"",
+            "local Maildirs, shared by every node (an NFS mount, say)");
+    public static final Table CLUSTER = new Table("cluster", "cluster", "queue and shared state in PostgreSQL; default: none (one node)",
+            List.of(CLUSTER_DATABASE, CLUSTER_USER, CLUSTER_PASSWORD_FILE, CLUSTER_NODE_NAME, CLUSTER_LEASE, CLUSTER_MAILBOX_ROOT));
+
     /** The tables declared here, in the README's order. */
-    public static final List<Table> TABLES = List.of(TOP, RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
+    public static final List<Table> TABLES = List.of(TOP, MTA_STS_TABLE, CLUSTER, RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
             DELIVERY, AUTH);
 
     /** A declared table by name (templates by their template), or null. */
