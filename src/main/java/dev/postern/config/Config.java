@@ -243,7 +243,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                       Map<String, Path> accessFiles, int messagesPerMinute, int authFailureLimit, Duration authFailureWindow) {
             this(phases, warnOnly, dnsblZones, dnsblThreshold, clientAccess, greylistDelay, greylistRetryWindow, greylistWhitelist,
                     connectionsPerMinute, recipientsPerMinute, senderDbl, accessFiles, messagesPerMinute, authFailureLimit,
-                    authFailureWindow, Duration.ZERO);
+                    authFailureWindow, Keys.GREET_PAUSE.defaultValue());
         }
 
         public Policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> dnsblZones,
@@ -251,7 +251,8 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                       Duration greylistWhitelist, int connectionsPerMinute, int recipientsPerMinute, List<String> senderDbl,
                       Map<String, Path> accessFiles) {
             this(phases, warnOnly, dnsblZones, dnsblThreshold, clientAccess, greylistDelay, greylistRetryWindow, greylistWhitelist,
-                    connectionsPerMinute, recipientsPerMinute, senderDbl, accessFiles, 0, 10, Duration.ofMinutes(10));
+                    connectionsPerMinute, recipientsPerMinute, senderDbl, accessFiles, Keys.MESSAGES_PER_MINUTE.defaultValue(),
+                    Keys.AUTH_FAILURE_LIMIT.defaultValue(), Keys.AUTH_FAILURE_WINDOW.defaultValue());
         }
 
         public static final Set<String> ACCESS_TABLES = Set.of("sender_access", "recipient_access", "client_hostname_access");
@@ -265,8 +266,9 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
 
         public Policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> dnsblZones,
                       int dnsblThreshold, Map<Cidr, String> clientAccess) {
-            this(phases, warnOnly, dnsblZones, dnsblThreshold, clientAccess, Duration.ofMinutes(5), Duration.ofDays(2),
-                    Duration.ofDays(36), 0, 0, List.of());
+            this(phases, warnOnly, dnsblZones, dnsblThreshold, clientAccess, Keys.GREYLIST_DELAY.defaultValue(),
+                    Keys.GREYLIST_RETRY_WINDOW.defaultValue(), Keys.GREYLIST_WHITELIST.defaultValue(), Keys.CONNECTIONS_PER_MINUTE.defaultValue(),
+                    Keys.RECIPIENTS_PER_MINUTE.defaultValue(), List.of());
         }
 
         public static final Set<String> PHASES = Set.of("connect", "helo", "mail", "rcpt", "data");
@@ -277,8 +279,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                 "reject_spf_fail", "reject_auth_failures", "reject_sender_login_mismatch", "reject_unverified_recipient");
         /** Rates of 0 mean no limit. */
         public static final Policy DEFAULT = new Policy(
-                Map.of("rcpt", List.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination")),
-                Set.of(), Map.of(), 1, Map.of());
+                Map.of("rcpt", Keys.RCPT.defaultValue()), Set.of(), Map.of(), Keys.DNSBL_THRESHOLD.defaultValue(), Map.of());
     }
 
     /** Compact form used by tests and the embedded default: delivery, transports, queue and admin defaults. */

@@ -33,11 +33,6 @@ import java.util.regex.Pattern;
 /** Reads and validates a TOML configuration, or builds the embedded default. */
 public final class ConfigLoader {
 
-    private static final Set<String> POLICY_KEYS = Set.of("connect", "helo", "mail", "rcpt", "data", "warn_only",
-            "dnsbl", "dnsbl_threshold", "client_access", "greylist_delay", "greylist_retry_window", "greylist_whitelist",
-            "connections_per_minute", "recipients_per_minute", "messages_per_minute", "auth_failure_limit",
-            "auth_failure_window", "greet_pause", "sender_dbl", "sender_access", "recipient_access",
-            "client_hostname_access");
     private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key", "certificates", "acme_directory", "acme_email", "acme_domains",
             "acme_http_bind", "acme_http_port", "acme_ca_file", "acme_renew_before");
@@ -280,11 +275,12 @@ public final class ConfigLoader {
     private Config.Policy policy(JsonNode root) {
         JsonNode n = root.get("policy");
         if (n == null) return Config.Policy.DEFAULT;
-        unknownKeys(n, "policy", POLICY_KEYS);
+        unknownKeys(n, "policy", Keys.POLICY);
         Map<String, List<String>> phases = new LinkedHashMap<>(Config.Policy.DEFAULT.phases());
-        for (String phase : Config.Policy.PHASES) {
+        for (Key<List<String>> phaseKey : List.of(Keys.CONNECT, Keys.HELO, Keys.MAIL, Keys.RCPT, Keys.DATA)) {
+            String phase = phaseKey.name();
             if (!n.has(phase)) continue;
-            List<String> names = stringListIn(n, "policy." + phase, phase);
+            List<String> names = get(n, phaseKey);
             for (String c : names) {
                 if (!Config.Policy.CHECKS.contains(c) && root.has("plugins") && c.matches("[a-z][a-z0-9_]*")) {
                     continue; // a plugin's check: the plugins are loaded, and the name checked, when the server starts
@@ -301,7 +297,7 @@ public final class ConfigLoader {
         if (!rcpt.contains("reject_unauth_destination") && !rcpt.contains("reject")) {
             problem("policy.rcpt", "must contain reject_unauth_destination (or reject): without it this server would be an open relay");
         }
-        Set<String> warn = new LinkedHashSet<>(stringListIn(n, "policy.warn_only", "warn_only"));
+        Set<String> warn = new LinkedHashSet<>(get(n, Keys.WARN_ONLY));
         for (String w : warn) {
             if (!Config.Policy.CHECKS.contains(w) && !root.has("plugins")) problem("policy.warn_only", "unknown check \"" + w + "\"");
         }
@@ -338,37 +334,19 @@ public final class ConfigLoader {
                 if (phases.getOrDefault(phase, List.of()).contains(c)) problem("policy." + phase, c + " needs the sender: use it in policy.mail or policy.rcpt");
             }
         }
-        Config.Policy d = Config.Policy.DEFAULT;
-        return new Config.Policy(phases, warn, zones, (int) positiveIn(n, "policy", "dnsbl_threshold", 1), access,
-                durationIn(n, "policy", "greylist_delay", d.greylistDelay()),
-                durationIn(n, "policy", "greylist_retry_window", d.greylistRetryWindow()),
-                durationIn(n, "policy", "greylist_whitelist", d.greylistWhitelist()),
-                (int) positiveIn(n, "policy", "connections_per_minute", d.connectionsPerMinute()),
-                (int) positiveIn(n, "policy", "recipients_per_minute", d.recipientsPerMinute()),
-                senderDbl(n, phases), accessFiles(n, phases),
-                (int) positiveIn(n, "policy", "messages_per_minute", d.messagesPerMinute()),
-                (int) positiveIn(n, "policy", "auth_failure_limit", d.authFailureLimit()),
-                durationIn(n, "policy", "auth_failure_window", d.authFailureWindow()),
-                greetPause(n));
+        return new Config.Policy(phases, warn, zones, get(n, Keys.DNSBL_THRESHOLD), access, get(n, Keys.GREYLIST_DELAY),
+                get(n, Keys.GREYLIST_RETRY_WINDOW), get(n, Keys.GREYLIST_WHITELIST), get(n, Keys.CONNECTIONS_PER_MINUTE),
+                get(n, Keys.RECIPIENTS_PER_MINUTE), senderDbl(n, phases), accessFiles(n, phases), get(n, Keys.MESSAGES_PER_MINUTE),
+                get(n, Keys.AUTH_FAILURE_LIMIT), get(n, Keys.AUTH_FAILURE_WINDOW), get(n, Keys.GREET_PAUSE));
     }
 
     /** postscreen's pregreet test: 0 (the default) greets at once. */
-    private Duration greetPause(JsonNode n) {
-        if (!n.has("greet_pause")) return Duration.ZERO;
-        JsonNode v = n.get("greet_pause");
-        Duration d = parseDuration(v.isIntegralNumber() || v.isTextual() ? v.asText() : "");
-        if (d == null || d.compareTo(Duration.ofSeconds(30)) > 0) {
-            problem("policy.greet_pause", "expected a duration up to 30s, e.g. \"3s\", got " + v);
-            return Duration.ZERO;
-        }
-        return d;
-    }
-
     /** The allow/block list files of the check_*_access checks; a check used without its file is a mistake. */
     private Map<String, Path> accessFiles(JsonNode n, Map<String, List<String>> phases) {
         Map<String, Path> out = new LinkedHashMap<>();
-        for (String table : Config.Policy.ACCESS_TABLES) {
-            Path p = n.has(table) ? path(n, "policy." + table, table, null) : null;
+        for (Key<String> k : List.of(Keys.SENDER_ACCESS, Keys.RECIPIENT_ACCESS, Keys.CLIENT_HOSTNAME_ACCESS)) {
+            String table = k.name();
+            Path p = path(n, k);
             boolean used = phases.values().stream().anyMatch(l -> l.contains("check_" + table));
             if (p == null) {
                 if (used) problem("policy." + table, "check_" + table + " is used but no " + table + " file is given");
@@ -381,7 +359,7 @@ public final class ConfigLoader {
     }
 
     private List<String> senderDbl(JsonNode n, Map<String, List<String>> phases) {
-        List<String> zones = stringListIn(n, "policy.sender_dbl", "sender_dbl");
+        List<String> zones = get(n, Keys.SENDER_DBL);
         for (String z : zones) if (!Domains.isValid(z, false)) problem("policy.sender_dbl", "not a DNS zone name: " + z);
         if (zones.isEmpty() && phases.values().stream().anyMatch(l -> l.contains("check_sender_dbl"))) {
             problem("policy.sender_dbl", "check_sender_dbl is used but no sender_dbl zones are given");

@@ -36,6 +36,11 @@ public record Key<T>(String table, String name, Type<T> type, T defaultValue, St
         Duration d = ConfigLoader.parseDuration(v.isIntegralNumber() || v.isTextual() ? v.asText() : "");
         return d == null || d.isZero() ? null : d;
     });
+    /** A pause of 0 to 30 seconds (postscreen's pregreet wait). */
+    public static final Type<Duration> PAUSE = simple("a duration up to 30s, e.g. \"3s\"", v -> {
+        Duration d = ConfigLoader.parseDuration(v.isIntegralNumber() || v.isTextual() ? v.asText() : "");
+        return d == null || d.compareTo(Duration.ofSeconds(30)) > 0 ? null : d;
+    });
     public static final Type<String> STRING = simple("a string", v -> v.isTextual() ? v.asText() : null);
     /** A file or directory; relative to the configuration file's directory (ConfigLoader resolves it). */
     public static final Type<String> PATH = simple("a string (a path)", v -> v.isTextual() ? v.asText() : null);

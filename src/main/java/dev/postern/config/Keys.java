@@ -9,6 +9,7 @@ import java.util.stream.Collectors;
 import static dev.postern.config.Key.BOOLEAN;
 import static dev.postern.config.Key.DURATION;
 import static dev.postern.config.Key.PATH;
+import static dev.postern.config.Key.PAUSE;
 import static dev.postern.config.Key.PERCENT;
 import static dev.postern.config.Key.POSITIVE;
 import static dev.postern.config.Key.POSITIVE_INT;
@@ -242,9 +243,59 @@ public final class Keys {
     public static final Table CLUSTER = new Table("cluster", "cluster", "queue and shared state in PostgreSQL; default: none (one node)",
             List.of(CLUSTER_DATABASE, CLUSTER_USER, CLUSTER_PASSWORD_FILE, CLUSTER_NODE_NAME, CLUSTER_LEASE, CLUSTER_MAILBOX_ROOT));
 
+    private static Key<List<String>> phase(String name, List<String> dflt, String shown) {
+        return key("policy", name, STRINGS, dflt, shown, null);
+    }
+
+    public static final Key<List<String>> CONNECT = phase("connect", List.of(), "[\"check_client_access\", \"check_dnsbl\"]");
+    public static final Key<List<String>> HELO = phase("helo", List.of(), "[\"reject_invalid_helo_hostname\", \"reject_non_fqdn_helo_hostname\"]");
+    public static final Key<List<String>> MAIL = phase("mail", List.of(), "[\"reject_non_fqdn_sender\"]");
+    public static final Key<List<String>> RCPT = phase("rcpt", List.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination"),
+            "[\"permit_mynetworks\", \"permit_authenticated\", \"reject_non_fqdn_recipient\", \"reject_unauth_destination\"]");
+    public static final Key<List<String>> DATA = phase("data", List.of(), "[]");
+    public static final Key<List<String>> WARN_ONLY = key("policy", "warn_only", STRINGS, List.of(), "[\"check_dnsbl\"]",
+            "these only log \"warn: ... would reject ...; check=NAME\"");
+    public static final Key<Integer> DNSBL_THRESHOLD = key("policy", "dnsbl_threshold", POSITIVE_INT, 1, "2",
+            "sum of the weights of the lists that name the client (default 1)");
+    public static final Key<Duration> GREYLIST_DELAY = key("policy", "greylist_delay", DURATION, Duration.ofMinutes(5), "\"5m\"",
+            "greylist: first attempt of a (client /24 or /64, sender, recipient) waits this long");
+    public static final Key<Duration> GREYLIST_RETRY_WINDOW = key("policy", "greylist_retry_window", DURATION, Duration.ofDays(2), "\"2d\"",
+            "  a retry must come within this window after the delay");
+    public static final Key<Duration> GREYLIST_WHITELIST = key("policy", "greylist_whitelist", DURATION, Duration.ofDays(36), "\"36d\"",
+            "  after one pass, the client network is not greylisted for this long");
+    public static final Key<Integer> CONNECTIONS_PER_MINUTE = key("policy", "connections_per_minute", POSITIVE_INT, 0, "60",
+            "rate_limit at connect: per client address (421 4.7.0); default: no limit");
+    public static final Key<Integer> RECIPIENTS_PER_MINUTE = key("policy", "recipients_per_minute", POSITIVE_INT, 0, "600",
+            "rate_limit at rcpt: per client address or authenticated user (450 4.7.1)");
+    public static final Key<Integer> MESSAGES_PER_MINUTE = key("policy", "messages_per_minute", POSITIVE_INT, 0, "120",
+            "rate_limit at data: messages per client address or user (450 4.7.1)");
+    public static final Key<Integer> AUTH_FAILURE_LIMIT = key("policy", "auth_failure_limit", POSITIVE_INT, 10, "10",
+            "failed AUTH per client address within auth_failure_window: further AUTH");
+    public static final Key<Duration> AUTH_FAILURE_WINDOW = key("policy", "auth_failure_window", DURATION, Duration.ofMinutes(10), "\"10m\"",
+            "  gets 454 4.7.0; reject_auth_failures at connect turns it away (421 4.7.0)");
+    public static final Key<Duration> GREET_PAUSE = key("policy", "greet_pause", PAUSE, Duration.ZERO, "\"3s\"",
+            "postscreen's pregreet test on \"smtp\" listeners: greet after this pause and\n"
+                    + "  turn away clients that talk first (554 5.5.1); default 0 = greet at once;\n"
+                    + "  relay_networks are not paused; every connection waits, so keep it short");
+    public static final Key<String> SENDER_ACCESS = key("policy", "sender_access", PATH, null, "\"/etc/postern/sender_access\"",
+            "files for check_sender_access, check_recipient_access,");
+    public static final Key<String> RECIPIENT_ACCESS = key("policy", "recipient_access", PATH, null, "\"/etc/postern/recipient_access\"",
+            "check_client_hostname_access: \"key permit|reject|defer [text]\"");
+    public static final Key<String> CLIENT_HOSTNAME_ACCESS = key("policy", "client_hostname_access", PATH, null, "\"/etc/postern/hosts\"",
+            "per line; re-read on SIGHUP or POST /policy/reload");
+    public static final Key<List<String>> SENDER_DBL = key("policy", "sender_dbl", STRINGS, List.of(), "[\"dbl.spamhaus.org\"]",
+            "domain block lists for check_sender_dbl (the sender's domain is looked up)");
+    public static final Key<com.fasterxml.jackson.databind.JsonNode> DNSBL = key("policy", "dnsbl", TABLE, null, null, "[policy.dnsbl] below");
+    public static final Key<com.fasterxml.jackson.databind.JsonNode> CLIENT_ACCESS = key("policy", "client_access", TABLE, null, null,
+            "[policy.client_access] below");
+    public static final Table POLICY = new Table("policy", "policy", "checks per SMTP phase, first match wins (Postfix restriction lists)",
+            List.of(CONNECT, HELO, MAIL, RCPT, DATA, WARN_ONLY, DNSBL_THRESHOLD, GREYLIST_DELAY, GREYLIST_RETRY_WINDOW, GREYLIST_WHITELIST,
+                    CONNECTIONS_PER_MINUTE, RECIPIENTS_PER_MINUTE, MESSAGES_PER_MINUTE, AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW, GREET_PAUSE,
+                    SENDER_ACCESS, RECIPIENT_ACCESS, CLIENT_HOSTNAME_ACCESS, SENDER_DBL, DNSBL, CLIENT_ACCESS));
+
     /** The tables declared here, in the README's order. */
     public static final List<Table> TABLES = List.of(TOP, MTA_STS_TABLE, CLUSTER, RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
-            DELIVERY, AUTH);
+            DELIVERY, AUTH, POLICY);
 
     /** A declared table by name (templates by their template), or null. */
     public static Table table(String name) {
