@@ -33,7 +33,6 @@ import java.util.regex.Pattern;
 /** Reads and validates a TOML configuration, or builds the embedded default. */
 public final class ConfigLoader {
 
-    private static final Set<String> LISTENER_KEYS = Set.of("bind", "kind", "proxy_protocol", "proxy_from");
     private static final Set<String> TLS_KEYS = Set.of("cert", "key", "certificates", "acme_directory", "acme_email", "acme_domains",
             "acme_http_bind", "acme_http_port", "acme_ca_file", "acme_renew_before");
 
@@ -567,9 +566,9 @@ public final class ConfigLoader {
 
     /** The balancers a PROXY-protocol listener takes headers from; required when proxy_protocol is on. */
     private List<Cidr> proxyFrom(JsonNode l, String key) {
-        boolean on = bool(l, key + ".proxy_protocol", "proxy_protocol", false);
+        boolean on = get(l, Keys.PROXY_PROTOCOL, key + ".proxy_protocol", false);
         List<Cidr> from = new ArrayList<>();
-        for (String n : l.has("proxy_from") ? stringListIn(l, key + ".proxy_from", "proxy_from") : List.<String>of()) {
+        for (String n : get(l, Keys.PROXY_FROM, key + ".proxy_from", List.of())) {
             Cidr c = Cidr.parse(n);
             if (c == null) problem(key + ".proxy_from", "not a network in CIDR notation: " + n);
             else from.add(c);
@@ -608,19 +607,14 @@ public final class ConfigLoader {
                 problem(key, "must be a table with bind and kind");
                 continue;
             }
-            unknownKeys(l, key, LISTENER_KEYS);
-            String bind = string(l, key + ".bind", "bind", null);
-            String kindText = string(l, key + ".kind", "kind", null);
-            if (bind == null) problem(key + ".bind", "missing, e.g. bind = \"127.0.0.1:2525\"");
-            if (kindText == null) problem(key + ".kind", "missing: one of \"smtp\", \"submission\", \"smtps\"");
+            unknownKeys(l, key, Keys.LISTENER);
+            List<Cidr> proxy = proxyFrom(l, key); // checked even when bind or kind is missing: every problem at once
+            String bind = get(l, Keys.LISTENER_BIND, key + ".bind", null);
+            String kindText = get(l, Keys.LISTENER_KIND, key + ".kind", null);
+            if (bind == null && !l.has("bind")) problem(key + ".bind", "missing, e.g. bind = \"127.0.0.1:2525\"");
+            if (kindText == null && !l.has("kind")) problem(key + ".kind", "missing: one of \"smtp\", \"submission\", \"smtps\"");
             if (bind == null || kindText == null) continue;
-            Kind kind;
-            try {
-                kind = Kind.valueOf(kindText.toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException ex) {
-                problem(key + ".kind", "unknown kind \"" + kindText + "\": one of \"smtp\", \"submission\", \"smtps\"");
-                continue;
-            }
+            Kind kind = Kind.valueOf(kindText.toUpperCase(Locale.ROOT));
             Matcher m = BIND.matcher(bind);
             int port = m.matches() ? Integer.parseInt(m.group(3)) : -1;
             if (port < 1 || port > 65535) {
@@ -629,7 +623,7 @@ public final class ConfigLoader {
             }
             String host = m.group(1) != null ? m.group(1) : m.group(2);
             if (!binds.add(host + ":" + port)) problem(key + ".bind", "address " + bind + " is used by two listeners");
-            out.add(new Listener(e.getKey(), host, port, kind, proxyFrom(l, key)));
+            out.add(new Listener(e.getKey(), host, port, kind, proxy));
         }
         if (out.isEmpty() && problems.isEmpty()) problem("listeners", "no listener defined");
         return out;

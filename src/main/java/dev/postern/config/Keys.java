@@ -293,8 +293,19 @@ public final class Keys {
                     CONNECTIONS_PER_MINUTE, RECIPIENTS_PER_MINUTE, MESSAGES_PER_MINUTE, AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW, GREET_PAUSE,
                     SENDER_ACCESS, RECIPIENT_ACCESS, CLIENT_HOSTNAME_ACCESS, SENDER_DBL, DNSBL, CLIENT_ACCESS));
 
+    public static final Key<String> LISTENER_BIND = key("listeners.NAME", "bind", STRING, null, "\"0.0.0.0:25\"",
+            "host:port, IPv6 as \"[::]:25\"; required");
+    public static final Key<String> LISTENER_KIND = key("listeners.NAME", "kind", oneOf("smtp", "submission", "smtps"), null, "\"smtp\"",
+            "\"smtp\" | \"submission\" | \"smtps\"; required");
+    public static final Key<Boolean> PROXY_PROTOCOL = key("listeners.NAME", "proxy_protocol", BOOLEAN, false, "false",
+            "behind a load balancer: the PROXY header (v1/v2) names the client; see \"Scaling\"");
+    public static final Key<List<String>> PROXY_FROM = key("listeners.NAME", "proxy_from", STRINGS, List.of(), "[]",
+            "the balancers' networks; required with proxy_protocol");
+    public static final Table LISTENER = new Table("listeners.NAME", "listeners.mx", "any number of [listeners.NAME]; default: the three above",
+            List.of(LISTENER_BIND, LISTENER_KIND, PROXY_PROTOCOL, PROXY_FROM));
+
     /** The tables declared here, in the README's order. */
-    public static final List<Table> TABLES = List.of(TOP, MTA_STS_TABLE, CLUSTER, RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
+    public static final List<Table> TABLES = List.of(TOP, LISTENER, MTA_STS_TABLE, CLUSTER, RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
             DELIVERY, AUTH, POLICY);
 
     /** A declared table by name (templates by their template), or null. */

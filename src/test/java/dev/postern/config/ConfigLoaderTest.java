@@ -137,7 +137,7 @@ class ConfigLoaderTest {
         assertThat(e.problems()).anyMatch(p -> p.contains(":1: domains: not a valid domain: bad domain"))
                 .anyMatch(p -> p.contains(":2: relay_networks: not a network in CIDR notation: 10.0.0.0/33"))
                 .anyMatch(p -> p.contains(":5: listeners.smtp.bind: expected host:port"))
-                .anyMatch(p -> p.contains(":10: listeners.other.kind: unknown kind \"lmtp\""))
+                .anyMatch(p -> p.contains(":10: listeners.other.kind: expected one of \"smtp\", \"submission\", \"smtps\", got \"lmtp\""))
                 .anyMatch(p -> p.contains(":13: limits.max_recipients: expected a positive integer"))
                 .anyMatch(p -> p.contains(":14: limits.data_timeout: expected a duration"))
                 .anyMatch(p -> p.contains(":17: aliases.not an address: not a valid address"))
