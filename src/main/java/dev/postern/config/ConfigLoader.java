@@ -33,8 +33,6 @@ import java.util.regex.Pattern;
 /** Reads and validates a TOML configuration, or builds the embedded default. */
 public final class ConfigLoader {
 
-    private static final Set<String> TLS_KEYS = Set.of("cert", "key", "certificates", "acme_directory", "acme_email", "acme_domains",
-            "acme_http_bind", "acme_http_port", "acme_ca_file", "acme_renew_before");
 
     // the defaults and their reasons: Keys
     static final Limits DEFAULT_LIMITS = new Limits(Keys.MAX_MESSAGE_SIZE.defaultValue(), Keys.MAX_RECIPIENTS.defaultValue(),
@@ -124,13 +122,13 @@ public final class ConfigLoader {
     private Config.Plugins plugins(JsonNode root) {
         JsonNode n = root.get("plugins");
         if (n == null) return null;
-        Path dir = path(n, "plugins.dir", "dir", null);
+        Path dir = path(n, Keys.PLUGINS_DIR);
         if (dir == null) problem("plugins.dir", "name the directory of plugin jars");
         else if (!Files.isDirectory(dir)) problem("plugins.dir", "not a directory: " + dir);
         Map<String, Map<String, String>> settings = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (e.getKey().equals("dir")) continue;
+            if (Keys.PLUGINS.names().contains(e.getKey())) continue;
             if (!e.getValue().isObject()) {
                 problem("plugins." + e.getKey(), "expected dir, or a table [plugins." + e.getKey() + "] of a check's settings");
                 continue;
@@ -632,9 +630,9 @@ public final class ConfigLoader {
     private Config.Tls tls(JsonNode root) {
         JsonNode node = root.get("tls");
         if (node == null) return new Config.Tls(null, null);
-        unknownKeys(node, "tls", TLS_KEYS);
-        Path cert = node.has("cert") ? path(node, "tls.cert", "cert", null) : null;
-        Path key = node.has("key") ? path(node, "tls.key", "key", null) : null;
+        unknownKeys(node, "tls", Keys.TLS);
+        Path cert = path(node, Keys.TLS_CERT);
+        Path key = path(node, Keys.TLS_KEY);
         if ((cert == null) != (key == null)) {
             problem(cert == null ? "tls.cert" : "tls.key", "tls.cert and tls.key must be given together");
             return new Config.Tls(null, null);
@@ -642,14 +640,14 @@ public final class ConfigLoader {
         if (cert != null && !Files.isReadable(cert)) problem("tls.cert", "cannot read certificate file " + cert);
         if (key != null && !Files.isReadable(key)) problem("tls.key", "cannot read key file " + key);
         List<Config.CertPair> more = new ArrayList<>();
-        JsonNode list = node.get("certificates");
+        JsonNode list = node.get(Keys.TLS_CERTIFICATES.name());
         if (list != null) {
             if (cert == null) problem("tls.certificates", "set tls.cert and tls.key first: they are the default pair");
             if (!list.isArray()) problem("tls.certificates", "expected [[tls.certificates]] tables with cert and key");
             else for (JsonNode e : list) {
-                unknownKeys(e, "tls.certificates", Set.of("cert", "key"));
-                Path c = e.has("cert") ? path(e, "tls.certificates", "cert", null) : null;
-                Path k = e.has("key") ? path(e, "tls.certificates", "key", null) : null;
+                unknownKeys(e, "tls.certificates", Keys.TLS_MORE);
+                Path c = path(e, Keys.MORE_CERT);
+                Path k = path(e, Keys.MORE_KEY);
                 if (c == null || k == null) problem("tls.certificates", "each needs cert and key");
                 else if (!Files.isReadable(c) || !Files.isReadable(k)) problem("tls.certificates", "cannot read " + c + " / " + k);
                 else more.add(new Config.CertPair(c, k));
@@ -660,11 +658,20 @@ public final class ConfigLoader {
 
     /** [tls] acme_*: the listeners' certificate from an ACME CA instead of files. */
     private Config.Acme acme(JsonNode node, String hostname, Config.Tls tls) {
-        if (node == null || !node.has("acme_directory")) {
-            for (String k : TLS_KEYS) if (k.startsWith("acme_") && node != null && node.has(k)) problem("tls." + k, "needs tls.acme_directory");
+        if (node == null) return null;
+        // every ACME key's value is checked first, so a wrong one is named even without acme_directory
+        String dir = get(node, Keys.ACME_DIRECTORY);
+        String email = get(node, Keys.ACME_EMAIL);
+        List<String> domains = get(node, Keys.ACME_DOMAINS, Keys.ACME_DOMAINS.path(), List.of(hostname));
+        String bind = get(node, Keys.ACME_HTTP_BIND);
+        int port = get(node, Keys.ACME_HTTP_PORT);
+        Path ca = path(node, Keys.ACME_CA_FILE);
+        Duration renew = get(node, Keys.ACME_RENEW_BEFORE);
+        if (!node.has(Keys.ACME_DIRECTORY.name())) {
+            for (Key<?> k : Keys.TLS.alternatives()) if (node.has(k.name())) problem(k.path(), "needs tls.acme_directory");
             return null;
         }
-        String dir = string(node, "tls.acme_directory", "acme_directory", null);
+        if (dir == null) return null; // wrong type, said above
         java.net.URI uri = null;
         try {
             uri = java.net.URI.create(dir);
@@ -673,19 +680,13 @@ public final class ConfigLoader {
             problem("tls.acme_directory", "expected the https:// URL of an ACME directory, got \"" + dir + "\"");
         }
         if (tls.cert() != null) problem("tls.acme_directory", "set either tls.cert/tls.key or tls.acme_directory, not both");
-        String email = string(node, "tls.acme_email", "acme_email", null);
         if (email != null && !email.matches("[^@\\s]+@[^@\\s]+")) problem("tls.acme_email", "expected an e-mail address, got \"" + email + "\"");
-        List<String> domains = node.has("acme_domains") ? stringListIn(node, "tls.acme_domains", "acme_domains") : List.of(hostname);
         if (domains.isEmpty()) problem("tls.acme_domains", "name at least one domain");
         for (String d : domains) if (!Domains.isValid(d, false)) problem("tls.acme_domains", "not a valid host name: " + d);
-        String bind = string(node, "tls.acme_http_bind", "acme_http_bind", "0.0.0.0");
         if (Cidr.parse(bind) == null) problem("tls.acme_http_bind", "expected an IP address, got " + bind);
-        long port = positiveIn(node, "tls", "acme_http_port", 80);
         if (port > 65535) problem("tls.acme_http_port", "expected a port number, got " + port);
-        Path ca = node.has("acme_ca_file") ? path(node, "tls.acme_ca_file", "acme_ca_file", null) : null;
         if (ca != null && !Files.isReadable(ca)) problem("tls.acme_ca_file", "cannot read " + ca);
-        Duration renew = durationIn(node, "tls", "acme_renew_before", Duration.ofDays(30));
-        return new Config.Acme(uri, email, List.copyOf(domains), bind, (int) port, ca, renew);
+        return new Config.Acme(uri, email, List.copyOf(domains), bind, port, ca, renew);
     }
 
     /** [mta_sts]: our published policy; mx defaults to this host's name. */

@@ -67,6 +67,8 @@ public record Key<T>(String table, String name, Type<T> type, T defaultValue, St
 
     /** A table or a structure read by its own code (listeners, aliases, ...): declared here for its name and meaning. */
     public static final Type<JsonNode> TABLE = simple("a table", v -> v.isObject() ? v : null);
+    /** An array of tables ([[tls.certificates]]). */
+    public static final Type<JsonNode> TABLES = simple("[[tables]]", v -> v.isArray() ? v : null);
 
     private static <T> Type<T> simple(String expected, java.util.function.Function<JsonNode, T> read) {
         return new Type<>() {

@@ -17,10 +17,12 @@ final class KeyLines {
         int depth = 0;
         for (int i = 0; i < text.size(); i++) {
             String line = text.get(i).strip();
-            if (depth == 0 && line.startsWith("[") && !line.startsWith("[[")) {
-                int end = line.indexOf(']');
+            if (depth == 0 && line.startsWith("[")) {
+                // [table] or [[array of tables]]: keys below belong to it (an array's keys by their first element)
+                boolean array = line.startsWith("[[");
+                int end = line.indexOf(array ? "]]" : "]");
                 if (end > 0) {
-                    table = unquotePath(line.substring(1, end).strip());
+                    table = unquotePath(line.substring(array ? 2 : 1, end).strip());
                     lines.putIfAbsent(table, i + 1);
                 }
                 continue;

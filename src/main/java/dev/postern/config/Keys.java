@@ -28,9 +28,25 @@ import static dev.postern.config.Key.oneOf;
 public final class Keys {
     private Keys() {}
 
-    /** A table of the file: its name ("limits"; a template like "queue.classes.NAME" with the example shown), keys, comment. */
-    public record Table(String name, String shownAs, String doc, List<Key<?>> keys) {
-        public Set<String> names() { return keys.stream().map(Key::name).collect(Collectors.toCollection(java.util.TreeSet::new)); }
+    /**
+     * A table of the file: its name ("limits"; a template like "queue.classes.NAME" with the example shown), keys,
+     * comment; alternatives: keys shown commented out after the others, introduced by a line ("or, instead of ...").
+     */
+    public record Table(String name, String shownAs, String doc, List<Key<?>> keys, String alternativesIntro, List<Key<?>> alternatives,
+                        boolean arrayOfTables) {
+        public Table(String name, String shownAs, String doc, List<Key<?>> keys) { this(name, shownAs, doc, keys, null, List.of(), false); }
+
+        public Set<String> names() {
+            Set<String> out = keys.stream().map(Key::name).collect(Collectors.toCollection(java.util.TreeSet::new));
+            alternatives.forEach(k -> out.add(k.name()));
+            return out;
+        }
+
+        public List<Key<?>> all() {
+            List<Key<?>> out = new ArrayList<>(keys);
+            out.addAll(alternatives);
+            return out;
+        }
     }
 
     // RFC 5321 4.5.3.2.7: the server waits at least 5 minutes for a command; we use the same for data blocks
@@ -304,8 +320,41 @@ public final class Keys {
     public static final Table LISTENER = new Table("listeners.NAME", "listeners.mx", "any number of [listeners.NAME]; default: the three above",
             List.of(LISTENER_BIND, LISTENER_KIND, PROXY_PROTOCOL, PROXY_FROM));
 
+    public static final Key<String> TLS_CERT = key("tls", "cert", PATH, null, "\"/etc/postern/fullchain.pem\"", "PEM certificate chain");
+    public static final Key<String> TLS_KEY = key("tls", "key", PATH, null, "\"/etc/postern/privkey.pem\"",
+            "PEM private key (PKCS#8, PKCS#1 or EC)");
+    public static final Key<com.fasterxml.jackson.databind.JsonNode> TLS_CERTIFICATES = key("tls", "certificates",
+            simpleArray(), null, null, "[[tls.certificates]] below");
+    public static final Key<String> ACME_DIRECTORY = key("tls", "acme_directory", STRING, null,
+            "\"https://acme-v02.api.letsencrypt.org/directory\"", null);
+    public static final Key<String> ACME_EMAIL = key("tls", "acme_email", STRING, null, "\"postmaster@example.test\"",
+            "the account's contact; optional");
+    public static final Key<List<String>> ACME_DOMAINS = key("tls", "acme_domains", STRINGS, null, "[\"mx.example.test\"]", "default: [hostname]");
+    public static final Key<Integer> ACME_HTTP_PORT = key("tls", "acme_http_port", POSITIVE_INT, 80, "80",
+            "the HTTP-01 responder, open only while an order runs");
+    public static final Key<String> ACME_HTTP_BIND = key("tls", "acme_http_bind", STRING, "0.0.0.0", "\"0.0.0.0\"", null);
+    public static final Key<String> ACME_CA_FILE = key("tls", "acme_ca_file", PATH, null, "\"/etc/postern/acme-ca.pem\"",
+            "CAs trusted for the directory's HTTPS; default: the system's");
+    public static final Key<Duration> ACME_RENEW_BEFORE = key("tls", "acme_renew_before", DURATION, Duration.ofDays(30), "\"30d\"",
+            "renew when the certificate expires within this");
+    public static final Table TLS = new Table("tls", "tls", "default: self-signed pair in <data_dir>/tls/, made on first start",
+            List.of(TLS_CERT, TLS_KEY, TLS_CERTIFICATES), "or, instead of cert/key, a certificate from an ACME CA (see \"Transport security\"):",
+            List.of(ACME_DIRECTORY, ACME_EMAIL, ACME_DOMAINS, ACME_HTTP_PORT, ACME_HTTP_BIND, ACME_CA_FILE, ACME_RENEW_BEFORE), false);
+
+    public static final Key<String> MORE_CERT = key("tls.certificates", "cert", PATH, null, "\"/etc/postern/rsa.pem\"", null);
+    public static final Key<String> MORE_KEY = key("tls.certificates", "key", PATH, null, "\"/etc/postern/rsa.key\"", null);
+    public static final Table TLS_MORE = new Table("tls.certificates", "tls.certificates",
+            "more pairs (RSA beside ECDSA, other host names): the pair whose certificate\n"
+                    + "  names the client's SNI host and whose key type the handshake can use;\n"
+                    + "  the first such pair (cert/key above first) otherwise", List.of(MORE_CERT, MORE_KEY), null, List.of(), true);
+
+    public static final Key<String> PLUGINS_DIR = key("plugins", "dir", PATH, null, "\"/etc/postern/plugins\"",
+            "every *.jar here; each declares its dev.postern.policy.CheckPlugin");
+    public static final Table PLUGINS = new Table("plugins", "plugins",
+            "checks from your own jars, named in [policy] lists; see \"Writing a check\"", List.of(PLUGINS_DIR));
+
     /** The tables declared here, in the README's order. */
-    public static final List<Table> TABLES = List.of(TOP, LISTENER, MTA_STS_TABLE, CLUSTER, RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
+    public static final List<Table> TABLES = List.of(TOP, LISTENER, TLS, TLS_MORE, PLUGINS, MTA_STS_TABLE, CLUSTER, RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
             DELIVERY, AUTH, POLICY);
 
     /** A declared table by name (templates by their template), or null. */
@@ -314,18 +363,28 @@ public final class Keys {
         return null;
     }
 
+    private static Key.Type<com.fasterxml.jackson.databind.JsonNode> simpleArray() { return Key.TABLES; }
+
     /** The reference of one table as the README shows it: the table line, then each key with its default and meaning. */
     public static String reference(Table t) {
         List<String> lines = new ArrayList<>();
-        if (!t.name().isEmpty()) lines.add(commented("[" + t.shownAs() + "]", t.doc()));
+        String header = t.arrayOfTables() ? "[[" + t.shownAs() + "]]" : "[" + t.shownAs() + "]";
+        if (!t.name().isEmpty()) lines.add(commented(header, t.doc()));
         for (Key<?> k : t.keys()) {
             if (k.defaultText() == null) continue; // a sub-table, shown as its own table
             lines.add(commented(k.name() + " = " + k.defaultText(), k.doc()));
+        }
+        if (t.alternativesIntro() != null) lines.add("# " + t.alternativesIntro());
+        for (Key<?> k : t.alternatives()) {
+            String left = "# " + k.name() + " = " + k.defaultText();
+            lines.add(k.doc() == null ? left : (left.length() < ALTERNATIVE_COLUMN ? String.format("%-" + ALTERNATIVE_COLUMN + "s", left) : left + "  ")
+                    + "# " + k.doc());
         }
         return String.join("\n", lines) + "\n";
     }
 
     private static final int COMMENT_COLUMN = 36;
+    private static final int ALTERNATIVE_COLUMN = 44;
 
     private static String commented(String left, String doc) {
         if (doc == null) return left;

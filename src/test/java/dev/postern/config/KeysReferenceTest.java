@@ -24,7 +24,7 @@ class KeysReferenceTest {
     @Test void keysAreDeclaredOnceEach() {
         Set<String> seen = new HashSet<>();
         for (Keys.Table t : Keys.TABLES) {
-            for (Key<?> k : t.keys()) {
+            for (Key<?> k : t.all()) {
                 assertThat(k.table()).isEqualTo(t.name());
                 assertThat(seen.add(k.path())).as(k.path() + " declared twice").isTrue();
             }
@@ -33,12 +33,13 @@ class KeysReferenceTest {
 
     @Test void everyDeclaredScalarKeyRefusesAWrongTypeByName(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         for (Keys.Table t : Keys.TABLES) {
-            for (Key<?> k : t.keys()) {
+            for (Key<?> k : t.all()) {
                 if (k.type() == Key.TABLE) continue;
                 String table = t.shownAs();
                 Path f = dir.resolve("postern.toml");
                 boolean top = table.isEmpty();
-                Files.writeString(f, (top ? "" : "[" + table + "]\n") + k.name() + " = { not = \"this\" }\n");
+                String header = t.arrayOfTables() ? "[[" + table + "]]\n" : "[" + table + "]\n";
+                Files.writeString(f, (top ? "" : header) + k.name() + " = { not = \"this\" }\n");
                 ConfigException e = org.assertj.core.api.Assertions.catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(f, false));
                 assertThat(e).as(k.path() + " refused").isNotNull();
                 String where = "postern.toml:" + (top ? 1 : 2) + ": " + (top ? "" : table + ".") + k.name() + ": expected";
