@@ -304,11 +304,8 @@ public final class Server implements AutoCloseable {
             } catch (IOException e) {
                 problems.add("accounts: " + e.getMessage() + "; the accounts in use stay");
             }
-            List<String> applied = new java.util.ArrayList<>(Reload.applied(before, next));
-            applied.add("tls certificates (read again)");
-            applied.add("accounts (read again)");
             liveConfig.set(next);
-            return new Reload.Result(false, problems, applied, Reload.needRestart(before, next));
+            return new Reload.Result(false, problems, List.of(), List.of()); // what changed: Server.reload compares the files
         };
         Alerts alerts = new Alerts(config.alerts(), queue, config.dataDir(), clock);
         timer.scheduleWithFixedDelay(() -> quietly("check alerts", alerts::check), 10, 60, java.util.concurrent.TimeUnit.SECONDS);
@@ -365,8 +362,14 @@ public final class Server implements AutoCloseable {
     private java.util.function.Supplier<Config> running;
     private java.util.function.Function<Config, Reload.Result> applyConfig;
 
+    /** The file as read last, to tell what a reload changes. */
+    private com.fasterxml.jackson.databind.JsonNode configTree;
+
     /** The configuration file a reload reads (serve --config). */
-    public void reloadsFrom(java.nio.file.Path file) { configFile = file; }
+    public synchronized void reloadsFrom(java.nio.file.Path file) {
+        configFile = file;
+        configTree = dev.postern.config.ConfigLoader.tree(file);
+    }
 
     /** The configuration in force (after the last reload). */
     public Config config() { return running.get(); }
@@ -384,11 +387,17 @@ public final class Server implements AutoCloseable {
             log.warn("reload refused, the running configuration stays: {}", String.join("; ", e.problems()));
             return Reload.Result.refused(e.problems());
         }
+        com.fasterxml.jackson.databind.JsonNode nextTree = dev.postern.config.ConfigLoader.tree(configFile);
         Reload.Result r = applyConfig.apply(next);
         if (r.refused()) {
             log.warn("reload refused, the running configuration stays: {}", String.join("; ", r.problems()));
             return r;
         }
+        List<String> applied = new java.util.ArrayList<>(Reload.applied(configTree, nextTree));
+        applied.add("tls certificates (read again)");
+        applied.add("accounts (read again)");
+        r = new Reload.Result(false, r.problems(), applied, Reload.needRestart(configTree, nextTree));
+        configTree = nextTree;
         reloadTables.run(); // the allow/block list files and DKIM keys, as before
         log.info("configuration reloaded from {} in {} ms: applied {}{}{}", configFile == null ? "the embedded default" : configFile,
                 (System.nanoTime() - begun) / 1_000_000, r.applied(),

@@ -64,6 +64,16 @@ public final class ConfigLoader {
                 new Config.Tls(null, null), DEFAULT_LIMITS, Map.of(), data.resolve("users"), null);
     }
 
+    /** The file as a TOML tree, for comparing two versions of it (a reload); empty when there is no file or it cannot be read. */
+    public static JsonNode tree(Path file) {
+        if (file == null) return new TomlMapper().createObjectNode();
+        try {
+            return new TomlMapper().readTree(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            return new TomlMapper().createObjectNode();
+        }
+    }
+
     public static Config load(Path file, boolean probePorts) throws ConfigException {
         List<String> text;
         try {

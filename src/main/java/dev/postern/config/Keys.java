@@ -353,6 +353,24 @@ public final class Keys {
     public static final Table PLUGINS = new Table("plugins", "plugins",
             "checks from your own jars, named in [policy] lists; see \"Writing a check\"", List.of(PLUGINS_DIR));
 
+    /**
+     * What a reload ("postern reload", SIGHUP) applies in place; every other key keeps its running value until a
+     * restart (it owns files, threads or connections). Template tables count whole: any change under
+     * [listeners] or [queue.classes] is the listeners' or the classes'.
+     */
+    public static final Set<Key<?>> LIVE_ON_RELOAD = Set.of(DOMAINS, RELAY_NETWORKS, RELAY_DOMAINS, RELAY_RECIPIENTS, RECIPIENT_DELIMITER,
+            tableKeyOf("listeners"), tableKeyOf("aliases"), tableKeyOf("transport"),
+            TLS_CERT, TLS_KEY, TLS_CERTIFICATES, RELAYHOST, MIN_BACKOFF, MAX_BACKOFF, MAX_LIFETIME, DELAY_WARNING, CLASSES,
+            CONNECT, HELO, MAIL, RCPT, DATA, WARN_ONLY, DNSBL_THRESHOLD, CONNECTIONS_PER_MINUTE, RECIPIENTS_PER_MINUTE, MESSAGES_PER_MINUTE,
+            GREET_PAUSE, SENDER_ACCESS, RECIPIENT_ACCESS, CLIENT_HOSTNAME_ACCESS, SENDER_DBL, DNSBL, CLIENT_ACCESS,
+            MAX_MESSAGE_SIZE, MAX_RECIPIENTS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, COMMAND_TIMEOUT, DATA_TIMEOUT);
+
+    /** The top level's declaration of a table by its name. */
+    private static Key<?> tableKeyOf(String name) {
+        for (Key<?> k : TOP.keys()) if (k.name().equals(name)) return k;
+        throw new IllegalArgumentException(name);
+    }
+
     /** The tables declared here, in the README's order. */
     public static final List<Table> TABLES = List.of(TOP, LISTENER, TLS, TLS_MORE, PLUGINS, MTA_STS_TABLE, CLUSTER, RECIPIENT_VERIFICATION, MAILDIR, QUEUE, QUEUE_CLASS, ADMIN, ALERTS, MILTER, SRS, LIMITS,
             DELIVERY, AUTH, POLICY);
