@@ -265,9 +265,10 @@ public final class Server implements AutoCloseable {
                     () -> shared.expire(clock.millis(), greyLife, pol.authFailureWindow().toMillis())), 1, 60, java.util.concurrent.TimeUnit.SECONDS);
         }
         java.util.concurrent.atomic.AtomicReference<Map<String, AccessTable>> liveTables = new java.util.concurrent.atomic.AtomicReference<>(tables);
+        java.util.concurrent.atomic.AtomicReference<AuthServices> liveAuth = new java.util.concurrent.atomic.AtomicReference<>(auth);
         Runnable reload = () -> {
             liveTables.get().values().forEach(AccessTable::reload);
-            auth.signing().reload();
+            liveAuth.get().signing().reload();
         };
         QueueManager localQueue = local;
         RecipientVerifier liveVerifier = verifier;
@@ -297,8 +298,16 @@ public final class Server implements AutoCloseable {
                     problems.add("tls: " + e.getMessage() + "; the certificate in use stays");
                 }
             }
+            // [auth]: new sessions verify, sign and enforce DMARC by the new settings; results and reports go on
+            AuthServices was = liveAuth.get();
+            boolean sameKeys = java.util.Objects.equals(before.dkimKeyDir(), next.dkimKeyDir());
+            AuthServices nextAuth = new AuthServices(next.auth(), was.spf(), was.dmarc(), was.keys(),
+                    sameKeys ? was.signing() : DkimKeyring.load(next.dkimKeyDir()), was.reports(), was.results());
+            liveAuth.set(nextAuth);
+            queue.signNoticesWith(next.auth().dkimSign() ? new DkimContentSigner(nextAuth.signing(), next.domains(), clock)
+                    : dev.postern.mail.ContentSigner.NONE);
             problems.addAll(smtp.reconfigure(next, policy(next, router, dns, greylist, clock, nextTables, spf, authFailures, shared,
-                    liveVerifier, plugins)));
+                    liveVerifier, plugins), nextAuth));
             try {
                 users.reload();
             } catch (IOException e) {

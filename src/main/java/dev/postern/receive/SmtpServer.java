@@ -163,11 +163,11 @@ public final class SmtpServer implements AutoCloseable {
      * with the ones they started with. Listeners no longer configured stop accepting (their open sessions
      * go on), new ones are bound, changed ones are bound again. Returns the listeners that could not be bound.
      */
-    public List<String> reconfigure(Config config, dev.postern.policy.PolicyChain policy) {
+    public List<String> reconfigure(Config config, dev.postern.policy.PolicyChain policy, AuthServices auth) {
         ServerContext old = context();
         old.connections().limit(config.limits().maxConnections(), config.limits().maxConnectionsPerIp());
         current.set(new ServerContext(config, old.tls(), old.authenticator(), old.router(), relayControl(config, old.router()), policy,
-                old.queue(), old.workers(), old.connections(), old.authFailures(), old.clock(), old.accepted(), old.auth(), old.clientNames(),
+                old.queue(), old.workers(), old.connections(), old.authFailures(), old.clock(), old.accepted(), auth, old.clientNames(),
                 old.lookups(), old.passwordChecks(), old.milters(), old.srs(), old.afterQueue()));
         List<String> problems = new ArrayList<>();
         java.util.Map<String, Config.Listener> wanted = new java.util.LinkedHashMap<>();

@@ -84,7 +84,8 @@ class ReloadTest {
             QueueCliTest.Run r = QueueCliTest.cli(file, "reload");
             long millis = (System.nanoTime() - begun) / 1_000_000;
             assertThat(r.code()).as(r.err()).isZero();
-            assertThat(r.out()).contains("limits").contains("listeners").contains("tls certificates");
+            assertThat(r.out()).contains("limits.max_recipients").contains("listeners").contains("tls certificates")
+                    .contains("auth.received_forgery").doesNotContain("kept until a restart");
             System.out.println("reload took " + millis + " ms (CLI in process, through the admin endpoint)");
             Thread.sleep(500);
 
@@ -94,6 +95,11 @@ class ReloadTest {
                 c.command("RCPT TO:<alice@example.test>", "250");
                 c.command("RCPT TO:<alice@example.test>", "250");
                 c.command("RCPT TO:<alice@example.test>", "452 4.5.3");
+            }
+            try (SmtpClient c = SmtpClient.ehlo(port)) { // [auth] too: a forged Received field is refused now
+                assertThat(c.sendMail("z@remote.test", "alice@example.test",
+                        "Received: from x by mx.example.test; Wed, 2 Dec 2026 10:00:00 +0000\r\nSubject: forged\r\n\r\nhi"))
+                        .startsWith("550 5.7.1");
             }
             try (SmtpClient c = SmtpClient.ehlo(added)) {
                 assertThat(c.sendMail("y@remote.test", "alice@example.test", "X-Test-Id: on-the-new-listener\r\n\r\nhi")).startsWith("250");
@@ -160,7 +166,9 @@ class ReloadTest {
                 + "[listeners.smtp]\nbind = \"127.0.0.1:" + port + "\"\nkind = \"smtp\"\n"
                 + (added == 0 ? "" : "[listeners.more]\nbind = \"127.0.0.1:" + added + "\"\nkind = \"smtp\"\n")
                 + "[tls]\ncert = \"" + pair[0] + "\"\nkey = \"" + pair[1] + "\"\n"
-                + "[limits]\nmax_recipients = " + maxRecipients + "\n";
+                + "[limits]\nmax_recipients = " + maxRecipients + "\n"
+                // no DNS in this test: sender verification off; the reload turns on refusing forged Received fields
+                + "[auth]\nverify = false\nreceived_forgery = \"" + (added == 0 ? "flag" : "reject") + "\"\n";
     }
 
     private static java.math.BigInteger serial(Path certPem) throws Exception {
