@@ -165,10 +165,7 @@ public final class Server implements AutoCloseable {
         MtaSts mtaSts = d.mtaSts() ? new MtaSts(dns, peers.clientContext(), d.mtaStsPort(), Duration.ofSeconds(30), clock,
                 config.mtaStsCacheFile()) : null;
         if (mtaSts != null) mtaSts.reportTo(tlsReports);
-        SmtpDelivery smtpOut = new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
-                d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy, peers, mtaSts, tlsReports,
-                d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
-                Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)).withDane(dane));
+        SmtpDelivery smtpOut = smtpDelivery(d, peers, mtaSts, tlsReports, dane);
         Config.QueueSettings qt = config.queue();
         var times = times(qt);
         MaildirWriter maildir = new MaildirWriter(config.mailboxesDir(), config.hostname(), rc.subaddressFolders(),
@@ -265,6 +262,7 @@ public final class Server implements AutoCloseable {
                     () -> shared.expire(clock.millis(), greyLife, pol.authFailureWindow().toMillis())), 1, 60, java.util.concurrent.TimeUnit.SECONDS);
         }
         java.util.concurrent.atomic.AtomicReference<Map<String, AccessTable>> liveTables = new java.util.concurrent.atomic.AtomicReference<>(tables);
+        java.util.Set<SmtpDelivery> reloadedClients = java.util.concurrent.ConcurrentHashMap.newKeySet();
         java.util.concurrent.atomic.AtomicReference<AuthServices> liveAuth = new java.util.concurrent.atomic.AtomicReference<>(auth);
         Runnable reload = () -> {
             liveTables.get().values().forEach(AccessTable::reload);
@@ -296,6 +294,31 @@ public final class Server implements AutoCloseable {
                     smtp.useTls(TlsSetup.serverContext(next));
                 } catch (IOException | RuntimeException e) {
                     problems.add("tls: " + e.getMessage() + "; the certificate in use stays");
+                }
+            }
+            // [delivery] TLS levels, CA file, HELO name, bind address, relay credentials and [tls_policy]: new attempts
+            // use a new client; running ones finish with the old one, closed once they cannot be running any more
+            Config.Delivery nd = next.delivery();
+            if (!nd.withRelayhost(null).equals(before.delivery().withRelayhost(null))) {
+                if (nd.usesDane() && dane == null) {
+                    problems.add("delivery: DANE levels need a restart (the DNSSEC validator is made at start); delivery settings unchanged");
+                } else if (nd.mtaSts() && mtaSts == null) {
+                    problems.add("delivery.mta_sts: turning MTA-STS on needs a restart; delivery settings unchanged");
+                } else {
+                    try {
+                        PeerVerifier nextPeers = nd.authenticatesPeers() || nd.mtaSts() ? PeerVerifier.load(nd.tlsCaFile()) : null;
+                        SmtpDelivery made = smtpDelivery(nd, nextPeers, nd.mtaSts() ? mtaSts : null, tlsReports, dane);
+                        reloadedClients.add(made);
+                        SmtpDelivery was = queue.useDelivery(made);
+                        if (was != null && was != smtpOut) {
+                            timer.schedule(() -> {
+                                reloadedClients.remove(was);
+                                was.close();
+                            }, 15, java.util.concurrent.TimeUnit.MINUTES);
+                        }
+                    } catch (IOException e) {
+                        problems.add("delivery: " + e.getMessage() + "; delivery settings unchanged");
+                    }
                 }
             }
             // [auth]: new sessions verify, sign and enforce DMARC by the new settings; results and reports go on
@@ -346,12 +369,22 @@ public final class Server implements AutoCloseable {
         server.verifier = verifier;
         server.prober = prober;
         server.running = liveConfig::get;
+        server.reloadedClients = reloadedClients;
         self.set(server);
         server.applyConfig = apply;
         return server;
     }
 
     public SmtpServer smtp() { return smtp; }
+
+    /** The SMTP client of delivery attempts, as [delivery] and [tls_policy] say. */
+    private static SmtpDelivery smtpDelivery(Config.Delivery d, PeerVerifier peers, MtaSts mtaSts, TlsReports tlsReports, Dane dane)
+            throws IOException {
+        return new SmtpDelivery(new SmtpDelivery.Settings(d.heloName(),
+                d.bindAddress() == null ? null : new InetSocketAddress(d.bindAddress(), 0), tlsPolicy(d), peers, mtaSts, tlsReports,
+                d.relayUser(), d.relayPasswordFile() == null ? null : Files.readString(d.relayPasswordFile()).strip(),
+                Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(10)).withDane(dane));
+    }
 
     private static QueueManager.Times times(Config.QueueSettings q) {
         return new QueueManager.Times(q.minBackoff(), q.maxBackoff(), q.maxLifetime(), q.delayWarning());
@@ -370,6 +403,9 @@ public final class Server implements AutoCloseable {
     private volatile java.nio.file.Path configFile;
     private java.util.function.Supplier<Config> running;
     private java.util.function.Function<Config, Reload.Result> applyConfig;
+
+    /** SMTP clients made by reloads, closed at shutdown (retired ones are closed 15 minutes after their replacement). */
+    private java.util.Set<SmtpDelivery> reloadedClients = java.util.Set.of();
 
     /** The file as read last, to tell what a reload changes. */
     private com.fasterxml.jackson.databind.JsonNode configTree;
@@ -457,6 +493,7 @@ public final class Server implements AutoCloseable {
         queue.close();
         maildir.close();
         outbound.close();
+        reloadedClients.forEach(SmtpDelivery::close);
         spool.close();
         greylist.save();
         tlsReports.save();

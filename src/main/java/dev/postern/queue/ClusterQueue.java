@@ -112,6 +112,8 @@ public final class ClusterQueue implements Queue {
 
     @Override public void rewriteForwardedSenders(SenderRewriter r) { dispatcher.rewriteForwardedSenders(r); }
 
+    @Override public SmtpDelivery useDelivery(SmtpDelivery next) { return dispatcher.useDelivery(next); }
+
     // ------------------------------------------------------------------ the owner
 
     private void post(Runnable event) { events.post(event); }

@@ -33,7 +33,7 @@ final class DeliveryDispatcher {
     private final Router router;
     private final MaildirWriter maildir;
     private final MxRouter mx;
-    private final SmtpDelivery smtp;
+    private volatile SmtpDelivery smtp;
     private final Semaphore global;
     private final int perDestination;
     private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
@@ -110,6 +110,13 @@ final class DeliveryDispatcher {
         if (b.kind() == Outcome.Kind.TEMPORARY_FAILURE) return b;
         if (a.kind() == Outcome.Kind.PERMANENT_FAILURE) return a;
         return b.kind() == Outcome.Kind.PERMANENT_FAILURE ? b : a;
+    }
+
+    /** Delivers with new TLS levels, HELO name, relay credentials (a reload); returns the client it replaces. */
+    SmtpDelivery useDelivery(SmtpDelivery next) {
+        SmtpDelivery was = smtp;
+        smtp = next;
+        return was;
     }
 
     /** SRS for forwarded mail; none until set. */

@@ -27,6 +27,12 @@ public interface Queue extends AutoCloseable {
     /** Signs the delivery notices this queue writes (DKIM for the host name's domain); none by default. */
     void signNoticesWith(ContentSigner signer);
 
+    /**
+     * The SMTP client new delivery attempts use from now on (a reload changed TLS levels, the HELO name or relay
+     * credentials); returns the one it replaces, which attempts already running go on with.
+     */
+    default dev.postern.deliver.SmtpDelivery useDelivery(dev.postern.deliver.SmtpDelivery next) { return null; }
+
     /** The sender for mail local aliases forward to other hosts (SRS); unchanged by default. */
     default void rewriteForwardedSenders(SenderRewriter r) { }
 

@@ -198,6 +198,8 @@ public final class QueueManager implements Queue {
 
     @Override public void rewriteForwardedSenders(SenderRewriter r) { dispatcher.rewriteForwardedSenders(r); }
 
+    @Override public SmtpDelivery useDelivery(SmtpDelivery next) { return dispatcher.useDelivery(next); }
+
     /**
      * New retry times and priority classes (a configuration reload): outcomes recorded from now on use them;
      * attempts already scheduled keep their time.

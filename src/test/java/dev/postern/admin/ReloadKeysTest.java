@@ -49,8 +49,8 @@ class ReloadKeysTest {
                 "x@example.test" = ["y@example.test"]
                 """);
         assertThat(Reload.applied(before, after)).containsExactlyInAnyOrder("domains", "listeners", "aliases", "limits.max_recipients",
-                "delivery.relayhost", "queue.classes", "auth.dmarc");
-        assertThat(Reload.needRestart(before, after)).containsExactlyInAnyOrder("data_dir", "delivery.tls");
+                "delivery.relayhost", "queue.classes", "auth.dmarc", "delivery.tls");
+        assertThat(Reload.needRestart(before, after)).containsExactlyInAnyOrder("data_dir");
         assertThat(Reload.applied(before, before)).isEmpty();
         assertThat(Reload.needRestart(before, before)).isEmpty();
     }

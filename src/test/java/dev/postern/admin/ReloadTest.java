@@ -136,6 +136,52 @@ class ReloadTest {
         }
     }
 
+    @Test void aReloadChangesTheTlsLevelOfDeliveries() throws Exception {
+        int port = freePort();
+        try (dev.postern.testing.ScriptedPeer peer = new dev.postern.testing.ScriptedPeer("127.0.0.2")) { // offers no STARTTLS
+            Path file = dir.resolve("postern.toml");
+            String base = "data_dir = \"data\"\nhostname = \"mx.example.test\"\ndomains = [\"example.test\"]\n"
+                    + "relay_networks = [\"127.0.0.1/32\"]\n[listeners.smtp]\nbind = \"127.0.0.1:" + port + "\"\nkind = \"smtp\"\n"
+                    + "[transport]\n\"remote.test\" = \"smtp:[127.0.0.2]:" + peer.port() + "\"\n[auth]\nverify = false\n";
+            Files.writeString(file, base + "[delivery]\ntls = \"may\"\nmta_sts = false\n");
+            Server server = Server.start(ConfigLoader.load(file, true), Clock.systemUTC());
+            try {
+                server.reloadsFrom(file);
+                try (SmtpClient c = SmtpClient.ehlo(port)) {
+                    assertThat(c.sendMail("a@example.test", "one@remote.test", "Subject: plain\r\n\r\nx")).startsWith("250");
+                }
+                long deadline = System.currentTimeMillis() + 10_000;
+                while (peer.received.isEmpty() && System.currentTimeMillis() < deadline) Thread.sleep(20);
+                assertThat(peer.received).as("delivered without TLS at level may").hasSize(1);
+
+                Files.writeString(file, base + "[delivery]\ntls = \"encrypt\"\nmta_sts = false\n");
+                Reload.Result r = server.reload();
+                assertThat(r.applied()).contains("delivery.tls");
+                assertThat(r.problems()).isEmpty();
+                String id;
+                try (SmtpClient c = SmtpClient.ehlo(port)) {
+                    String reply = c.sendMail("a@example.test", "two@remote.test", "Subject: must be encrypted\r\n\r\nx");
+                    assertThat(reply).startsWith("250");
+                    id = reply.substring(reply.lastIndexOf(' ') + 1);
+                }
+                deadline = System.currentTimeMillis() + 10_000;
+                String last = null;
+                while (System.currentTimeMillis() < deadline) {
+                    var m = server.queue().get(id);
+                    if (m != null && m.recipients().get(0).lastReply() != null) {
+                        last = m.recipients().get(0).lastReply();
+                        break;
+                    }
+                    Thread.sleep(20);
+                }
+                assertThat(peer.received).as("not sent in plaintext after the reload").hasSize(1);
+                assertThat(last).as("deferred for want of TLS").isNotNull().contains("TLS");
+            } finally {
+                server.close();
+            }
+        }
+    }
+
     private static void send(int port, String prefix, Set<String> acked, List<String> failures, AtomicBoolean stop) {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
