@@ -35,7 +35,7 @@ async function api(method, path, body) {
   return data;
 }
 
-function show(...children) { main.replaceChildren(...children); }
+function show(...children) { main.replaceChildren(...children.filter(c => c !== null && c !== undefined)); }
 
 function failure(e) { return el("p", { class: "error", id: "error" }, e.message); }
 
@@ -95,7 +95,7 @@ setInterval(refreshAlerts, 30000);
 
 // ---------------------------------------------------------------- pages
 
-const pages = { overview, queue, trace, accounts, domains };
+const pages = { overview, queue, trace, accounts, domains, dmarc };
 
 function route() {
   if (!csrf) return;
@@ -277,6 +277,18 @@ async function domains() {
     el("div", { id: "dkim" }, k.keys.map(key => el("div", { class: "card" },
       el("p", {}, key.domain + ", selector " + key.selector + " (" + key.algorithm + ")"),
       el("pre", {}, key.name + ". 3600 IN TXT \"" + (key.record || "") + "\"")))));
+}
+
+async function dmarc() {
+  const r = await api("GET", "/dmarc/summary?days=14");
+  show(el("h2", {}, "DMARC results, the last 14 days"),
+    el("p", { class: "muted" }, "What the DMARC checks of received mail found, per day and policy domain (from <data_dir>/dmarc; "
+      + "the aggregate reports sent to the domains are made from the same rows)."),
+    r.days.length === 0 ? el("p", { id: "dmarc-empty" }, "No DMARC results recorded in these days.") : null,
+    el("table", { id: "dmarc" },
+      el("tr", {}, ["Day", "Policy domain", "Messages", "Pass", "Fail", "Quarantined", "Rejected"].map(t => el("th", {}, t))),
+      r.days.flatMap(d => d.domains.map(x => el("tr", {}, el("td", {}, d.day), el("td", {}, x.domain), el("td", {}, x.messages),
+        el("td", {}, x.pass), el("td", { class: x.fail ? "status-deferred" : "" }, x.fail), el("td", {}, x.quarantined), el("td", {}, x.rejected))))));
 }
 
 // a session survives a reload of the page

@@ -183,6 +183,25 @@ final class AdminEndpoint implements AutoCloseable {
                 c.error(500, "backup failed: " + e.getMessage());
             }
         });
+        routes.add("GET", "/dmarc/summary", c -> {
+            int days;
+            try {
+                days = Integer.parseInt(c.query.getOrDefault("days", "7"));
+            } catch (NumberFormatException e) {
+                days = -1;
+            }
+            if (days < 1 || days > 366) {
+                c.error(400, "days: 1 to 366");
+                return;
+            }
+            List<Map<String, Object>> out = new ArrayList<>();
+            var today = java.time.LocalDate.now(s.clock().withZone(java.time.ZoneOffset.UTC));
+            for (var e : dev.postern.policy.DmarcSummary.of(s.dmarc().rows(), today, days).entrySet()) {
+                out.add(Map.of("day", e.getKey().toString(), "domains", e.getValue().stream().map(d -> Map.of("domain", d.domain(),
+                        "messages", d.messages(), "pass", d.pass(), "fail", d.fail(), "quarantined", d.quarantined(), "rejected", d.rejected())).toList()));
+            }
+            c.respond(200, Map.of("days", out));
+        });
         routes.add("POST", "/dmarc/send", c -> {
             java.time.LocalDate day;
             try {

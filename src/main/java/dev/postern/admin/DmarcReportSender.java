@@ -33,6 +33,9 @@ final class DmarcReportSender {
         this(config, dns, queue, clock, new DmarcReports(config.dmarcDir(), clock));
     }
 
+    /** The recorded rows the reports are made from (also summarized in the console). */
+    DmarcReports rows() { return rows; }
+
     DmarcReportSender(Config config, Dns dns, Queue queue, Clock clock, DmarcReports rows) {
         this.config = config;
         this.dns = dns;

@@ -142,6 +142,8 @@ class AdminApiTest {
             call("POST", "/backup", "/backup?to=" + backup, null, 200);
             assertThat(backup).exists();
             call("POST", "/backup", "/backup?to=relative.zip", null, 400);
+            call("GET", "/dmarc/summary", "/dmarc/summary", null, 200);
+            call("GET", "/dmarc/summary", "/dmarc/summary?days=0", null, 400);
             call("POST", "/dmarc/send", "/dmarc/send?day=yesterday", null, 400);
             call("POST", "/dmarc/send", "/dmarc/send?day=2026-01-01", null, 200);
 

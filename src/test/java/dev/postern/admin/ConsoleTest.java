@@ -177,7 +177,19 @@ class ConsoleTest {
         assertThat(browser.findElement(By.id("domains")).getText()).contains("example.test");
         assertThat(browser.findElement(By.id("aliases")).getText()).contains("postmaster@example.test").contains("alice@example.test");
         assertThat(browser.findElement(By.id("dkim")).getText()).contains("s1._domainkey.example.test. 3600 IN TXT \"v=DKIM1; k=ed25519; p=");
+        assertThat(browser.findElement(By.id("main")).getText()).doesNotContain("null");
         screenshot("console-domains");
+
+        // DMARC summaries: a day's rows as the checks record them
+        Files.createDirectories(server.config.dmarcDir());
+        Files.writeString(server.config.dmarcDir().resolve(java.time.LocalDate.now(java.time.ZoneOffset.UTC) + ".jsonl"),
+                "{\"policy_domain\":\"sender.example\",\"dkim_aligned\":\"pass\",\"spf_aligned\":\"fail\",\"disposition\":\"none\"}\n"
+                        + "{\"policy_domain\":\"sender.example\",\"dkim_aligned\":\"fail\",\"spf_aligned\":\"fail\",\"disposition\":\"reject\"}\n");
+        browser.findElement(By.id("nav-dmarc")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("dmarc"), "sender.example"));
+        assertThat(browser.findElement(By.id("dmarc")).getText()).contains("sender.example 2 1 1 0 1");
+        assertThat(browser.findElement(By.id("main")).getText()).doesNotContain("null");
+        screenshot("console-dmarc");
 
         // CSRF: the session cookie alone does not change anything; with the session's token it does
         String cookie = Console.COOKIE + "=" + browser.manage().getCookieNamed(Console.COOKIE).getValue();
