@@ -19,7 +19,10 @@ final class MetricsHistory {
     static final int MINUTES = 60;
 
     /** A series: its name in the API, the metrics it sums (with any labels), whether it counts events (else a gauge). */
-    record Series(String name, List<String> prefixes, boolean counter) {}
+    record Series(String name, List<String> prefixes, boolean counter) {
+        /** Policy outcomes that refused nothing (warn_only, a priority class noted) are not rejections. */
+        boolean counts(String metric) { return !metric.contains("action=\"warn\"") && !metric.contains("action=\"classify-"); }
+    }
 
     static final List<Series> SERIES = List.of(
             new Series("accepted", List.of("postern_smtp_messages_accepted_total"), true),
@@ -74,7 +77,7 @@ final class MetricsHistory {
             for (Map.Entry<String, Long> e : m.entrySet()) {
                 for (String p : s.prefixes()) {
                     boolean named = e.getKey().equals(p) || e.getKey().startsWith(p + "{"); // the metric itself or one of its labels
-                    if (named && e.getValue() != null && e.getValue() >= 0) sum += e.getValue();
+                    if (named && s.counts(e.getKey()) && e.getValue() != null && e.getValue() >= 0) sum += e.getValue();
                 }
             }
             out.put(s.name(), sum);

@@ -18,7 +18,7 @@ import java.util.Map;
  * An allow/block list file, Postfix access(5) style: one "key action [text]" per line, # for comments.
  * Keys are matched most specific first: "user@example.com", "user@", "example.com", then ".example.com"
  * for subdomains (and, for host names, "host.example.com" then ".example.com"). Actions: permit, reject,
- * defer. The file is re-read by {@link #reload()} (SIGHUP or the admin endpoint); a file with mistakes is
+ * defer, and bulk (the message is delivered in the bulk priority class; the next check is asked). The file is re-read by {@link #reload()} (SIGHUP or the admin endpoint); a file with mistakes is
  * refused and the previous table stays in force.
  */
 public final class AccessTable {
@@ -55,8 +55,8 @@ public final class AccessTable {
             if (l.isEmpty() || l.startsWith("#")) continue;
             String[] f = l.split("\\s+", 3);
             String action = f.length > 1 ? f[1].toLowerCase(Locale.ROOT) : "";
-            if (!action.equals("permit") && !action.equals("reject") && !action.equals("defer")) {
-                throw new IOException(file + ":" + n + ": expected \"key permit|reject|defer [text]\", got \"" + l + "\"");
+            if (!action.equals("permit") && !action.equals("reject") && !action.equals("defer") && !action.equals("bulk")) {
+                throw new IOException(file + ":" + n + ": expected \"key permit|reject|defer|bulk [text]\", got \"" + l + "\"");
             }
             out.put(f[0].toLowerCase(Locale.ROOT), new String[] {action, f.length > 2 ? f[2] : null});
         }
@@ -96,6 +96,7 @@ public final class AccessTable {
         if (entry == null) return Verdict.CONTINUE;
         return switch (entry[0]) {
             case "permit" -> new Verdict.Accept(check);
+            case "bulk" -> new Verdict.Classify(check, "bulk"); // deliver in the bulk class; later checks still run
             case "defer" -> new Verdict.Defer(check, Reply.of(450, "4.7.1", what + ": " + (entry[1] != null ? entry[1] : "try again later")));
             default -> new Verdict.Reject(check, Reply.of(554, "5.7.1", what + ": " + (entry[1] != null ? entry[1] : "Access denied")));
         };

@@ -10,15 +10,21 @@ import java.net.InetAddress;
  * authUser is the SASL identity, or null.
  */
 public record Facts(Phase phase, InetAddress client, String clientName, String helo, String authUser,
-                    Address sender, boolean nullSender, Address recipient) {
+                    Address sender, boolean nullSender, Address recipient, Classes classes) {
+
+    /** classes: where the checks' Classify verdicts are noted for the transaction (shared by its copies). */
+    public Facts(Phase phase, InetAddress client, String clientName, String helo, String authUser, Address sender, boolean nullSender,
+                 Address recipient) {
+        this(phase, client, clientName, helo, authUser, sender, nullSender, recipient, new Classes());
+    }
 
     public boolean authenticated() { return authUser != null; }
 
-    public Facts withHelo(String h) { return new Facts(phase, client, clientName, h, authUser, sender, nullSender, recipient); }
+    public Facts withHelo(String h) { return new Facts(phase, client, clientName, h, authUser, sender, nullSender, recipient, classes); }
 
-    public Facts withSender(Address s) { return new Facts(phase, client, clientName, helo, authUser, s, s == null, recipient); }
+    public Facts withSender(Address s) { return new Facts(phase, client, clientName, helo, authUser, s, s == null, recipient, classes); }
 
-    public Facts withRecipient(Address r) { return new Facts(phase, client, clientName, helo, authUser, sender, nullSender, r); }
+    public Facts withRecipient(Address r) { return new Facts(phase, client, clientName, helo, authUser, sender, nullSender, r, classes); }
 
-    Facts inPhase(Phase p) { return new Facts(p, client, clientName, helo, authUser, sender, nullSender, recipient); }
+    Facts inPhase(Phase p) { return new Facts(p, client, clientName, helo, authUser, sender, nullSender, recipient, classes); }
 }

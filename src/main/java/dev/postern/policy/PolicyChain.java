@@ -95,6 +95,11 @@ public final class PolicyChain {
             return new Verdict.Defer(c.name(), dev.postern.mail.Reply.of(451, "4.3.0", "Temporary lookup failure, try again later"));
         }
         if (v instanceof Verdict.Continue) return null;
+        if (v instanceof Verdict.Classify k) { // noted for the message, and the next check asked
+            facts.classes().note(phase, k.priorityClass());
+            count(c.name(), "classify-" + k.priorityClass());
+            return null;
+        }
         if (v instanceof Verdict.Refusal r) {
             boolean warn = warnOnly.contains(c.name());
             count(c.name(), warn ? "warn" : r.action());

@@ -11,6 +11,12 @@ public sealed interface Verdict {
     /** Accept in this phase without asking the remaining checks (permit_*). */
     record Accept(String check) implements Verdict {}
 
+    /**
+     * Note a delivery priority class for the message ("bulk") and ask the next check: the chain goes on as
+     * after Continue. An access file's "bulk" action gives it.
+     */
+    record Classify(String check, String priorityClass) implements Verdict {}
+
     /** The verdicts that refuse: the deciding check, the reply, and what kind of refusal for logs and metrics. */
     sealed interface Refusal extends Verdict {
         String check();

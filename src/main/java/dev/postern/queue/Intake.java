@@ -25,6 +25,7 @@ public final class Intake {
     private final Runnable failed;
     private final PrecedenceSniffer precedence = new PrecedenceSniffer();
     private boolean notice;
+    private boolean bulk;
 
     Intake(Spool.Incoming incoming, Enqueue enqueue) {
         this(incoming, enqueue, () -> { });
@@ -44,6 +45,9 @@ public final class Intake {
         incoming.write(b, off, len);
     }
 
+    /** A policy check classified the message as bulk (an access file's "bulk" action). */
+    public void asBulk() { bulk = true; }
+
     /** A message the server writes itself (a report, a notice): delivered in the notices class. */
     public void asNotice() { notice = true; }
 
@@ -60,7 +64,7 @@ public final class Intake {
             if (e != null) failed.run();
         }).thenApply(m -> {
             if (holdReason != null) log.info("{}: held on arrival: {}", m.id(), holdReason);
-            enqueue.accept(m, PriorityClass.of(m.envelope(), notice, precedence.bulk()));
+            enqueue.accept(m, PriorityClass.of(m.envelope(), notice, bulk || precedence.bulk()));
             return m;
         });
     }

@@ -270,6 +270,7 @@ final class Commands {
         MilterStage filtering = milters == null ? null : new MilterStage(milters, s.server.config().dataDir().resolve("tmp"), envelope,
                 s.server.queue(), s::receivedHeader, Map.of());
         InboundMessage m = new InboundMessage(s.disk, s.server.config().limits().maxMessageSize(), authentication(), filtering);
+        if (s.classes.has("bulk")) m.markBulk();
         if (s.server.afterQueue() != null) m.filterAfterQueue(s.server.afterQueue());
         s.message = m;
         s.offload(() -> m.begin(s.server.queue(), envelope, s::receivedHeader), (id, err) -> {

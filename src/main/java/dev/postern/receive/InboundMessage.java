@@ -85,10 +85,16 @@ final class InboundMessage {
     /** The queue's intake, our trace field first. */
     private String open(Queue queue, Envelope envelope, Function<String, String> receivedHeader) throws IOException {
         incoming = queue.receive(envelope);
+        if (bulk) incoming.asBulk();
         byte[] h = receivedHeader.apply(incoming.id()).getBytes(StandardCharsets.UTF_8);
         incoming.write(h, 0, h.length);
         return incoming.id();
     }
+
+    private volatile boolean bulk;
+
+    /** A policy check put the message in the bulk priority class. */
+    void markBulk() { bulk = true; }
 
     String id() { return incoming == null ? null : incoming.id(); }
 

@@ -441,6 +441,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private dev.postern.filter.MilterSession milter;
 
     void resetTransaction() {
+        classes.newTransaction();
         if (sender != null && milter != null) milter.abort(); // SMFIC_ABORT: no message for this MAIL after all
         sender = null;
         mailParams = null;
@@ -467,11 +468,14 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         return p;
     }
 
+    /** Priority classes the checks gave (an access file's "bulk"): the session's, and the current transaction's. */
+    final dev.postern.policy.Classes classes = new dev.postern.policy.Classes();
+
     /** What policy checks may know at this point of the session. */
     dev.postern.policy.Facts facts() {
         var s = sender;
         return new dev.postern.policy.Facts(dev.postern.policy.Phase.CONNECT, clientIp, clientName, helo, authUser,
-                s == null ? null : s.address(), s != null && s.isNull(), null);
+                s == null ? null : s.address(), s != null && s.isNull(), null, classes);
     }
 
     Envelope envelope() {

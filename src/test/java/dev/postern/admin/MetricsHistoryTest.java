@@ -18,10 +18,12 @@ class MetricsHistoryTest {
         MutableClock clock = new MutableClock(Instant.parse("2026-12-02T10:00:00Z"));
         Map<String, Long> m = new HashMap<>(Map.of("postern_smtp_messages_accepted_total", 100L, "postern_queue_messages", 7L,
                 "postern_policy_refusals_total{check=\"dnsbl\",action=\"reject\"}", 1L,
-                "postern_policy_refusals_total{check=\"spf\",action=\"reject\"}", 2L, "postern_queue_messages_by_state", 99L));
+                "postern_policy_refusals_total{check=\"spf\",action=\"reject\"}", 2L, "postern_queue_messages_by_state", 99L,
+                "postern_policy_refusals_total{check=\"dnsbl\",action=\"warn\"}", 0L));
         MetricsHistory h = new MetricsHistory(() -> Map.copyOf(m), clock);
         m.put("postern_smtp_messages_accepted_total", 130L);
         m.put("postern_policy_refusals_total{check=\"spf\",action=\"reject\"}", 5L);
+        m.put("postern_policy_refusals_total{check=\"dnsbl\",action=\"warn\"}", 40L); // would have refused: not a rejection
         clock.advance(Duration.ofMinutes(1));
         h.sample();
         m.put("postern_smtp_messages_accepted_total", 135L);

@@ -80,6 +80,49 @@ class PriorityClassesTest {
         }
     }
 
+    @Test void anAccessFilesBulkActionClassifiesTheTransactionsMessageOnly(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path senders = java.nio.file.Files.writeString(dir.resolve("senders"), "newsletter@shop.test bulk\n");
+        var policy = new dev.postern.config.Config.Policy(new java.util.HashMap<>(java.util.Map.of(
+                "mail", List.of("check_sender_access"), "rcpt", List.of("permit_mynetworks", "reject_unauth_destination"))),
+                java.util.Set.of(), java.util.Map.of(), 1, java.util.Map.of(), java.time.Duration.ofMinutes(5), java.time.Duration.ofDays(2),
+                java.time.Duration.ofDays(36), 0, 0, List.of(), java.util.Map.of("sender_access", senders));
+        List<Socket> held = new ArrayList<>();
+        try (ServerSocket silent = new ServerSocket()) {
+            silent.bind(new InetSocketAddress("127.0.0.2", 0), 100);
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) held.add(silent.accept());
+                } catch (IOException closed) {
+                    // test over
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            try (TestServer server = TestServer.builder().relayNetworks("127.0.0.1/32").policy(policy)
+                    .transport("remote.test", "[127.0.0.2]:" + silent.getLocalPort()).start()) {
+                try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+                    assertThat(c.sendMail("newsletter@shop.test", "a@remote.test", "Subject: offers\r\n\r\nbuy")).startsWith("250");
+                    assertThat(c.sendMail("friend@elsewhere.test", "b@remote.test", "Subject: hi\r\n\r\nhello")).startsWith("250");
+                }
+                long deadline = System.currentTimeMillis() + 10_000;
+                while (System.currentTimeMillis() < deadline && running(server.metrics(), "relay") + running(server.metrics(), "bulk") < 2) {
+                    Thread.sleep(20);
+                }
+                String m = server.metrics();
+                assertThat(running(m, "bulk")).as("the access file's bulk sender\n" + m).isEqualTo(1);
+                assertThat(running(m, "relay")).as("the next transaction is not bulk").isEqualTo(1);
+                assertThat(m).contains("postern_policy_refusals_total{check=\"check_sender_access\",action=\"classify-bulk\"} 1");
+            }
+        } finally {
+            for (Socket s : held) s.close();
+        }
+    }
+
+    private static long running(String metrics, String cls) {
+        return metrics.lines().filter(l -> l.startsWith("postern_queue_class_running{class=\"" + cls + "\"}"))
+                .mapToLong(l -> Long.parseLong(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
     @Test void precedenceHeaderIsRecognisedInTheHeaderOnlyWhereverTheChunksEnd() {
         assertThat(sniff("Subject: x\r\nPrecedence: bulk\r\n\r\nbody")).isTrue();
         assertThat(sniff("PRECEDENCE:  List \r\n\r\n")).isTrue();
