@@ -25,20 +25,9 @@ class PriorityClassesTest {
     static final int BULK = 5_000;
 
     @Test void aUsersMessageOvertakesFiveThousandBulkMessagesToASlowPeer() throws Exception {
-        // the slow peer accepts connections and never says a word: every attempt holds its thread until time-out
-        List<Socket> held = new ArrayList<>();
-        try (ServerSocket slow = new ServerSocket();
+        List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>(); // the acceptor adds, the test closes
+        try (ServerSocket slow = silentPeer(held);
              ScriptedPeer fast = new ScriptedPeer("127.0.0.3")) {
-            slow.bind(new InetSocketAddress("127.0.0.2", 0), 1000);
-            Thread acceptor = new Thread(() -> {
-                try {
-                    while (true) held.add(slow.accept());
-                } catch (IOException closed) {
-                    // test over
-                }
-            });
-            acceptor.setDaemon(true);
-            acceptor.start();
             try (TestServer server = TestServer.builder().relayNetworks("127.0.0.1/32")
                     .transport("slow.test", "[127.0.0.2]:" + slow.getLocalPort())
                     .transport("fast.test", "[127.0.0.3]:" + fast.port()).start()) {
@@ -86,18 +75,8 @@ class PriorityClassesTest {
                 "mail", List.of("check_sender_access"), "rcpt", List.of("permit_mynetworks", "reject_unauth_destination"))),
                 java.util.Set.of(), java.util.Map.of(), 1, java.util.Map.of(), java.time.Duration.ofMinutes(5), java.time.Duration.ofDays(2),
                 java.time.Duration.ofDays(36), 0, 0, List.of(), java.util.Map.of("sender_access", senders));
-        List<Socket> held = new ArrayList<>();
-        try (ServerSocket silent = new ServerSocket()) {
-            silent.bind(new InetSocketAddress("127.0.0.2", 0), 100);
-            Thread acceptor = new Thread(() -> {
-                try {
-                    while (true) held.add(silent.accept());
-                } catch (IOException closed) {
-                    // test over
-                }
-            });
-            acceptor.setDaemon(true);
-            acceptor.start();
+        List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>(); // the acceptor adds, the test closes
+        try (ServerSocket silent = silentPeer(held)) {
             try (TestServer server = TestServer.builder().relayNetworks("127.0.0.1/32").policy(policy)
                     .transport("remote.test", "[127.0.0.2]:" + silent.getLocalPort()).start()) {
                 try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
@@ -116,6 +95,22 @@ class PriorityClassesTest {
         } finally {
             for (Socket s : held) s.close();
         }
+    }
+
+    /** A peer on 127.0.0.2 that accepts connections and never says a word: every attempt holds its thread. */
+    private static ServerSocket silentPeer(List<Socket> held) throws IOException {
+        ServerSocket s = new ServerSocket();
+        s.bind(new InetSocketAddress("127.0.0.2", 0), 1000);
+        Thread acceptor = new Thread(() -> {
+            try {
+                while (true) held.add(s.accept());
+            } catch (IOException closed) {
+                // test over
+            }
+        });
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return s;
     }
 
     private static long running(String metrics, String cls) {
