@@ -132,6 +132,8 @@ public final class Cli implements Callable<Integer> {
             System.out.println("  domains    " + String.join(", ", c.domains()));
             System.out.println("  data       " + c.dataDir());
             System.out.println("  mailboxes  " + c.mailboxesDir());
+            System.out.println("  console    " + (c.admin().loopback() ? "http" : "https") + "://" + c.admin().host() + ":" + server.admin().port()
+                    + "/console/ (log in with the token in " + c.adminTokenFile() + ")");
             System.out.flush();
             CountDownLatch done = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
