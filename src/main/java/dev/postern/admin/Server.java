@@ -284,6 +284,13 @@ public final class Server implements AutoCloseable {
                 }
             }
             Config.Recipients nr = next.recipients();
+            if (nr.relayRecipients() != null) {
+                try {
+                    dev.postern.policy.RelayControl.readRecipientList(nr.relayRecipients()); // read again by the listeners below
+                } catch (IOException ex) {
+                    return Reload.Result.refused(List.of("relay_recipients " + nr.relayRecipients() + ": " + ex.getMessage()));
+                }
+            }
             router.reconfigure(next.domains(), nr.relayDomains(), next.aliases(), before.hostname(), nr.delimiters());
             mx.reroute(next.transports(), next.delivery().relayhost());
             if (localQueue != null) localQueue.reconfigure(times(next.queue()), classes(next.queue()));

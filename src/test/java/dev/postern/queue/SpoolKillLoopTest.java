@@ -43,6 +43,7 @@ class SpoolKillLoopTest {
                 BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
                 Set<String> recovered = new HashSet<>();
                 List<String> problems = new ArrayList<>();
+                List<String> other = new ArrayList<>();
                 String line;
                 while ((line = out.readLine()) != null && !line.equals("READY")) {
                     if (line.startsWith("RECOVERED ")) {
@@ -56,10 +57,14 @@ class SpoolKillLoopTest {
                         removing.add(line.substring(9));
                     } else if (line.startsWith("BAD ") || line.startsWith("ERROR ") || line.contains(" ERROR ")) {
                         problems.add(line); // our reports, or the spool logging an error while recovering
-                    } // anything else is the spool's own log output
+                    } else { // the spool's own log output, or a stack trace: kept for the failure message
+                        other.add(line);
+                        if (other.size() > 40) other.remove(0);
+                    }
 
                 }
-                assertThat(line).as("the spool process did not come up; it said: " + problems).isEqualTo("READY");
+                assertThat(line).as("the spool process did not come up; it said: " + problems + "; and: " + String.join("\n", other)
+                        + "; exit " + (p.waitFor(5, TimeUnit.SECONDS) ? p.exitValue() : "(running)")).isEqualTo("READY");
                 Set<String> lost = new HashSet<>(live);
                 lost.removeAll(recovered);
                 lost.removeAll(removed);
