@@ -132,7 +132,7 @@ function chart(name, values, minutes) {
   }
   const last = values.length ? values[values.length - 1] : 0;
   const since = minutes.length ? "since " + minutes[0].substring(11, 16) + " UTC" : "";
-  return el("div", { class: "card chart", "data-series": name },
+  return el("div", { class: "card chart", "data-series": name, "data-total": values.reduce((a, b) => a + b, 0) },
     el("h3", {}, TITLES[name] || name), el("div", { class: "value" }, String(last)), graph, el("div", { class: "muted" }, since));
 }
 

@@ -35,6 +35,11 @@ final class Console {
     record Session(String user, String csrf, Instant expires) {}
 
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    /** Failed logins per client address in the current window: after 5, that address waits out the window. */
+    private final Map<String, int[]> failures = new ConcurrentHashMap<>();
+    private volatile Instant failureWindowStart = Instant.EPOCH;
+    static final int MAX_FAILURES = 5;
+    static final Duration FAILURE_WINDOW = Duration.ofMinutes(10);
     private final SecureRandom random = new SecureRandom();
     private final Authenticator accounts;
     private final List<String> admins;
@@ -68,6 +73,17 @@ final class Console {
     }
 
     private void login(AdminHttp.Call c) throws IOException {
+        String client = c.exchange.getRemoteAddress().getAddress().getHostAddress();
+        Instant now = clock.instant();
+        if (now.isAfter(failureWindowStart.plus(FAILURE_WINDOW))) { // a fixed window, like the SMTP AUTH failure limit
+            failures.clear();
+            failureWindowStart = now;
+        }
+        int[] failed = failures.get(client);
+        if (failed != null && failed[0] >= MAX_FAILURES) {
+            c.error(429, "too many failed logins from " + client + "; try again later");
+            return;
+        }
         JsonNode b = c.body();
         String user = null;
         if (b.hasNonNull("token")) {
@@ -80,7 +96,8 @@ final class Console {
             if (verified != null && admins.contains(verified.toLowerCase(Locale.ROOT))) user = verified;
         }
         if (user == null) {
-            AdminEndpoint.log.warn("console: failed login{}", b.hasNonNull("token") ? " with a token" : " as " + b.path("user").asText(""));
+            failures.computeIfAbsent(client, k -> new int[1])[0]++;
+            AdminEndpoint.log.warn("console: failed login from {}{}", client, b.hasNonNull("token") ? " with a token" : " as " + b.path("user").asText(""));
             c.error(401, "wrong user, password or token");
             return;
         }
