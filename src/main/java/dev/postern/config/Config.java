@@ -255,7 +255,7 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                     Keys.AUTH_FAILURE_LIMIT.defaultValue(), Keys.AUTH_FAILURE_WINDOW.defaultValue());
         }
 
-        public static final Set<String> ACCESS_TABLES = Set.of("sender_access", "recipient_access", "client_hostname_access");
+        public static final Set<String> ACCESS_TABLES = Keys.ACCESS_FILES.stream().map(Key::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
 
         public Policy(Map<String, List<String>> phases, Set<String> warnOnly, Map<String, Integer> dnsblZones,
                       int dnsblThreshold, Map<Cidr, String> clientAccess, Duration greylistDelay, Duration greylistRetryWindow,
@@ -271,7 +271,6 @@ public record Config(String hostname, Path dataDir, Set<String> domains, List<Ci
                     Keys.RECIPIENTS_PER_MINUTE.defaultValue(), List.of());
         }
 
-        public static final Set<String> PHASES = Set.of("connect", "helo", "mail", "rcpt", "data");
         public static final Set<String> CHECKS = Set.of("permit_mynetworks", "permit_authenticated", "reject_unauth_destination",
                 "check_client_access", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname", "reject_non_fqdn_sender",
                 "reject_non_fqdn_recipient", "check_dnsbl", "reject", "greylist", "rate_limit", "reject_unknown_client_hostname",

@@ -33,7 +33,6 @@ import java.util.regex.Pattern;
 /** Reads and validates a TOML configuration, or builds the embedded default. */
 public final class ConfigLoader {
 
-
     // the defaults and their reasons: Keys
     static final Limits DEFAULT_LIMITS = new Limits(Keys.MAX_MESSAGE_SIZE.defaultValue(), Keys.MAX_RECIPIENTS.defaultValue(),
             Keys.MAX_CONNECTIONS.defaultValue(), Keys.MAX_CONNECTIONS_PER_IP.defaultValue(), Keys.COMMAND_TIMEOUT.defaultValue(),
@@ -74,7 +73,13 @@ public final class ConfigLoader {
         }
     }
 
-    public static Config load(Path file, boolean probePorts) throws ConfigException {
+    public static Config load(Path file, boolean probePorts) throws ConfigException { return read(file, probePorts).config(); }
+
+    /** A configuration and the TOML it was built from (a reload compares the trees of two versions of the file). */
+    public record Read(Config config, JsonNode tree) {}
+
+    /** {@link #load}, keeping the parsed tree: one read of the file for both. */
+    public static Read read(Path file, boolean probePorts) throws ConfigException {
         List<String> text;
         try {
             text = Files.readAllLines(file, StandardCharsets.UTF_8);
@@ -93,7 +98,7 @@ public final class ConfigLoader {
         Config c = l.build(root);
         if (probePorts && l.problems.isEmpty()) l.probePorts(c.listeners());
         if (!l.problems.isEmpty()) throw new ConfigException(l.problems);
-        return c;
+        return new Read(c, root);
     }
 
     private Config build(JsonNode root) {
@@ -150,7 +155,6 @@ public final class ConfigLoader {
         return new Config.Plugins(dir, Map.copyOf(settings));
     }
 
-
     /** [srs]: the rewriting domain must be one of ours, so that bounces to it are accepted. */
     private Config.Srs srs(JsonNode root, Set<String> domains) {
         JsonNode n = root.get("srs");
@@ -170,7 +174,6 @@ public final class ConfigLoader {
         if (maxAge.toDays() < 1 || maxAge.toDays() > 1000) problem("srs.max_age", "expected 1 to 1000 days, got " + maxAge.toDays() + " days");
         return new Config.Srs(domain == null ? null : domain.toLowerCase(Locale.ROOT), secret, Set.copyOf(exclude), maxAge);
     }
-
 
     /** [milter]: servers "inet:HOST:PORT" or "unix:/PATH", in order; Postfix's defaults for the rest. */
     private Config.Milter milter(JsonNode root) {
@@ -269,22 +272,12 @@ public final class ConfigLoader {
                 sealDomain == null ? null : sealDomain.toLowerCase(Locale.ROOT), get(n, Keys.DMARC_REPORTS_SEND));
     }
 
-    private boolean bool(JsonNode n, String path, String field, boolean dflt) {
-        JsonNode v = n.get(field);
-        if (v == null) return dflt;
-        if (!v.isBoolean()) {
-            problem(path, "expected true or false, got " + v);
-            return dflt;
-        }
-        return v.asBoolean();
-    }
-
     private Config.Policy policy(JsonNode root) {
         JsonNode n = root.get("policy");
         if (n == null) return Config.Policy.DEFAULT;
         unknownKeys(n, "policy", Keys.POLICY);
         Map<String, List<String>> phases = new LinkedHashMap<>(Config.Policy.DEFAULT.phases());
-        for (Key<List<String>> phaseKey : List.of(Keys.CONNECT, Keys.HELO, Keys.MAIL, Keys.RCPT, Keys.DATA)) {
+        for (Key<List<String>> phaseKey : Keys.PHASES) {
             String phase = phaseKey.name();
             if (!n.has(phase)) continue;
             List<String> names = get(n, phaseKey);
@@ -347,11 +340,10 @@ public final class ConfigLoader {
                 get(n, Keys.AUTH_FAILURE_LIMIT), get(n, Keys.AUTH_FAILURE_WINDOW), get(n, Keys.GREET_PAUSE));
     }
 
-    /** postscreen's pregreet test: 0 (the default) greets at once. */
     /** The allow/block list files of the check_*_access checks; a check used without its file is a mistake. */
     private Map<String, Path> accessFiles(JsonNode n, Map<String, List<String>> phases) {
         Map<String, Path> out = new LinkedHashMap<>();
-        for (Key<String> k : List.of(Keys.SENDER_ACCESS, Keys.RECIPIENT_ACCESS, Keys.CLIENT_HOSTNAME_ACCESS)) {
+        for (Key<String> k : Keys.ACCESS_FILES) {
             String table = k.name();
             Path p = path(n, k);
             boolean used = phases.values().stream().anyMatch(l -> l.contains("check_" + table));
@@ -372,20 +364,6 @@ public final class ConfigLoader {
             problem("policy.sender_dbl", "check_sender_dbl is used but no sender_dbl zones are given");
         }
         return zones;
-    }
-
-    private List<String> stringListIn(JsonNode n, String path, String field) {
-        JsonNode v = n.get(field);
-        if (v == null) return List.of();
-        if (!v.isArray()) {
-            problem(path, "expected an array of names, e.g. " + field + " = [\"...\"]");
-            return List.of();
-        }
-        List<String> out = new ArrayList<>();
-        for (JsonNode e : v) {
-            if (e.isTextual()) out.add(e.asText()); else problem(path, "expected a string, got " + e);
-        }
-        return out;
     }
 
     private Config.Delivery delivery(JsonNode root, String hostname) {
@@ -818,57 +796,7 @@ public final class ConfigLoader {
         }
     }
 
-    private String string(JsonNode n, String key, String dflt) { return string(n, key, key, dflt); }
-
-    private String string(JsonNode n, String path, String field, String dflt) {
-        JsonNode v = n.get(field);
-        if (v == null) return dflt;
-        if (!v.isTextual()) {
-            problem(path, "expected a string, got " + v);
-            return dflt;
-        }
-        return v.asText();
-    }
-
-    private Path path(JsonNode n, String key, String dflt) { return path(n, key, key, dflt); }
-
-    private Path path(JsonNode n, String path, String field, String dflt) {
-        String s = string(n, path, field, dflt);
-        if (s == null) return null;
-        Path p = Path.of(s);
-        return p.isAbsolute() ? p : baseDir.resolve(p).normalize();
-    }
-
-    private List<String> stringList(JsonNode n, String key, List<String> dflt) {
-        return n.has(key) ? stringListIn(n, key, key) : dflt;
-    }
-
-    private long positive(JsonNode n, String field, long dflt) { return positiveIn(n, "limits", field, dflt); }
-
-    private long positiveIn(JsonNode n, String table, String field, long dflt) {
-        JsonNode v = n.get(field);
-        if (v == null) return dflt;
-        if (!v.canConvertToLong() || !v.isIntegralNumber() || v.asLong() <= 0) {
-            problem(table + "." + field, "expected a positive integer, got " + v);
-            return dflt;
-        }
-        return v.asLong();
-    }
-
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
-
-    private Duration duration(JsonNode n, String field, Duration dflt) { return durationIn(n, "limits", field, dflt); }
-
-    private Duration durationIn(JsonNode n, String table, String field, Duration dflt) {
-        JsonNode v = n.get(field);
-        if (v == null) return dflt;
-        Duration d = parseDuration(v.isIntegralNumber() ? v.asText() : v.isTextual() ? v.asText() : "");
-        if (d == null || d.isZero()) {
-            problem(table + "." + field, "expected a duration like \"300s\", \"5m\" or a number of seconds, got " + v);
-            return dflt;
-        }
-        return d;
-    }
 
     public static Duration parseDuration(String s) {
         Matcher m = DURATION.matcher(s.trim());

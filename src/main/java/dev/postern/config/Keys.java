@@ -304,6 +304,10 @@ public final class Keys {
     public static final Key<com.fasterxml.jackson.databind.JsonNode> DNSBL = key("policy", "dnsbl", TABLE, null, null, "[policy.dnsbl] below");
     public static final Key<com.fasterxml.jackson.databind.JsonNode> CLIENT_ACCESS = key("policy", "client_access", TABLE, null, null,
             "[policy.client_access] below");
+    /** The check lists of the SMTP phases, in session order. */
+    public static final List<Key<List<String>>> PHASES = List.of(CONNECT, HELO, MAIL, RCPT, DATA);
+    /** The allow/block list files of the check_*_access checks (a check's name is "check_" + the key's). */
+    public static final List<Key<String>> ACCESS_FILES = List.of(SENDER_ACCESS, RECIPIENT_ACCESS, CLIENT_HOSTNAME_ACCESS);
     public static final Table POLICY = new Table("policy", "policy", "checks per SMTP phase, first match wins (Postfix restriction lists)",
             List.of(CONNECT, HELO, MAIL, RCPT, DATA, WARN_ONLY, DNSBL_THRESHOLD, GREYLIST_DELAY, GREYLIST_RETRY_WINDOW, GREYLIST_WHITELIST,
                     CONNECTIONS_PER_MINUTE, RECIPIENTS_PER_MINUTE, MESSAGES_PER_MINUTE, AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW, GREET_PAUSE,
