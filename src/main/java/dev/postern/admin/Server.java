@@ -331,6 +331,7 @@ public final class Server implements AutoCloseable {
             // [auth]: new sessions verify, sign and enforce DMARC by the new settings; results and reports go on
             AuthServices was = liveAuth.get();
             boolean sameKeys = java.util.Objects.equals(before.dkimKeyDir(), next.dkimKeyDir());
+            if (sameKeys) was.signing().reload(); // keys added or replaced in the directory (a new one is read below)
             AuthServices nextAuth = new AuthServices(next.auth(), was.spf(), was.dmarc(), was.keys(),
                     sameKeys ? was.signing() : DkimKeyring.load(next.dkimKeyDir()), was.reports(), was.results());
             liveAuth.set(nextAuth);
@@ -433,13 +434,20 @@ public final class Server implements AutoCloseable {
     public synchronized Reload.Result reload() {
         long begun = System.nanoTime();
         Config next;
+        com.fasterxml.jackson.databind.JsonNode nextTree;
         try {
-            next = configFile == null ? dev.postern.config.ConfigLoader.embeddedDefault(false) : dev.postern.config.ConfigLoader.load(configFile, false);
+            if (configFile == null) {
+                next = dev.postern.config.ConfigLoader.embeddedDefault(false);
+                nextTree = dev.postern.config.ConfigLoader.tree(null);
+            } else {
+                var read = dev.postern.config.ConfigLoader.read(configFile, false); // the tree compared is the file applied
+                next = read.config();
+                nextTree = read.tree();
+            }
         } catch (dev.postern.config.ConfigException e) {
             log.warn("reload refused, the running configuration stays: {}", String.join("; ", e.problems()));
             return Reload.Result.refused(e.problems());
         }
-        com.fasterxml.jackson.databind.JsonNode nextTree = dev.postern.config.ConfigLoader.tree(configFile);
         Reload.Result r = applyConfig.apply(next);
         if (r.refused()) {
             log.warn("reload refused, the running configuration stays: {}", String.join("; ", r.problems()));
@@ -450,7 +458,6 @@ public final class Server implements AutoCloseable {
         applied.add("accounts (read again)");
         r = new Reload.Result(false, r.problems(), applied, Reload.needRestart(configTree, nextTree));
         configTree = nextTree;
-        reloadTables.run(); // the allow/block list files and DKIM keys, as before
         log.info("configuration reloaded from {} in {} ms: applied {}{}{}", configFile == null ? "the embedded default" : configFile,
                 (System.nanoTime() - begun) / 1_000_000, r.applied(),
                 r.needRestart().isEmpty() ? "" : "; needs a restart to change: " + r.needRestart(),

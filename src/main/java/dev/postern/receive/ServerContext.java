@@ -20,6 +20,12 @@ record ServerContext(Config config, java.util.concurrent.atomic.AtomicReference<
                      dev.postern.route.DnsReplay lookups, ExecutorService passwordChecks, dev.postern.filter.Milters milters,
                      dev.postern.filter.Srs srs, AfterQueueFilter afterQueue) {
 
+    /** The same context with what a configuration reload changes; everything that lives on (counters, pools) shared. */
+    ServerContext reconfigured(Config next, RelayControl nextRelay, dev.postern.policy.PolicyChain nextPolicy, AuthServices nextAuth) {
+        return new ServerContext(next, tls, authenticator, router, nextRelay, nextPolicy, queue, workers, connections, authFailures, clock,
+                accepted, nextAuth, clientNames, lookups, passwordChecks, milters, srs, afterQueue);
+    }
+
     /** The listeners' TLS context now: a new certificate (ACME renewal) applies to the next handshake. */
     SslContext ssl() { return tls.get(); }
 }

@@ -166,9 +166,7 @@ public final class SmtpServer implements AutoCloseable {
     public List<String> reconfigure(Config config, dev.postern.policy.PolicyChain policy, AuthServices auth) {
         ServerContext old = context();
         old.connections().limit(config.limits().maxConnections(), config.limits().maxConnectionsPerIp());
-        current.set(new ServerContext(config, old.tls(), old.authenticator(), old.router(), relayControl(config, old.router()), policy,
-                old.queue(), old.workers(), old.connections(), old.authFailures(), old.clock(), old.accepted(), auth, old.clientNames(),
-                old.lookups(), old.passwordChecks(), old.milters(), old.srs(), old.afterQueue()));
+        current.set(old.reconfigured(config, relayControl(config, old.router()), policy, auth));
         List<String> problems = new ArrayList<>();
         java.util.Map<String, Config.Listener> wanted = new java.util.LinkedHashMap<>();
         for (Config.Listener l : config.listeners()) wanted.put(l.name(), l);
