@@ -31,7 +31,7 @@ final class AccountsApi {
             c.respond(200, Map.of("result", "reloaded"));
         });
         http.add("GET", "/users", c -> {
-            reload.run();
+            users.refreshIfChanged(); // what "postern user" changed meanwhile
             c.respond(200, Map.of("users", users.list().stream().sorted().toList()));
         });
         http.add("POST", "/users", c -> {
@@ -42,14 +42,13 @@ final class AccountsApi {
                 c.error(400, bad != null ? bad : "give a password");
                 return;
             }
-            reload.run();
+            users.refreshIfChanged();
             if (users.exists(address)) {
                 c.error(409, address + " already exists");
                 return;
             }
-            users.put(address, password);
+            users.put(address, password); // in effect when it returns: put re-reads the accounts
             String key = createMailbox(config.get(), address);
-            reload.run();
             AdminEndpoint.log.info("account {} added through the admin API", key);
             c.respond(201, Map.of("result", "added", "address", key));
         });
@@ -59,24 +58,21 @@ final class AccountsApi {
                 c.error(400, "give a password");
                 return;
             }
-            reload.run();
+            users.refreshIfChanged();
             if (!users.exists(address)) {
                 c.error(404, "no such user " + address);
                 return;
             }
             users.put(address, password);
-            reload.run();
             AdminEndpoint.log.info("password of {} changed through the admin API", address.toLowerCase(Locale.ROOT));
             c.respond(200, Map.of("result", "changed", "address", address.toLowerCase(Locale.ROOT)));
         });
         http.add("DELETE", "/users/{address}", c -> {
             String address = c.param("address");
-            reload.run();
-            if (!users.remove(address)) {
+            if (!users.remove(address)) { // on the accounts as stored, then read again
                 c.error(404, "no such user " + address);
                 return;
             }
-            reload.run();
             AdminEndpoint.log.info("account {} removed through the admin API (its mailbox stays)", address.toLowerCase(Locale.ROOT));
             c.respond(200, Map.of("result", "removed", "address", address.toLowerCase(Locale.ROOT)));
         });

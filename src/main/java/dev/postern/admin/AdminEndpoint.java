@@ -12,7 +12,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -129,12 +128,7 @@ final class AdminEndpoint implements AutoCloseable {
         routes.addOpen("GET", "/metrics", this::metrics);
         routes.addOpen("GET", "/openapi.json", c -> {
             try (InputStream in = AdminEndpoint.class.getResourceAsStream("/openapi.json")) {
-                byte[] b = in.readAllBytes();
-                c.exchange.getResponseHeaders().set("Content-Type", "application/json");
-                c.exchange.sendResponseHeaders(200, b.length);
-                try (OutputStream out = c.exchange.getResponseBody()) {
-                    out.write(b);
-                }
+                AdminHttp.respond(c.exchange, 200, "application/json", in.readAllBytes());
             }
         });
         routes.add("GET", "/metrics/values", c -> c.respond(200, new TreeMap<>(s.metrics().get())));
@@ -267,12 +261,7 @@ final class AdminEndpoint implements AutoCloseable {
     private void metrics(AdminHttp.Call c) throws IOException {
         StringBuilder sb = new StringBuilder();
         new TreeMap<>(metrics.get()).forEach((k, v) -> sb.append(k).append(' ').append(v).append('\n'));
-        byte[] b = sb.toString().getBytes(StandardCharsets.UTF_8);
-        c.exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
-        c.exchange.sendResponseHeaders(200, b.length);
-        try (OutputStream out = c.exchange.getResponseBody()) {
-            out.write(b);
-        }
+        AdminHttp.respond(c.exchange, 200, "text/plain; version=0.0.4", sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     /** Answers 401 and returns true unless the request carries an admin token. */

@@ -111,11 +111,15 @@ final class AdminHttp {
     }
 
     static void respond(HttpExchange ex, int status, Object body) throws IOException {
-        byte[] b = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, b.length);
+        respond(ex, status, "application/json", JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body));
+    }
+
+    /** An answer of a given type, whole (its length known up front). */
+    static void respond(HttpExchange ex, int status, String contentType, byte[] body) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", contentType);
+        ex.sendResponseHeaders(status, body.length);
         try (OutputStream out = ex.getResponseBody()) {
-            out.write(b);
+            out.write(body);
         }
     }
 }

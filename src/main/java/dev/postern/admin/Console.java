@@ -7,7 +7,6 @@ import dev.postern.smtp.sasl.Credentials;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -167,15 +166,11 @@ final class Console {
             b = in.readAllBytes();
         }
         var h = ex.getResponseHeaders();
-        h.set("Content-Type", type);
         // everything comes from here; no framing by other sites (clickjacking)
         h.set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'");
         h.set("X-Content-Type-Options", "nosniff");
         h.set("Referrer-Policy", "no-referrer");
         h.set("Cache-Control", "no-cache");
-        ex.sendResponseHeaders(200, b.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(b);
-        }
+        AdminHttp.respond(ex, 200, type, b);
     }
 }

@@ -92,10 +92,7 @@ final class QueueApi {
 
     private void act(AdminHttp.Call c) throws IOException {
         String id = c.param("id"), action = c.param("action");
-        if (!ACTIONS.contains(action)) {
-            c.error(404, "unknown action " + action + "; one of " + String.join(", ", new java.util.TreeSet<>(ACTIONS)));
-            return;
-        }
+        if (refusedAction(c, action)) return;
         if (!apply(id, action)) c.error(404, "no such message: " + id);
         else c.respond(200, Map.of("result", action, "id", id));
     }
@@ -103,10 +100,7 @@ final class QueueApi {
     /** The action on every message the search finds; an empty search must say all=true. */
     private void actOnSearch(AdminHttp.Call c) throws IOException {
         String action = c.param("action");
-        if (!ACTIONS.contains(action)) {
-            c.error(404, "unknown action " + action + "; one of " + String.join(", ", new java.util.TreeSet<>(ACTIONS)));
-            return;
-        }
+        if (refusedAction(c, action)) return;
         boolean searched = c.query.keySet().stream().anyMatch(k -> !k.equals("all"));
         if (!searched && !"true".equals(c.query.get("all"))) {
             c.error(400, "name a search (sender, recipient, domain, status, min_age, max_age) or all=true");
@@ -119,6 +113,13 @@ final class QueueApi {
         for (String id : ids) if (apply(id, action)) done.add(id);
         AdminEndpoint.log.info("{} by administrator for {} message(s) matching {}", action, done.size(), c.query);
         c.respond(200, Map.of("result", action, "matched", ids.size(), "ids", done));
+    }
+
+    /** Answers 404 and returns true for an action there is not. */
+    private static boolean refusedAction(AdminHttp.Call c, String action) throws IOException {
+        if (ACTIONS.contains(action)) return false;
+        c.error(404, "unknown action " + action + "; one of " + String.join(", ", new java.util.TreeSet<>(ACTIONS)));
+        return true;
     }
 
     private boolean apply(String id, String action) throws IOException {
