@@ -60,6 +60,9 @@ final class PrecedenceSniffer {
         if (v.equals("bulk") || v.equals("list") || v.equals("junk")) bulk = true;
     }
 
+    /** Whether the header section has ended: nothing more to look at. */
+    boolean done() { return headerDone; }
+
     /** True when the header said bulk, list or junk (call after the whole header section was seen, or at the end). */
     boolean bulk() {
         finishValue();

@@ -157,7 +157,8 @@ public final class QueueManager implements Queue {
     public int recover() throws IOException {
         List<QueuedMessage> found = spool.recover();
         for (QueuedMessage m : found) {
-            PriorityClass c = PriorityClass.of(m.envelope(), false, bulkHeader(m.id()));
+            // a notice's class needs no header; any other message's header is read as far as it goes
+            PriorityClass c = PriorityClass.of(m.envelope(), false, !m.envelope().sender().isNull() && bulkHeader(m.id()));
             log.info("{}: recovered from queue, nrcpt={}, class={}{}", m.id(), m.recipients().size(), c.configName(), m.held() ? ", on hold" : "");
             enqueue(m, true, c);
         }
@@ -167,9 +168,13 @@ public final class QueueManager implements Queue {
     /** Whether a queued message's header says bulk (read again at start: the class is not stored). */
     private boolean bulkHeader(String id) {
         PrecedenceSniffer p = new PrecedenceSniffer();
+        byte[] b = new byte[4096];
         try (java.io.InputStream in = spool.openContent(id)) {
-            byte[] b = in.readNBytes(64 * 1024);
-            p.accept(b, 0, b.length);
+            int n, seen = 0;
+            while (!p.done() && seen < 64 * 1024 && (n = in.read(b)) > 0) { // the header only, as far as 64 KiB
+                p.accept(b, 0, n);
+                seen += n;
+            }
         } catch (IOException e) {
             log.warn("{}: cannot read its header for its priority class ({}); delivered as relay", id, e.toString());
         }
