@@ -68,7 +68,7 @@ public final class LogSpool implements Spool {
     private final Clock clock;
     private final long segmentSize;
     private final Map<String, Entry> entries = new HashMap<>();
-    private final TreeMap<Long, Set<String>> segmentIds = new TreeMap<>();
+    private final TreeMap<Long, Segment> segments = new TreeMap<>();
     private final Map<Long, FileChannel> readers = new HashMap<>();
     private LogWriter writer;
 
@@ -82,9 +82,31 @@ public final class LogSpool implements Spool {
         this.segmentSize = segmentSize;
     }
 
+    /**
+     * The messages with a record in one segment file, and how many of them are not finished: a segment can
+     * go only when that count is zero, so finishing a message looks at its own segments, not at every id.
+     */
+    private static final class Segment {
+        final Set<String> ids = new HashSet<>();
+        int unfinished;
+    }
+
     private synchronized void note(String id, long segment) {
-        entries.computeIfAbsent(id, k -> new Entry()).segments.add(segment);
-        segmentIds.computeIfAbsent(segment, k -> new HashSet<>()).add(id);
+        Entry e = entries.computeIfAbsent(id, k -> new Entry());
+        Segment s = segments.computeIfAbsent(segment, k -> new Segment());
+        if (e.segments.add(segment) && s.ids.add(id) && !e.finished) s.unfinished++;
+    }
+
+    /** Marks a message finished; true when one of its segments older than the active one has nothing live left. */
+    private boolean markFinished(Entry e, long active) {
+        if (e.finished) return false;
+        e.finish();
+        boolean freed = false;
+        for (long seg : e.segments) {
+            Segment s = segments.get(seg);
+            if (s != null && --s.unfinished == 0 && seg < active) freed = true;
+        }
+        return freed;
     }
 
     // ------------------------------------------------------------------ receiving
@@ -148,22 +170,33 @@ public final class LogSpool implements Spool {
         }
 
         @Override public CompletableFuture<QueuedMessage> commitAsync() {
+            for (CompletableFuture<List<LogWriter.Position>> f : chunks) {
+                if (f.isCompletedExceptionally()) {
+                    abort();
+                    return CompletableFuture.failedFuture(new SpoolFull("queue log write failed earlier", null));
+                }
+            }
+            // what is still buffered (all of a small message) goes in the same append as the COMMIT: one
+            // hand-off to the writer per message, not one per record
+            List<LogRecord> records = new ArrayList<>();
+            List<Integer> tailLengths = new ArrayList<>();
+            if (prefix != null && prefix.length > 0) {
+                records.add(LogRecord.of(LogRecord.Type.PREFIX, id, prefix));
+                tailLengths.add(prefix.length);
+            }
             try {
-                content.flush(this::appendChunk);
+                content.flush((b, len) -> {
+                    records.add(LogRecord.of(LogRecord.Type.CHUNK, id, Arrays.copyOf(b, len)));
+                    tailLengths.add(len);
+                });
             } catch (IOException e) {
                 abort();
                 return CompletableFuture.failedFuture(e);
             }
-            CompletableFuture<List<LogWriter.Position>> prefixed = prefix == null || prefix.length == 0 ? null
-                    : writer.append(List.of(LogRecord.of(LogRecord.Type.PREFIX, id, prefix)), false);
-            if (prefixed != null) {
-                chunks.add(0, prefixed);
-                chunkLengths.add(0, prefix.length);
-            }
+            int tail = records.size();
             byte[] env = EnvelopeCodec.encode(id, envelope).getBytes(StandardCharsets.UTF_8);
             ByteBuffer body = ByteBuffer.allocate(8 + env.length).putLong(size).put(env);
             QueuedMessage message = new QueuedMessage(id, envelope, envelope.recipients().stream().map(RecipientState::fresh).toList(), size, held);
-            List<LogRecord> records = new ArrayList<>();
             // an arrival hold is a STATE record in the same append as the COMMIT: durable together or not at all
             String state = held ? EnvelopeCodec.encodeState(message) : null;
             if (state != null) records.add(LogRecord.of(LogRecord.Type.STATE, id, state.getBytes(StandardCharsets.UTF_8)));
@@ -179,10 +212,11 @@ public final class LogSpool implements Spool {
                     throw new java.util.concurrent.CompletionException(cause instanceof IOException ? cause : new IOException(cause));
                 }
                 List<Extent> extents = new ArrayList<>();
-                for (int i = 0; i < chunks.size(); i++) {
-                    LogWriter.Position p = chunks.get(i).join().get(0);
-                    extents.add(new Extent(p.segment(), p.offset() + LogRecord.HEADER + 2 + id.length(), chunkLengths.get(i)));
-                }
+                List<LogWriter.Position> placed = done.join();
+                int from = 0;
+                if (prefix != null && prefix.length > 0) extents.add(extentOf(placed.get(from), tailLengths.get(from++)));
+                for (int i = 0; i < chunks.size(); i++) extents.add(extentOf(chunks.get(i).join().get(0), chunkLengths.get(i)));
+                for (; from < tail; from++) extents.add(extentOf(placed.get(from), tailLengths.get(from)));
                 synchronized (LogSpool.this) {
                     Entry en = entries.computeIfAbsent(id, k -> new Entry());
                     en.extents.addAll(extents);
@@ -195,6 +229,10 @@ public final class LogSpool implements Spool {
                 if (writer.currentSegment() != firstSegment) CompletableFuture.runAsync(LogSpool.this::collectGarbage, GARBAGE);
                 return message;
             });
+        }
+
+        private Extent extentOf(LogWriter.Position p, int length) {
+            return new Extent(p.segment(), p.offset() + LogRecord.HEADER + 2 + id.length(), length);
         }
 
         @Override public void abort() {
@@ -241,8 +279,13 @@ public final class LogSpool implements Spool {
         return w == null || w.congested();
     }
 
+    /**
+     * Written at once but not forced: the next commit's fsync carries it. A process that is killed loses
+     * nothing written; only a power loss in those few milliseconds can bring the message back, and then it is
+     * delivered again (SMTP is at-least-once; a Maildir delivery is not repeated, its file name is fixed).
+     */
     @Override public CompletableFuture<Void> removeAsync(String id) {
-        return writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), true).thenAccept(p -> finish(id));
+        return writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), false).thenAccept(p -> finish(id));
     }
 
     /** Waits for a log write (for the blocking Spool methods); its IOException as thrown. */
@@ -259,16 +302,14 @@ public final class LogSpool implements Spool {
 
     /** Marks a message finished and deletes every segment that no longer holds anything live. */
     private void finish(String id) {
-        boolean older;
+        boolean freed;
         synchronized (this) {
             Entry e = entries.get(id);
-            if (e != null) e.finish();
-            long active = writer == null ? Long.MAX_VALUE : writer.currentSegment();
-            older = e == null || e.segments.stream().anyMatch(s -> s < active);
+            freed = e != null && markFinished(e, writer == null ? Long.MAX_VALUE : writer.currentSegment());
         }
-        // only a message that reached back into an older segment can free one; the scan and any deletion run
+        // only a message whose last live neighbour in an older segment it was can free one; the deletion runs
         // off the thread that finished it (the log writer, for a removal)
-        if (older) CompletableFuture.runAsync(this::collectGarbage, GARBAGE);
+        if (freed) CompletableFuture.runAsync(this::collectGarbage, GARBAGE);
     }
 
     /** One thread for segment deletion: it may wait on the file system, and the log writer must not. */
@@ -278,20 +319,25 @@ public final class LogSpool implements Spool {
         return t;
     });
 
+    /** A finished message here still has a record in an older segment: its REMOVE must outlive that one. */
+    private boolean reachesBack(Segment s, long seg) {
+        for (String x : s.ids) {
+            Entry en = entries.get(x);
+            if (en != null) for (long o : en.segments) if (o < seg) return true;
+        }
+        return false;
+    }
+
     private void collectGarbage() {
         List<Long> deletable = new ArrayList<>();
         synchronized (this) {
             long active = writer == null ? Long.MAX_VALUE : writer.currentSegment();
-            for (Map.Entry<Long, Set<String>> s : segmentIds.entrySet()) {
+            for (Map.Entry<Long, Segment> s : segments.entrySet()) {
                 long seg = s.getKey();
                 if (seg >= active) break;
-                boolean dead = s.getValue().stream().allMatch(x -> {
-                    Entry en = entries.get(x);
-                    return en == null || (en.finished && en.segments.stream().allMatch(o -> o >= seg));
-                });
-                if (!dead) continue;
+                if (s.getValue().unfinished > 0 || reachesBack(s.getValue(), seg)) continue;
                 deletable.add(seg);
-                for (String x : s.getValue()) {
+                for (String x : s.getValue().ids) {
                     Entry en = entries.get(x);
                     if (en == null) continue;
                     en.segments.remove(seg);
@@ -299,7 +345,7 @@ public final class LogSpool implements Spool {
                     if (en.segments.isEmpty()) entries.remove(x);
                 }
             }
-            deletable.forEach(segmentIds::remove);
+            deletable.forEach(segments::remove);
             for (long seg : deletable) {
                 FileChannel r = readers.remove(seg);
                 if (r != null) try { r.close(); } catch (IOException ignored) { /* deleting it anyway */ }
@@ -319,13 +365,13 @@ public final class LogSpool implements Spool {
 
     @Override public synchronized List<QueuedMessage> recover() throws IOException {
         if (writer != null) throw new IllegalStateException("the queue log is recovered once, at start");
-        List<Long> segments;
+        List<Long> files;
         try (Stream<Path> s = Files.list(dir)) {
-            segments = s.map(p -> p.getFileName().toString()).filter(n -> n.matches("\\d{12}\\.log"))
+            files = s.map(p -> p.getFileName().toString()).filter(n -> n.matches("\\d{12}\\.log"))
                     .map(n -> Long.parseLong(n.substring(0, 12))).sorted().toList();
         }
         try {
-            for (int i = 0; i < segments.size(); i++) replay(segments.get(i), i == segments.size() - 1);
+            for (int i = 0; i < files.size(); i++) replay(files.get(i), i == files.size() - 1);
         } catch (java.io.UncheckedIOException e) {
             throw e.getCause(); // a record this release cannot read: nothing was changed on disk
         }
@@ -339,7 +385,12 @@ public final class LogSpool implements Spool {
             out.add(new QueuedMessage(e.getKey(), en.envelope, EnvelopeCodec.decodeState(en.state, en.envelope.recipients(), dir + " message " + e.getKey()),
                     en.size, EnvelopeCodec.decodeHeld(en.state)));
         }
-        long next = segments.isEmpty() ? 1 : segments.get(segments.size() - 1) + 1;
+        // counted once everything is replayed: a REMOVE finishes a message after its records were noted
+        for (Segment seg : segments.values()) {
+            seg.unfinished = 0;
+            for (String x : seg.ids) if (!entries.get(x).finished) seg.unfinished++;
+        }
+        long next = files.isEmpty() ? 1 : files.get(files.size() - 1) + 1;
         // after a rotation, older segments may hold nothing live: look off the writer thread
         writer = new LogWriter(dir, next, segmentSize, this::note, () -> CompletableFuture.runAsync(this::collectGarbage, GARBAGE));
         collectGarbage();
@@ -349,7 +400,7 @@ public final class LogSpool implements Spool {
 
     private void replay(long segment, boolean last) throws IOException {
         Path file = LogWriter.segmentPath(dir, segment);
-        segmentIds.computeIfAbsent(segment, k -> new HashSet<>());
+        segments.computeIfAbsent(segment, k -> new Segment());
         long validEnd;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long size = ch.size();
