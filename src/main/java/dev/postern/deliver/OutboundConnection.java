@@ -25,6 +25,8 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -36,6 +38,7 @@ final class OutboundConnection implements AutoCloseable {
     private static final Object CLOSED = new Object();
 
     private final Channel channel;
+    private final ReplyHandler handler;
     private final Hop hop;
     private final LinkedBlockingQueue<Object> queue;
     private final Duration writeTimeout;
@@ -45,6 +48,7 @@ final class OutboundConnection implements AutoCloseable {
 
     private OutboundConnection(Channel channel, Hop hop, LinkedBlockingQueue<Object> queue, Duration writeTimeout, Object writability) {
         this.channel = channel;
+        this.handler = channel.pipeline().get(ReplyHandler.class);
         this.hop = hop;
         this.queue = queue;
         this.writeTimeout = writeTimeout;
@@ -141,6 +145,124 @@ final class OutboundConnection implements AutoCloseable {
         if (!channel.isActive()) throw new IOException("lost connection with " + hop + " while writing");
     }
 
+    /**
+     * One pipelined transaction driven by the event loop (RFC 2920 3.1): the command group goes out; when its
+     * {@code replies} replies are in and say go (first positive, one of the middle ones positive, the last
+     * 354), the body follows at once and {@code finals} more replies are awaited (LMTP: one per accepted
+     * recipient, RFC 2033 4.2). The delivery thread waits once, for the result: every reply received, the
+     * finals included only if the body was sent. Without a go the body is released unsent and the caller
+     * goes on with {@link #read} and {@link #send} as before.
+     *
+     * @param body dot-stuffed content with its terminating line (see {@link #stuffed}); released here
+     */
+    List<Reply> transact(String commands, int replies, ByteBuf body, boolean lmtp, Duration commandTimeout, Duration dataTimeout)
+            throws IOException {
+        if (!channel.isActive()) {
+            body.release();
+            throw new Lost("lost connection with " + hop, List.of());
+        }
+        Pending p = new Pending(replies, body, lmtp, dataTimeout, hop);
+        ByteBuf out = Unpooled.copiedBuffer(commands + "\r\n", StandardCharsets.UTF_8);
+        channel.eventLoop().execute(() -> {
+            handler.pending = p;
+            p.timer = channel.eventLoop().schedule(() -> handler.fail(p, "timeout after " + commandTimeout.toSeconds() + "s waiting for a reply from " + hop),
+                    commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (!channel.isActive()) handler.fail(p, "lost connection with " + hop);
+            else channel.writeAndFlush(out, channel.voidPromise());
+        });
+        try {
+            // the time-outs are the event loop's; this bound only guards against a loop that never answers
+            return p.done.get(commandTimeout.plus(dataTimeout).toMillis() + 5000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+            throw new Lost("interrupted", p.got);
+        } catch (java.util.concurrent.TimeoutException e) {
+            close();
+            throw new Lost("timeout waiting for " + hop, p.got);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof Lost l ? l : new Lost(String.valueOf(e.getCause()), p.got);
+        }
+    }
+
+    /** A transaction cut short; the replies that did arrive (none: the peer never answered). */
+    static final class Lost extends IOException {
+        final List<Reply> got;
+
+        Lost(String message, List<Reply> got) {
+            super(message);
+            this.got = List.copyOf(got);
+        }
+    }
+
+    /** A transaction in progress; touched only on the event loop, except {@code done}. */
+    private static final class Pending {
+        final List<Reply> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final CompletableFuture<List<Reply>> done = new CompletableFuture<>();
+        final boolean lmtp;
+        final Duration dataTimeout;
+        final Hop hop;
+        int want;
+        ByteBuf body;
+        java.util.concurrent.ScheduledFuture<?> timer;
+
+        Pending(int want, ByteBuf body, boolean lmtp, Duration dataTimeout, Hop hop) {
+            this.hop = hop;
+            this.want = want;
+            this.body = body;
+            this.lmtp = lmtp;
+            this.dataTimeout = dataTimeout;
+        }
+
+        /** MAIL taken, some RCPT taken, DATA answered 354: the body may go. */
+        int accepted() {
+            if (!got.get(0).isPositive() || got.get(got.size() - 1).code() != 354) return 0;
+            int n = 0;
+            for (int i = 1; i < got.size() - 1; i++) if (got.get(i).isPositive()) n++;
+            return n;
+        }
+
+        void releaseBody() {
+            if (body != null) body.release();
+            body = null;
+        }
+    }
+
+    /** Content read whole, dot-stuffed (RFC 5321 4.5.2) and terminated, for {@link #transact}. */
+    ByteBuf stuffed(InputStream content, long sizeHint) throws IOException {
+        ByteBuf out = channel.alloc().buffer((int) Math.min(Integer.MAX_VALUE - 64, sizeHint + sizeHint / 32 + 8));
+        try {
+            byte[] in = new byte[(int) Math.max(512, Math.min(64 * 1024, sizeHint + 64))];
+            boolean lineStart = true;
+            byte last = '\n';
+            int n;
+            while ((n = content.read(in)) > 0) {
+                lineStart = stuff(in, n, lineStart, out);
+                last = in[n - 1];
+            }
+            out.writeBytes((last == '\n' ? ".\r\n" : "\r\n.\r\n").getBytes(StandardCharsets.US_ASCII));
+            return out;
+        } catch (IOException | RuntimeException e) {
+            out.release();
+            throw e;
+        }
+    }
+
+    /** Copies n bytes to out, doubling each dot that starts a line; returns whether the next byte starts one. */
+    private static boolean stuff(byte[] in, int n, boolean lineStart, ByteBuf out) {
+        // runs between such dots are copied whole
+        int from = 0;
+        for (int i = 0; i < n; i++) {
+            if (lineStart && in[i] == '.') {
+                out.writeBytes(in, from, i - from).writeByte('.');
+                from = i;
+            }
+            lineStart = in[i] == '\n';
+        }
+        out.writeBytes(in, from, n - from);
+        return lineStart;
+    }
+
     /** RFC 3207: after the peer's 220, handshake; the caller says EHLO again and judges the certificate, if its level asks. */
     void startTls(SslContext context, Duration timeout) throws IOException {
         if (!channel.isActive()) throw new IOException("lost connection with " + hop + " before the TLS handshake");
@@ -186,16 +308,7 @@ final class OutboundConnection implements AutoCloseable {
         int n;
         while ((n = content.read(in)) > 0) {
             ByteBuf out = channel.alloc().buffer(n + n / 32 + 8);
-            // RFC 5321 4.5.2: a line that starts with "." gets another; runs between such dots are copied whole
-            int from = 0;
-            for (int i = 0; i < n; i++) {
-                if (lineStart && in[i] == '.') {
-                    out.writeBytes(in, from, i - from).writeByte('.');
-                    from = i;
-                }
-                lineStart = in[i] == '\n';
-            }
-            out.writeBytes(in, from, n - from);
+            lineStart = stuff(in, n, lineStart, out);
             last = in[n - 1];
             write(out);
         }
@@ -208,6 +321,8 @@ final class OutboundConnection implements AutoCloseable {
 
     private static final class ReplyHandler extends SimpleChannelInboundHandler<ByteBuf> {
         private final LinkedBlockingQueue<Object> out;
+        /** The transaction the event loop is driving, if any; its replies go to it, not to the queue. */
+        Pending pending;
         private final Object writability;
         private final ReplyReader reader = new ReplyReader();
 
@@ -228,14 +343,46 @@ final class OutboundConnection implements AutoCloseable {
             if (s.endsWith("\r")) s = s.substring(0, s.length() - 1);
             try {
                 Reply r = reader.line(s);
-                if (r != null) out.offer(r);
+                if (r == null) return;
+                if (pending != null) next(ctx, pending, r);
+                else out.offer(r);
             } catch (ReplyReader.MalformedReply e) {
+                if (pending != null) fail(pending, e.getMessage());
                 out.offer(e);
                 ctx.close();
             }
         }
 
+        private void next(ChannelHandlerContext ctx, Pending p, Reply r) {
+            p.got.add(r);
+            if (p.got.size() < p.want) return;
+            p.timer.cancel(false);
+            int accepted = p.body == null ? 0 : p.accepted();
+            if (accepted > 0) {
+                ByteBuf body = p.body;
+                p.body = null;
+                p.want += p.lmtp ? accepted : 1;
+                p.timer = ctx.executor().schedule(() -> fail(p, "timeout after " + p.dataTimeout.toSeconds() + "s waiting for a reply from " + p.hop),
+                        p.dataTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                ctx.writeAndFlush(body, ctx.voidPromise());
+                return;
+            }
+            pending = null;
+            p.releaseBody();
+            p.done.complete(List.copyOf(p.got));
+        }
+
+        /** Ends the transaction in progress with an error; the connection is of no further use. */
+        void fail(Pending p, String why) {
+            if (pending != p) return;
+            pending = null;
+            if (p.timer != null) p.timer.cancel(false);
+            p.releaseBody();
+            p.done.completeExceptionally(new Lost(why, p.got));
+        }
+
         @Override public void channelInactive(ChannelHandlerContext ctx) {
+            if (pending != null) fail(pending, "lost connection with " + pending.hop);
             out.offer(CLOSED);
             synchronized (writability) {
                 writability.notifyAll();
@@ -243,6 +390,7 @@ final class OutboundConnection implements AutoCloseable {
         }
 
         @Override public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (pending != null) fail(pending, "error talking to " + pending.hop + ": " + cause.getMessage());
             out.offer(cause);
             ctx.close();
         }

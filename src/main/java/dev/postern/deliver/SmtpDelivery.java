@@ -16,6 +16,7 @@ import dev.postern.tls.TlsPolicy;
 import dev.postern.tls.TlsReports;
 import dev.postern.tls.TlsaMatcher;
 import org.xbill.DNS.TLSARecord;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -189,6 +190,8 @@ public final class SmtpDelivery implements AutoCloseable {
     private final Class<? extends Channel> channelClass;
     private final SslContext tlsContext;
     private final ConnectionCache cache = new ConnectionCache(Duration.ofSeconds(5));
+    /** Bodies up to this size are read whole and sent by the event loop; larger ones stream from the thread. */
+    private static final long INLINE_BODY = 256 * 1024;
 
     public SmtpDelivery(Settings settings) throws IOException {
         this.settings = settings;
@@ -554,7 +557,27 @@ public final class SmtpDelivery implements AutoCloseable {
                 Reply mail;
                 List<Integer> accepted = new ArrayList<>();
                 Reply data = null;
-                if (pipelining) {
+                if (pipelining && size <= INLINE_BODY) {
+                    commands.add("DATA");
+                    List<Reply> got = transact(commands, outcomes);
+                    anyReply = true;
+                    mail = got.get(0);
+                    for (int i = 0; i < rcpts.size(); i++) {
+                        Reply r = got.get(i + 1);
+                        if (r.isPositive()) accepted.add(i); else outcomes[i] = Outcome.fromReply(relay, r, false);
+                    }
+                    data = got.get(rcpts.size() + 1);
+                    if (got.size() > rcpts.size() + 2) { // the body went, and these are its replies
+                        boolean ok = true;
+                        for (int k = 0; k < accepted.size(); k++) {
+                            Reply fin = got.get(rcpts.size() + 2 + (s.lmtp ? k : 0));
+                            outcomes[accepted.get(k)] = Outcome.fromReply(relay, fin, dsn && fin.isPositive());
+                            ok &= fin.isPositive();
+                        }
+                        s.release(ok);
+                        return List.of(outcomes);
+                    }
+                } else if (pipelining) {
                     // RFC 2920 3.1: MAIL, RCPTs and DATA go as one group; replies come back in order
                     commands.add("DATA");
                     s.conn.send(String.join("\r\n", commands));
@@ -611,6 +634,7 @@ public final class SmtpDelivery implements AutoCloseable {
                 return List.of(outcomes);
             } catch (IOException e) {
                 s.conn.close();
+                anyReply |= e instanceof OutboundConnection.Lost l && !l.got.isEmpty();
                 if (s.reused && !anyReply) throw new StaleConnection();
                 if (!anyReply) throw new NextHop(Reply.of(451, "4.4.2", e.getMessage()));
                 Reply lost = Reply.of(451, "4.4.2", e.getMessage());
@@ -618,6 +642,29 @@ public final class SmtpDelivery implements AutoCloseable {
                     if (outcomes[i] == null || outcomes[i].kind() == Outcome.Kind.DELIVERED) outcomes[i] = Outcome.temporary(relay, lost);
                 }
                 return List.of(outcomes);
+            }
+        }
+
+        /**
+         * The pipelined group and, on a go, the body, driven by the event loop: the delivery thread waits once
+         * instead of once per reply. A connection lost part way leaves the refusals that did arrive in outcomes.
+         */
+        private List<Reply> transact(List<String> commands, Outcome[] outcomes) throws IOException, NextHop {
+            ByteBuf body;
+            try (InputStream in = content.open()) {
+                body = s.conn.stuffed(in, size);
+            } catch (IOException e) {
+                s.release(true); // nothing was sent on it
+                throw new NextHop(Reply.of(451, "4.3.0", "cannot read the queued message: " + e.getMessage()));
+            }
+            try {
+                return s.conn.transact(String.join("\r\n", commands), commands.size(), body, s.lmtp,
+                        settings.commandTimeout(), settings.dataTimeout());
+            } catch (OutboundConnection.Lost e) {
+                for (int i = 1; i < e.got.size() - 1 && i <= rcpts.size(); i++) {
+                    if (!e.got.get(i).isPositive()) outcomes[i - 1] = Outcome.fromReply(s.relay(), e.got.get(i), false);
+                }
+                throw e;
             }
         }
 

@@ -53,6 +53,8 @@ public final class ScriptedPeer implements AutoCloseable {
     public Function<String, String> rcptReply = rcpt -> "250 2.1.5 ok";
     public String dataReply = "250 2.0.0 queued";
     public int dropAfterDataBytes = -1;        // close the socket after this many DATA bytes
+    public volatile boolean silentAfterData;   // take the whole message, then never answer
+    public volatile boolean hangUpAfterData;   // take the whole message, then close without a reply
     public boolean refuseEhlo = false;         // answer EHLO with 502, as a pre-ESMTP server would
     public boolean breakTls = false;           // accept STARTTLS, then hang up instead of a handshake
     public boolean lmtp = false;               // RFC 2033: one reply per accepted recipient after DATA
@@ -175,6 +177,11 @@ public final class ScriptedPeer implements AutoCloseable {
                     byte[] data = readData(in);
                     if (data == null) return; // dropped
                     received.add(new Received(from, List.copyOf(rcpts), data, isTls, authUser));
+                    if (hangUpAfterData) return;
+                    if (silentAfterData) {
+                        while (in.read() >= 0) { /* until the client gives up */ }
+                        return;
+                    }
                     if (lmtp) {
                         for (String r : rcpts) send(out, lmtpDataReply.apply(r.substring(1, r.indexOf('>'))));
                     } else {
