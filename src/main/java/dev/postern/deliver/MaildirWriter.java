@@ -233,7 +233,7 @@ public final class MaildirWriter implements AutoCloseable {
             out.write(("Return-Path: <" + returnPath + ">\nDelivered-To: " + deliveredTo + "\n").getBytes(StandardCharsets.UTF_8));
             copyToLf(content, out, buffer);
             out.flush();
-            ch.force(true);                                  // 1. the message is on disk in tmp/
+            ch.force(false);                                 // 1. the message is on disk in tmp/ (fdatasync: the data and the size that reads it)
         } catch (IOException e) {
             try {
                 Files.deleteIfExists(tmp);
