@@ -121,7 +121,8 @@ public final class LogSpool implements Spool {
         private final Envelope envelope;
         private final List<CompletableFuture<List<LogWriter.Position>>> chunks = new ArrayList<>();
         private final List<Integer> chunkLengths = new ArrayList<>();
-        private final ChunkBuffer content = new ChunkBuffer(16 * 1024, LogRecord.MAX_BODY);
+        // 2 KiB holds a typical short message and our Received field; larger ones grow it fourfold at a time
+        private final ChunkBuffer content = new ChunkBuffer(2 * 1024, LogRecord.MAX_BODY);
         private long size;
         private byte[] prefix;
         private boolean held;
