@@ -163,13 +163,23 @@ final class OutboundConnection implements AutoCloseable {
         }
         Pending p = new Pending(replies, body, lmtp, dataTimeout, hop);
         ByteBuf out = Unpooled.copiedBuffer(commands + "\r\n", StandardCharsets.UTF_8);
-        channel.eventLoop().execute(() -> {
-            handler.pending = p;
-            p.timer = channel.eventLoop().schedule(() -> handler.fail(p, "timeout after " + commandTimeout.toSeconds() + "s waiting for a reply from " + hop),
-                    commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (!channel.isActive()) handler.fail(p, "lost connection with " + hop);
-            else channel.writeAndFlush(out, channel.voidPromise());
-        });
+        try {
+            channel.eventLoop().execute(() -> {
+                handler.pending = p;
+                p.timer = channel.eventLoop().schedule(() -> handler.fail(p, "timeout after " + commandTimeout.toSeconds() + "s waiting for a reply from " + hop),
+                        commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                if (!channel.isActive()) {
+                    out.release();
+                    handler.fail(p, "lost connection with " + hop);
+                } else {
+                    channel.writeAndFlush(out, channel.voidPromise());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) { // the client is shutting down
+            out.release();
+            body.release();
+            throw new Lost("lost connection with " + hop + ": shutting down", List.of());
+        }
         try {
             // the time-outs are the event loop's; this bound only guards against a loop that never answers
             return p.done.get(commandTimeout.plus(dataTimeout).toMillis() + 5000, TimeUnit.MILLISECONDS);

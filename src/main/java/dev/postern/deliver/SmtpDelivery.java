@@ -661,7 +661,9 @@ public final class SmtpDelivery implements AutoCloseable {
                 return s.conn.transact(String.join("\r\n", commands), commands.size(), body, s.lmtp,
                         settings.commandTimeout(), settings.dataTimeout());
             } catch (OutboundConnection.Lost e) {
-                for (int i = 1; i < e.got.size() - 1 && i <= rcpts.size(); i++) {
+                // a recipient the peer refused before the loss keeps its refusal (the MAIL having been taken)
+                boolean mailTaken = !e.got.isEmpty() && e.got.get(0).isPositive();
+                for (int i = 1; mailTaken && i < e.got.size() && i <= rcpts.size(); i++) {
                     if (!e.got.get(i).isPositive()) outcomes[i - 1] = Outcome.fromReply(s.relay(), e.got.get(i), false);
                 }
                 throw e;

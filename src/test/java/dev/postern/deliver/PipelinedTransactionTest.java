@@ -111,4 +111,15 @@ class PipelinedTransactionTest {
         });
         assertThat(peer.received).hasSize(1); // it had the message: a retry may duplicate it, never lose it
     }
+
+    @Test void aLossAfterSomeRepliesKeepsTheRefusalsThatCameAndDefersTheRest() {
+        peer.rcptReply = r -> r.startsWith("nobody") ? "550 5.1.1 no such user" : "250 2.1.5 ok";
+        peer.hangUpOnData = true;
+        List<Outcome> out = deliver("Subject: cut\r\n\r\nhi\r\n", "nobody@remote.test", "friend@remote.test");
+        assertThat(out.get(0).kind()).isEqualTo(Outcome.Kind.PERMANENT_FAILURE);
+        assertThat(out.get(0).reply().toString()).contains("550 5.1.1");
+        assertThat(out.get(1).kind()).isEqualTo(Outcome.Kind.TEMPORARY_FAILURE);
+        assertThat(out.get(1).reply().toString()).contains("451 4.4.2");
+        assertThat(peer.received).isEmpty();
+    }
 }

@@ -55,6 +55,7 @@ public final class ScriptedPeer implements AutoCloseable {
     public int dropAfterDataBytes = -1;        // close the socket after this many DATA bytes
     public volatile boolean silentAfterData;   // take the whole message, then never answer
     public volatile boolean hangUpAfterData;   // take the whole message, then close without a reply
+    public volatile boolean hangUpOnData;      // answer MAIL and RCPT, then close instead of answering DATA
     public boolean refuseEhlo = false;         // answer EHLO with 502, as a pre-ESMTP server would
     public boolean breakTls = false;           // accept STARTTLS, then hang up instead of a handshake
     public boolean lmtp = false;               // RFC 2033: one reply per accepted recipient after DATA
@@ -169,6 +170,7 @@ public final class ScriptedPeer implements AutoCloseable {
                     if (reply.startsWith("2")) rcpts.add(r);
                     send(out, reply);
                 } else if (upper.equals("DATA")) {
+                    if (hangUpOnData) return;
                     if (from == null || rcpts.isEmpty()) {
                         send(out, "554 5.5.1 no valid recipients");
                         continue;
