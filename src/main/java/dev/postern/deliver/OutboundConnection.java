@@ -96,7 +96,7 @@ final class OutboundConnection implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
         }
-        if (o == null) throw new IOException("timeout after " + timeout.toSeconds() + "s waiting for a reply from " + hop);
+        if (o == null) throw new IOException(noReply(timeout, hop));
         if (o == CLOSED) {
             queue.offer(CLOSED);
             throw new IOException("lost connection with " + hop);
@@ -166,7 +166,7 @@ final class OutboundConnection implements AutoCloseable {
         try {
             channel.eventLoop().execute(() -> {
                 handler.pending = p;
-                p.timer = channel.eventLoop().schedule(() -> handler.fail(p, "timeout after " + commandTimeout.toSeconds() + "s waiting for a reply from " + hop),
+                p.timer = channel.eventLoop().schedule(() -> handler.fail(p, noReply(commandTimeout, hop)),
                         commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
                 if (!channel.isActive()) {
                     out.release();
@@ -193,6 +193,10 @@ final class OutboundConnection implements AutoCloseable {
         } catch (java.util.concurrent.ExecutionException e) {
             throw e.getCause() instanceof Lost l ? l : new Lost(String.valueOf(e.getCause()), p.got);
         }
+    }
+
+    private static String noReply(Duration timeout, Hop hop) {
+        return "timeout after " + timeout.toSeconds() + "s waiting for a reply from " + hop;
     }
 
     /** A transaction cut short; the replies that did arrive (none: the peer never answered). */
@@ -242,7 +246,7 @@ final class OutboundConnection implements AutoCloseable {
     ByteBuf stuffed(InputStream content, long sizeHint) throws IOException {
         ByteBuf out = channel.alloc().buffer((int) Math.min(Integer.MAX_VALUE - 64, sizeHint + sizeHint / 32 + 8));
         try {
-            byte[] in = new byte[(int) Math.max(512, Math.min(64 * 1024, sizeHint + 64))];
+            byte[] in = scratch(sizeHint);
             boolean lineStart = true;
             byte last = '\n';
             int n;
@@ -250,12 +254,25 @@ final class OutboundConnection implements AutoCloseable {
                 lineStart = stuff(in, n, lineStart, out);
                 last = in[n - 1];
             }
-            out.writeBytes((last == '\n' ? ".\r\n" : "\r\n.\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.writeBytes(terminator(last));
             return out;
         } catch (IOException | RuntimeException e) {
             out.release();
             throw e;
         }
+    }
+
+    /** A 1 KB message does not need a 64 KiB read buffer: it was most of the relay path's allocation. */
+    private static byte[] scratch(long sizeHint) {
+        return new byte[(int) Math.max(512, Math.min(64 * 1024, sizeHint + 64))];
+    }
+
+    private static final byte[] DOT_LINE = ".\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NEW_DOT_LINE = "\r\n.\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    /** RFC 5321 4.1.1.4: the content ends with CRLF.CRLF; content without a final line end gets one first. */
+    private static byte[] terminator(byte last) {
+        return last == '\n' ? DOT_LINE : NEW_DOT_LINE;
     }
 
     /** Copies n bytes to out, doubling each dot that starts a line; returns whether the next byte starts one. */
@@ -311,8 +328,7 @@ final class OutboundConnection implements AutoCloseable {
      * pieces; the thread waits while the socket is behind, so memory stays bounded whatever the message size.
      */
     void sendData(InputStream content, long sizeHint) throws IOException {
-        // a 1 KB message does not need a 64 KiB scratch buffer: it was most of the relay path's allocation
-        byte[] in = new byte[(int) Math.max(512, Math.min(64 * 1024, sizeHint + 64))];
+        byte[] in = scratch(sizeHint);
         boolean lineStart = true;
         byte last = '\n';
         int n;
@@ -322,7 +338,7 @@ final class OutboundConnection implements AutoCloseable {
             last = in[n - 1];
             write(out);
         }
-        write(Unpooled.copiedBuffer(last == '\n' ? ".\r\n" : "\r\n.\r\n", StandardCharsets.US_ASCII));
+        write(Unpooled.wrappedBuffer(terminator(last)));
     }
 
     @Override public void close() {
@@ -372,7 +388,7 @@ final class OutboundConnection implements AutoCloseable {
                 ByteBuf body = p.body;
                 p.body = null;
                 p.want += p.lmtp ? accepted : 1;
-                p.timer = ctx.executor().schedule(() -> fail(p, "timeout after " + p.dataTimeout.toSeconds() + "s waiting for a reply from " + p.hop),
+                p.timer = ctx.executor().schedule(() -> fail(p, noReply(p.dataTimeout, p.hop)),
                         p.dataTimeout.toMillis(), TimeUnit.MILLISECONDS);
                 ctx.writeAndFlush(body, ctx.voidPromise());
                 return;

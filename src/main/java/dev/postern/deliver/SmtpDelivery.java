@@ -523,6 +523,11 @@ public final class SmtpDelivery implements AutoCloseable {
         c.close();
     }
 
+    /** Where a transaction's next reply comes from: the connection, or what the event loop gathered. */
+    private interface Replies {
+        Reply next() throws IOException;
+    }
+
     /** One mail transaction on a session; see {@link Transaction#run()}. */
     private final class Transaction {
         private final Session s;
@@ -557,37 +562,28 @@ public final class SmtpDelivery implements AutoCloseable {
                 Reply mail;
                 List<Integer> accepted = new ArrayList<>();
                 Reply data = null;
-                if (pipelining && size <= INLINE_BODY) {
-                    commands.add("DATA");
-                    List<Reply> got = transact(commands, outcomes);
-                    anyReply = true;
-                    mail = got.get(0);
-                    for (int i = 0; i < rcpts.size(); i++) {
-                        Reply r = got.get(i + 1);
-                        if (r.isPositive()) accepted.add(i); else outcomes[i] = Outcome.fromReply(relay, r, false);
-                    }
-                    data = got.get(rcpts.size() + 1);
-                    if (got.size() > rcpts.size() + 2) { // the body went, and these are its replies
-                        boolean ok = true;
-                        for (int k = 0; k < accepted.size(); k++) {
-                            Reply fin = got.get(rcpts.size() + 2 + (s.lmtp ? k : 0));
-                            outcomes[accepted.get(k)] = Outcome.fromReply(relay, fin, dsn && fin.isPositive());
-                            ok &= fin.isPositive();
-                        }
-                        s.release(ok);
-                        return List.of(outcomes);
-                    }
-                } else if (pipelining) {
+                Replies finals = null; // the replies to the message, once it has gone
+                if (pipelining) {
                     // RFC 2920 3.1: MAIL, RCPTs and DATA go as one group; replies come back in order
                     commands.add("DATA");
-                    s.conn.send(String.join("\r\n", commands));
-                    mail = s.conn.read(settings.commandTimeout());
+                    Replies replies;
+                    java.util.Iterator<Reply> got = null;
+                    if (size <= INLINE_BODY) {
+                        // the event loop sends the group, and the body too when the replies allow it
+                        got = transact(commands, outcomes).iterator();
+                        replies = got::next;
+                    } else {
+                        s.conn.send(String.join("\r\n", commands));
+                        replies = () -> s.conn.read(settings.commandTimeout());
+                    }
+                    mail = replies.next();
                     anyReply = true;
                     for (int i = 0; i < rcpts.size(); i++) {
-                        Reply r = s.conn.read(settings.commandTimeout());
+                        Reply r = replies.next();
                         if (r.isPositive()) accepted.add(i); else outcomes[i] = Outcome.fromReply(relay, r, false);
                     }
-                    data = s.conn.read(settings.commandTimeout());
+                    data = replies.next();
+                    if (got != null && got.hasNext()) finals = replies; // the body went: these answer it
                 } else {
                     mail = s.command(commands.get(0), settings.commandTimeout());
                     anyReply = true;
@@ -619,14 +615,17 @@ public final class SmtpDelivery implements AutoCloseable {
                     s.release(true);
                     return List.of(outcomes);
                 }
-                try (InputStream in = content.open()) {
-                    s.conn.sendData(in, size);
+                if (finals == null) {
+                    try (InputStream in = content.open()) {
+                        s.conn.sendData(in, size);
+                    }
+                    finals = () -> s.conn.read(settings.dataTimeout());
                 }
                 // RFC 2033 4.2: LMTP answers once per accepted recipient; SMTP once for all
                 boolean ok = true;
                 Reply fin = null;
                 for (int i : accepted) {
-                    if (s.lmtp || fin == null) fin = s.conn.read(settings.dataTimeout());
+                    if (s.lmtp || fin == null) fin = finals.next();
                     outcomes[i] = Outcome.fromReply(relay, fin, dsn && fin.isPositive());
                     ok &= fin.isPositive();
                 }

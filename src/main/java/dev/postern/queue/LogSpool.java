@@ -121,7 +121,7 @@ public final class LogSpool implements Spool {
         private final Envelope envelope;
         private final List<CompletableFuture<List<LogWriter.Position>>> chunks = new ArrayList<>();
         private final List<Integer> chunkLengths = new ArrayList<>();
-        // 2 KiB holds a typical short message and our Received field; larger ones grow it fourfold at a time
+        // 2 KiB holds a typical short message and our Received field; larger ones grow it (see ChunkBuffer)
         private final ChunkBuffer content = new ChunkBuffer(2 * 1024, LogRecord.MAX_BODY);
         private long size;
         private byte[] prefix;
@@ -151,10 +151,7 @@ public final class LogSpool implements Spool {
 
         /** Content goes to the log as it arrives, without waiting for the disk; the commit waits for all of it. */
         private void appendChunk(byte[] b, int len) throws IOException {
-            // stop at the first failed write (a full disk): nothing more of this message is worth storing
-            for (CompletableFuture<List<LogWriter.Position>> f : chunks) {
-                if (f.isCompletedExceptionally()) throw new SpoolFull("queue log write failed earlier", null);
-            }
+            if (chunkFailed()) throw new SpoolFull("queue log write failed earlier", null);
             chunks.add(writer.append(List.of(LogRecord.of(LogRecord.Type.CHUNK, id, Arrays.copyOf(b, len))), false));
             chunkLengths.add(len);
         }
@@ -170,18 +167,23 @@ public final class LogSpool implements Spool {
             }
         }
 
+        /** A chunk already failed to reach the log (a full disk): nothing more of this message is worth storing. */
+        private boolean chunkFailed() {
+            for (CompletableFuture<List<LogWriter.Position>> f : chunks) if (f.isCompletedExceptionally()) return true;
+            return false;
+        }
+
         @Override public CompletableFuture<QueuedMessage> commitAsync() {
-            for (CompletableFuture<List<LogWriter.Position>> f : chunks) {
-                if (f.isCompletedExceptionally()) {
-                    abort();
-                    return CompletableFuture.failedFuture(new SpoolFull("queue log write failed earlier", null));
-                }
+            if (chunkFailed()) {
+                abort();
+                return CompletableFuture.failedFuture(new SpoolFull("queue log write failed earlier", null));
             }
             // what is still buffered (all of a small message) goes in the same append as the COMMIT: one
             // hand-off to the writer per message, not one per record
             List<LogRecord> records = new ArrayList<>();
             List<Integer> tailLengths = new ArrayList<>();
-            if (prefix != null && prefix.length > 0) {
+            boolean prefixed = prefix != null && prefix.length > 0;
+            if (prefixed) {
                 records.add(LogRecord.of(LogRecord.Type.PREFIX, id, prefix));
                 tailLengths.add(prefix.length);
             }
@@ -215,7 +217,7 @@ public final class LogSpool implements Spool {
                 List<Extent> extents = new ArrayList<>();
                 List<LogWriter.Position> placed = done.join();
                 int from = 0;
-                if (prefix != null && prefix.length > 0) extents.add(extentOf(placed.get(from), tailLengths.get(from++)));
+                if (prefixed) extents.add(extentOf(placed.get(from), tailLengths.get(from++)));
                 for (int i = 0; i < chunks.size(); i++) extents.add(extentOf(chunks.get(i).join().get(0), chunkLengths.get(i)));
                 for (; from < tail; from++) extents.add(extentOf(placed.get(from), tailLengths.get(from)));
                 synchronized (LogSpool.this) {

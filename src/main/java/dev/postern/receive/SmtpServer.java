@@ -41,7 +41,6 @@ public final class SmtpServer implements AutoCloseable {
 
     /** What new sessions get; a reload replaces it, sessions already open keep the one they started with. */
     private final java.util.concurrent.atomic.AtomicReference<ServerContext> current = new java.util.concurrent.atomic.AtomicReference<>();
-    private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ExecutorService blocking;
     private final ExecutorService passwordChecks;
@@ -60,8 +59,6 @@ public final class SmtpServer implements AutoCloseable {
         // one event loop per core, not Netty's two: nothing here blocks a loop, and a busier loop takes more
         // events per wake-up (bench: 6.6 → 4.7 thread switches per message at 20 clients)
         this.workers = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), factory);
-        // the listeners accept on these loops too: a separate acceptor thread woke, and woke a loop, per connection
-        this.boss = workers;
         AtomicInteger n = new AtomicInteger();
         // disk commits block on fsync; many threads let concurrent sessions fsync in parallel. Checks that ask
         // the DNS never run here: they run on the server's check executor through lookups (route.DnsReplay)
@@ -134,7 +131,8 @@ public final class SmtpServer implements AutoCloseable {
 
     private void bind(Config.Listener l) throws IOException {
         Class<? extends ServerChannel> channelClass = Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(channelClass)
+        // the listeners accept on the same loops: a separate acceptor thread woke, and woke a loop, per connection
+        ServerBootstrap b = new ServerBootstrap().group(workers, workers).channel(channelClass)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
