@@ -8,22 +8,8 @@ work=$(mktemp -d)
 SINK_PORT=27025; PT_PORT=27026
 smtp-sink -c -u nobody "127.0.0.3:$SINK_PORT" 2000 > $work/sink.out 2>&1 &
 SINK=$!
-cat > $work/postern.toml <<TOML
-hostname = "postern.bench.test"
-data_dir = "$work/data"
-domains = ["bench.test"]
-relay_networks = ["127.0.0.0/8"]
-[listeners.smtp]
-bind = "127.0.0.1:$PT_PORT"
-kind = "smtp"
-[limits]
-max_connections = 20000
-max_connections_per_ip = 20000
-[transport]
-"sink.test" = "smtp:[127.0.0.3]:$SINK_PORT"
-[auth]
-verify = false
-TOML
+. bench/tools/relay-config.sh
+{ relay_config "$work/data" "$PT_PORT" 127.0.0.3 "$SINK_PORT"; printf '[auth]\nverify = false\n'; } > $work/postern.toml
 for name in "$@"; do
   case $name in
     serial) opts="-Xms16m -Xmx512m -XX:+UseSerialGC -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20" ;;

@@ -14,20 +14,8 @@ command -v smtp-source >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=non
 work=$(mktemp -d)
 smtp-sink -c -u nobody "127.0.0.3:$SINK_PORT" 2000 > $work/sink.out 2>&1 &
 SINK=$!
-cat > $work/postern.toml <<TOML
-hostname = "postern.bench.test"
-data_dir = "$work/data"
-domains = ["bench.test"]
-relay_networks = ["127.0.0.0/8"]
-[listeners.smtp]
-bind = "127.0.0.1:$PT_PORT"
-kind = "smtp"
-[limits]
-max_connections = 20000
-max_connections_per_ip = 20000
-[transport]
-"sink.test" = "smtp:[127.0.0.3]:$SINK_PORT"
-TOML
+. bench/tools/relay-config.sh
+relay_config "$work/data" "$PT_PORT" 127.0.0.3 "$SINK_PORT" > $work/postern.toml
 echo bench | java -jar target/postern.jar user add benchuser@bench.test --password-stdin --config $work/postern.toml >/dev/null
 POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config $work/postern.toml > $work/postern.log 2>&1 &
 for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$PT_PORT) 2>/dev/null && break; sleep 0.1; done

@@ -27,20 +27,8 @@ pids+=($!)
 sink_count() { tr '\r' '\n' < "$work/sink.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2 || echo 0; }
 
 # ---------------------------------------------------------------- Postern
-cat > "$work/postern.toml" <<TOML
-hostname = "postern.bench.test"
-data_dir = "$work/postern-data"
-domains = ["bench.test"]
-relay_networks = ["127.0.0.0/8"]
-[listeners.smtp]
-bind = "127.0.0.1:$PT_PORT"
-kind = "smtp"
-[limits]
-max_connections = 20000
-max_connections_per_ip = 20000
-[transport]
-"sink.test" = "smtp:[$SINK_HOST]:$SINK_PORT"
-TOML
+. bench/tools/relay-config.sh
+relay_config "$work/postern-data" "$PT_PORT" "$SINK_HOST" "$SINK_PORT" > "$work/postern.toml"
 echo bench | java -jar target/postern.jar user add benchuser@bench.test --password-stdin --config "$work/postern.toml" >/dev/null
 POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
 PT_PID=$!; pids+=($PT_PID)
