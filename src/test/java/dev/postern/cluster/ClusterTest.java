@@ -153,6 +153,11 @@ public class ClusterTest {
         }
     }
 
+    static String tail(String log) {
+        List<String> lines = log.lines().toList();
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+    }
+
     long queued() throws Exception {
         try (Connection c = DriverManager.getConnection("jdbc:" + database, TestPostgres.USER, "");
              ResultSet r = c.createStatement().executeQuery("SELECT count(*) FROM queue_message")) {
@@ -175,12 +180,13 @@ public class ClusterTest {
         for (int i = 1; i <= 3; i++) awaitPort(i);
 
         Set<String> acked = ConcurrentHashMap.newKeySet();
+        Map<String, String> ended = new ConcurrentHashMap<>();
         AtomicBoolean stop = new AtomicBoolean();
         List<Thread> clients = new ArrayList<>();
         for (int node = 1; node <= 3; node++) {
             for (int c = 0; c < CLIENTS_PER_NODE; c++) {
                 String h = host(node), prefix = "n" + node + "c" + c + "m";
-                Thread t = new Thread(() -> MailLoad.sendUntilError(h, port, "team@example.test", prefix, acked, stop));
+                Thread t = new Thread(() -> ended.put(prefix, MailLoad.sendUntilError(h, port, "team@example.test", prefix, acked, stop)));
                 t.start();
                 clients.add(t);
             }
@@ -200,7 +206,8 @@ public class ClusterTest {
         stop.set(true);
         for (Thread t : clients) t.join(15_000);
         assertThat(acked).as("the test sent too little to mean anything").hasSizeGreaterThan(100);
-        assertThat(acked).as("every node took mail").anyMatch(i -> i.startsWith("n1")).anyMatch(i -> i.startsWith("n2"))
+        assertThat(acked).as(() -> "every node took mail; clients ended: " + ended + "\nnode 1 log (end):\n" + tail(log(1)) + "\nnode 3 log (end):\n" + tail(log(3)))
+                .anyMatch(i -> i.startsWith("n1")).anyMatch(i -> i.startsWith("n2"))
                 .anyMatch(i -> i.startsWith("n3"));
 
         long deadline = killedAt + (LEASE_SECONDS + 20) * 1000L;

@@ -26,8 +26,11 @@ public final class MailLoad {
 
     private MailLoad() {}
 
-    /** One connection, messages to rcpt until anything fails or stop is set; acked gets the ids that got 250. */
-    public static void sendUntilError(String host, int port, String rcpt, String prefix, Set<String> acked, AtomicBoolean stop) {
+    /**
+     * One connection, messages to rcpt until anything fails or stop is set; acked gets the ids that got 250.
+     * Returns why it ended ("stopped", or the failure), for tests to show when a client took nothing.
+     */
+    public static String sendUntilError(String host, int port, String rcpt, String prefix, Set<String> acked, AtomicBoolean stop) {
         try (Socket s = new Socket(host, port)) {
             s.setSoTimeout(10_000);
             var in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
@@ -44,8 +47,10 @@ public final class MailLoad {
                 send(out, "Subject: load\r\nX-Test-Id: " + id + "\r\n\r\n" + "body line\r\n".repeat(50) + ".\r\n");
                 if (expect(in, "250").startsWith("250")) acked.add(id);
             }
+            return "stopped";
         } catch (IOException | RuntimeException e) {
             // the server was killed: whatever did not get its 250 is allowed to be lost
+            return e.toString();
         }
     }
 
