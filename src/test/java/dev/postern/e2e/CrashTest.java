@@ -24,8 +24,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * "A 250 is a promise": the server runs as its own process, many clients send concurrently, and the
  * process is killed with SIGKILL mid-stream, three times. After the last restart every message that
- * got a 250 is in the mailbox exactly once, and no message is in it twice. The kills land while Maildir
- * deliveries are being published in batches (checked from /metrics before each kill).
+ * got a 250 is in the mailbox exactly once, and no message is in it twice. Each kill lands in the middle
+ * of a Maildir batch (files written in tmp/, not yet renamed into new/, seen just before it), while
+ * deliveries are being published in batches of several files (checked from /metrics).
  */
 class CrashTest {
     @TempDir Path dir;
@@ -60,6 +61,8 @@ class CrashTest {
 
         Set<String> acked = ConcurrentHashMap.newKeySet();
         List<Double> batchedFiles = new ArrayList<>();
+        List<Integer> unpublishedAtKill = new ArrayList<>();
+        Set<String> orphans = new java.util.HashSet<>();
         for (int round = 0; round < 3; round++) {
             Process server = startServer(config, round);
             try {
@@ -74,8 +77,11 @@ class CrashTest {
                 }
                 Thread.sleep(1200 + round * 300L);
                 batchedFiles.add(maildirFilesPerBatch(dir.resolve("data")));
+                // the kill lands in the middle of a Maildir batch: files written in tmp/, not yet renamed into new/
+                unpublishedAtKill.add(awaitUnpublished(dir.resolve("data/mailboxes/example.test"), orphans));
                 server.destroyForcibly(); // SIGKILL on Linux: no shutdown hooks, no flushing
                 assertThat(server.waitFor(10, TimeUnit.SECONDS)).isTrue();
+                orphans.addAll(tmpFiles(dir.resolve("data/mailboxes/example.test"))); // redelivery reuses their names
                 stop.set(true);
                 for (Thread t : clients) t.join(10_000);
             } finally {
@@ -85,6 +91,7 @@ class CrashTest {
         assertThat(acked).as("the test sent too little to mean anything").hasSizeGreaterThan(50);
         // the kills landed while Maildir deliveries were being published in batches of several files
         assertThat(batchedFiles).as("Maildir files per publishing batch, each round").anyMatch(r -> r > 1.0);
+        assertThat(unpublishedAtKill).as("files in the Maildirs' tmp/ seen just before each kill").anyMatch(n -> n >= 2);
 
         Process last = startServer(config, 3);
         try {
@@ -105,6 +112,30 @@ class CrashTest {
         return new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"), "dev.postern.Postern",
                 "serve", "--allow-root", "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("server-" + round + ".log").toFile()).start();
+    }
+
+    /**
+     * Waits (up to 5 s) until the mailboxes' tmp/ directories hold files of a batch in progress (written,
+     * not yet published; earlier kills' orphans not counted) and returns how many; the caller kills at once.
+     */
+    static int awaitUnpublished(Path domain, Set<String> orphans) {
+        int best = 0;
+        for (long deadline = System.currentTimeMillis() + 5_000; System.currentTimeMillis() < deadline; ) {
+            List<String> files = tmpFiles(domain);
+            files.removeAll(orphans);
+            best = Math.max(best, files.size());
+            if (files.size() >= 2) return files.size();
+        }
+        return best;
+    }
+
+    static List<String> tmpFiles(Path domain) {
+        List<String> files = new ArrayList<>();
+        for (String mailbox : List.of("alice", "bob")) {
+            String[] names = domain.resolve(mailbox + "/Maildir/tmp").toFile().list();
+            if (names != null) for (String n : names) files.add(mailbox + "/" + n);
+        }
+        return files;
     }
 
     /** From the running server's /metrics: Maildir files published per batch so far (0 when none yet). */
@@ -153,15 +184,14 @@ class CrashTest {
                                 + Files.readString(data.resolve("admin.port")).strip() + "/queue"))
                         .header("Authorization", "Bearer " + Files.readString(data.resolve("admin.token")).strip()).build();
                 try {
-                        last = http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-                        if (last.replaceAll("\\s", "").contains("\"messages\":[]")) return;
-                    } catch (IOException e) {
-                        // not up yet
-                    }
+                    last = http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                    if (last.replaceAll("\\s", "").contains("\"messages\":[]")) return;
+                } catch (IOException e) {
+                    // not up yet
                 }
-                Thread.sleep(100);
             }
-            throw new AssertionError("queue did not drain: " + last);
+            Thread.sleep(100);
         }
-
+        throw new AssertionError("queue did not drain: " + last);
     }
+}
