@@ -28,6 +28,16 @@ public final class DataDecoder {
         int o = 0;
         int i = 0;
         while (i < len && !ended) {
+            if (state == State.MID_LINE) {
+                // most of a message is line content: copy the run up to the next CR or LF whole
+                int run = untilLineEnd(in, off + i, off + len) - (off + i);
+                if (run > 0) {
+                    System.arraycopy(in, off + i, out, o, run);
+                    i += run;
+                    o += run;
+                    continue;
+                }
+            }
             byte b = in[off + i++];
             switch (state) {
                 case LINE_START -> {
@@ -61,6 +71,13 @@ public final class DataDecoder {
             }
         }
         return ((long) i << 32) | o;
+    }
+
+    /** The index of the first CR or LF in in[from, to), or to. */
+    private static int untilLineEnd(byte[] in, int from, int to) {
+        int p = from;
+        while (p < to && in[p] != '\r' && in[p] != '\n') p++;
+        return p;
     }
 
     private int midLine(byte b, byte[] out, int o) {

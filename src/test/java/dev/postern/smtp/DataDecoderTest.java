@@ -65,4 +65,18 @@ class DataDecoderTest {
         assertThat(r.ended()).isFalse();
         assertThat(r.data()).isEqualTo("a\r\nx\r\n");
     }
+
+    @Test void longLinesCopiedInRunsDecodeAlikeAtEverySplit() {
+        // line content is copied in runs up to the next CR or LF: a run may end at any piece boundary
+        String line = "x".repeat(199);
+        String body = line + "\r\n.." + line + "\r\n" + line + "\rbare\r\n.\r\n";
+        String expected = line + "\r\n." + line + "\r\n" + line + "\rbare\r\n";
+        for (int piece = 1; piece <= 64; piece++) {
+            Result r = decode(body + "QUIT\r\n", piece);
+            assertThat(r.data()).as("pieces of " + piece).isEqualTo(expected);
+            assertThat(r.ended()).isTrue();
+            assertThat(r.bare()).isTrue();
+            assertThat(r.consumed()).isEqualTo(body.length());
+        }
+    }
 }
