@@ -47,7 +47,12 @@ public final class SmtpServer implements AutoCloseable {
     /** Bound listeners by name, with the settings they were bound with. */
     private final java.util.Map<String, Bound> channels = new java.util.LinkedHashMap<>();
 
-    private record Bound(Config.Listener listener, Channel channel) {}
+    /** A listener's sockets: one per event loop with SO_REUSEPORT (epoll), else one. */
+    private record Bound(Config.Listener listener, List<Channel> channels) {
+        Channel channel() { return channels.get(0); }
+
+        void close() { channels.forEach(c -> c.close().awaitUninterruptibly()); }
+    }
 
     public SmtpServer(Config config, SslContext ssl, Authenticator authenticator, Router router,
                       dev.postern.policy.PolicyChain policy, Queue queue, Clock clock,
@@ -130,9 +135,45 @@ public final class SmtpServer implements AutoCloseable {
     }
 
     private void bind(Config.Listener l) throws IOException {
-        Class<? extends ServerChannel> channelClass = Epoll.isAvailable() ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        // the listeners accept on the same loops: a separate acceptor thread woke, and woke a loop, per connection
-        ServerBootstrap b = new ServerBootstrap().group(workers, workers).channel(channelClass)
+        InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(l.host()), l.port());
+        List<Channel> bound = new ArrayList<>();
+        try {
+            if (!Epoll.isAvailable()) {
+                bound.add(bootstrap(l, workers, NioServerSocketChannel.class).bind(address).sync().channel());
+            } else {
+                // one listening socket per event loop (SO_REUSEPORT): the kernel spreads connections over them and
+                // each loop serves what it accepted, so no connection is handed to another thread (a wake-up each)
+                if (address.getPort() != 0) refuseIfTaken(address);
+                for (var loop : workers) {
+                    Channel c = bootstrap(l, (io.netty.channel.EventLoop) loop, EpollServerSocketChannel.class)
+                            .option(io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT, true).bind(address).sync().channel();
+                    bound.add(c);
+                    address = (InetSocketAddress) c.localAddress(); // port 0: the others join the port the first got
+                }
+            }
+        } catch (Exception e) {
+            bound.forEach(c -> c.close().awaitUninterruptibly());
+            throw new IOException("cannot listen on " + l.bind() + " (listeners." + l.name() + "): " + e.getMessage(), e);
+        }
+        synchronized (channels) {
+            channels.put(l.name(), new Bound(l, List.copyOf(bound)));
+        }
+        log.info("listening on {} ({})", l.bind(), l.kind().name().toLowerCase());
+    }
+
+    /**
+     * SO_REUSEPORT would let these sockets join a port another process of this user holds with the same
+     * option (a second Postern still running): a plain bind first refuses a taken port, as without it.
+     */
+    private static void refuseIfTaken(InetSocketAddress address) throws IOException {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true); // connections of an earlier run in TIME_WAIT do not hold the port
+            probe.bind(address);
+        }
+    }
+
+    private ServerBootstrap bootstrap(Config.Listener l, EventLoopGroup group, Class<? extends ServerChannel> channelClass) {
+        return new ServerBootstrap().group(group, group).channel(channelClass)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -148,15 +189,6 @@ public final class SmtpServer implements AutoCloseable {
                         }
                     }
                 });
-        try {
-            Channel c = b.bind(new InetSocketAddress(InetAddress.getByName(l.host()), l.port())).sync().channel();
-            synchronized (channels) {
-                channels.put(l.name(), new Bound(l, c));
-            }
-            log.info("listening on {} ({})", l.bind(), l.kind().name().toLowerCase());
-        } catch (Exception e) {
-            throw new IOException("cannot listen on " + l.bind() + " (listeners." + l.name() + "): " + e.getMessage(), e);
-        }
     }
 
     /**
@@ -178,7 +210,7 @@ public final class SmtpServer implements AutoCloseable {
             }
         }
         for (Bound b : stale) { // closing a listening socket leaves the sessions it accepted open
-            b.channel().close().awaitUninterruptibly();
+            b.close();
             synchronized (channels) {
                 channels.remove(b.listener().name());
             }
@@ -236,7 +268,7 @@ public final class SmtpServer implements AutoCloseable {
         synchronized (channels) {
             all = new ArrayList<>(channels.values());
         }
-        for (Bound b : all) b.channel().close().awaitUninterruptibly();
+        for (Bound b : all) b.close();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         blocking.shutdown();
         passwordChecks.shutdown();
