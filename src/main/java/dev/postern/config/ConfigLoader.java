@@ -749,12 +749,22 @@ public final class ConfigLoader {
     /** Tries to bind every listener's address, as serve will: an address in use is a configuration error. */
     private void probePorts(List<Listener> listeners) {
         for (Listener l : listeners) {
-            try (var s = new java.net.ServerSocket()) {
-                s.setReuseAddress(true);
-                s.bind(new java.net.InetSocketAddress(InetAddress.getByName(l.host()), l.port()));
+            try {
+                probeBind(new java.net.InetSocketAddress(InetAddress.getByName(l.host()), l.port()));
             } catch (IOException e) {
                 problem("listeners." + l.name() + ".bind", "cannot listen on " + l.bind() + ": " + e.getMessage());
             }
+        }
+    }
+
+    /**
+     * Binds a plain socket to the address and lets it go: throws if anything holds the address, also a socket
+     * with SO_REUSEPORT that a listener of ours could otherwise join. Connections in TIME_WAIT do not count.
+     */
+    public static void probeBind(java.net.InetSocketAddress address) throws IOException {
+        try (var s = new java.net.ServerSocket()) {
+            s.setReuseAddress(true);
+            s.bind(address);
         }
     }
 

@@ -143,7 +143,9 @@ public final class SmtpServer implements AutoCloseable {
             } else {
                 // one listening socket per event loop (SO_REUSEPORT): the kernel spreads connections over them and
                 // each loop serves what it accepted, so no connection is handed to another thread (a wake-up each)
-                if (address.getPort() != 0) refuseIfTaken(address);
+                // SO_REUSEPORT would let these sockets join a port another process of this user holds with the
+                // same option (a second Postern still running): a plain bind first refuses a taken port
+                if (address.getPort() != 0) dev.postern.config.ConfigLoader.probeBind(address);
                 for (var loop : workers) {
                     Channel c = bootstrap(l, (io.netty.channel.EventLoop) loop, EpollServerSocketChannel.class)
                             .option(io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT, true).bind(address).sync().channel();
@@ -159,17 +161,6 @@ public final class SmtpServer implements AutoCloseable {
             channels.put(l.name(), new Bound(l, List.copyOf(bound)));
         }
         log.info("listening on {} ({})", l.bind(), l.kind().name().toLowerCase());
-    }
-
-    /**
-     * SO_REUSEPORT would let these sockets join a port another process of this user holds with the same
-     * option (a second Postern still running): a plain bind first refuses a taken port, as without it.
-     */
-    private static void refuseIfTaken(InetSocketAddress address) throws IOException {
-        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
-            probe.setReuseAddress(true); // connections of an earlier run in TIME_WAIT do not hold the port
-            probe.bind(address);
-        }
     }
 
     private ServerBootstrap bootstrap(Config.Listener l, EventLoopGroup group, Class<? extends ServerChannel> channelClass) {
