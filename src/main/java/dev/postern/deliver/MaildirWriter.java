@@ -36,6 +36,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * fsyncs its own file (concurrent fsyncs share the file system's journal commits), then one thread renames
  * every file that is ready into new/ and fsyncs each directory once for the whole batch. A delivery
  * returns only after its batch's directory fsync, so "delivered" still means durable.
+ *
+ * <p>The publisher gathers: while other deliveries are still writing their files it waits for them, up to
+ * {@link #GATHER_NANOS} (2 ms), so that a busy server fsyncs new/ once for many files rather than once or twice for
+ * each (measured at 20 clients: 1.8 files per directory fsync without waiting). A delivery alone is published
+ * at once: nobody else is writing.
  */
 public final class MaildirWriter implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("postern.local");
@@ -47,6 +52,11 @@ public final class MaildirWriter implements AutoCloseable {
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong published = new AtomicLong();
     private final AtomicLong dirSyncs = new AtomicLong();
+    /** Deliveries between starting their file and handing it to the publisher. */
+    private final java.util.concurrent.atomic.AtomicInteger writing = new java.util.concurrent.atomic.AtomicInteger();
+    /** The longest a batch waits for files still being written: a delivery's own fdatasync takes 0.1–0.3 ms here. */
+    static final long GATHER_NANOS = 2_000_000;
+    private final long gatherNanos;
     /** Held by the publisher while it works a batch; tests hold it to gather one. */
     final java.util.concurrent.locks.ReentrantLock publishing = new java.util.concurrent.locks.ReentrantLock();
     private volatile boolean closed;
@@ -70,6 +80,12 @@ public final class MaildirWriter implements AutoCloseable {
      * @param bounceOverQuota   a full mailbox bounces (5.2.2) instead of deferring (4.2.2)
      */
     public MaildirWriter(Path mailboxesRoot, String hostname, boolean subaddressFolders, boolean bounceOverQuota, MailboxOwner owner) {
+        this(mailboxesRoot, hostname, subaddressFolders, bounceOverQuota, owner, GATHER_NANOS);
+    }
+
+    /** As above, with the batch's wait for files still being written (tests lengthen it). */
+    MaildirWriter(Path mailboxesRoot, String hostname, boolean subaddressFolders, boolean bounceOverQuota, MailboxOwner owner, long gatherNanos) {
+        this.gatherNanos = gatherNanos;
         this.owner = owner;
         this.subaddressFolders = subaddressFolders;
         this.bounceOverQuota = bounceOverQuota;
@@ -226,24 +242,13 @@ public final class MaildirWriter implements AutoCloseable {
         Path newDir = md.resolve("new");
         if (!Files.isDirectory(newDir) || !Files.isDirectory(tmpDir)) createMaildir(mailboxesRoot, md, owner);
         Path tmp = tmpDir.resolve(name);
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            if (owner != null) owner.apply(tmp);
-            OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), buffer);
-            out.write(("Return-Path: <" + returnPath + ">\nDelivered-To: " + deliveredTo + "\n").getBytes(StandardCharsets.UTF_8));
-            copyToLf(content, out, buffer);
-            out.flush();
-            ch.force(false);                                 // 1. the message is on disk in tmp/ (fdatasync: the data and the size that reads it)
-        } catch (IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the original error matters more
-            }
-            throw e;
+        Publish p = new Publish(tmp, newDir.resolve(name), new CompletableFuture<>());
+        writing.incrementAndGet();
+        try {
+            write(tmp, returnPath, deliveredTo, content, buffer);   // 1. the message is on disk in tmp/
+        } finally {
+            writing.decrementAndGet();                       // before the hand-over: a batch never waits for its own last file
         }
-        Path target = newDir.resolve(name);
-        Publish p = new Publish(tmp, target, new CompletableFuture<>());
         if (closed) throw new IOException("maildir writer is closed");
         ready.add(p);                                        // 2. and 3. in a batch, on the publisher thread
         try {
@@ -254,7 +259,27 @@ public final class MaildirWriter implements AutoCloseable {
         } catch (ExecutionException e) {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         }
-        return target;
+        return p.target();
+    }
+
+    /** Writes and fdatasyncs tmp/NAME (the data and the size that reads it); removes it again on failure. */
+    private void write(Path tmp, String returnPath, String deliveredTo, InputStream content, int buffer) throws IOException {
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            if (owner != null) owner.apply(tmp);
+            OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), buffer);
+            out.write(("Return-Path: <" + returnPath + ">\nDelivered-To: " + deliveredTo + "\n").getBytes(StandardCharsets.UTF_8));
+            copyToLf(content, out, buffer);
+            out.flush();
+            ch.force(false);
+        } catch (IOException | RuntimeException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the original error matters more
+            }
+            throw e;
+        }
     }
 
     /** The publisher: renames every ready file into new/ (visible whole), then fsyncs each new/ once. */
@@ -264,8 +289,9 @@ public final class MaildirWriter implements AutoCloseable {
             try {
                 Publish first = ready.poll(200, TimeUnit.MILLISECONDS);
                 if (first == null) continue;
-                publishing.lock();
                 batch.add(first);
+                gather(batch);
+                publishing.lock();
                 ready.drainTo(batch);
                 Map<Path, List<Publish>> byDir = new LinkedHashMap<>();
                 for (Publish p : batch) {
@@ -298,6 +324,20 @@ public final class MaildirWriter implements AutoCloseable {
             }
         }
         for (Publish p; (p = ready.poll()) != null; ) p.done().completeExceptionally(new IOException("maildir writer closed"));
+    }
+
+    /** Adds to the batch the files of deliveries still writing, waiting for them up to gatherNanos. */
+    private void gather(List<Publish> batch) throws InterruptedException {
+        long deadline = System.nanoTime() + gatherNanos;
+        ready.drainTo(batch);
+        while (writing.get() > 0 && !closed) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return;
+            Publish next = ready.poll(left, TimeUnit.NANOSECONDS);
+            if (next == null) return;
+            batch.add(next);
+            ready.drainTo(batch);
+        }
     }
 
     @Override public void close() {

@@ -61,6 +61,50 @@ class MaildirWriterTest {
         w.close();
     }
 
+    @Test void aBatchWaitsForFilesStillBeingWrittenButADeliveryAloneIsPublishedAtOnce() throws Exception {
+        MaildirWriter w = new MaildirWriter(dir, "mx.example.test", false, false, null, 5_000_000_000L);
+        long started = System.nanoTime();
+        w.deliver("alice@example.test", "alone", "s@remote.test", "alice@example.test", new ByteArrayInputStream("a\r\n".getBytes()));
+        assertThat(System.nanoTime() - started).as("nobody else writing: no wait for the 5 s window").isLessThan(2_000_000_000L);
+        assertThat(w.stats().get("postern_maildir_batches_total")).isEqualTo(1);
+
+        // a slow writer: its content arrives 300 ms after a quick delivery has handed its file over
+        java.util.concurrent.CountDownLatch slowStarted = new java.util.concurrent.CountDownLatch(1);
+        java.io.InputStream slowContent = new java.io.InputStream() {
+            private final java.io.InputStream rest = new ByteArrayInputStream("slow\r\n".getBytes());
+            private boolean waited;
+            @Override public int read() throws java.io.IOException {
+                if (!waited) {
+                    waited = true;
+                    slowStarted.countDown();
+                    try {
+                        Thread.sleep(300);
+                    } catch (InterruptedException e) {
+                        throw new java.io.InterruptedIOException();
+                    }
+                }
+                return rest.read();
+            }
+        };
+        ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        Thread slow = new Thread(() -> {
+            try {
+                w.deliver("bob@example.test", "slow", "s@remote.test", "bob@example.test", slowContent);
+            } catch (Throwable e) {
+                failures.add(e);
+            }
+        });
+        slow.start();
+        slowStarted.await();
+        w.deliver("alice@example.test", "quick", "s@remote.test", "alice@example.test", new ByteArrayInputStream("q\r\n".getBytes()));
+        slow.join(10_000);
+        assertThat(failures).isEmpty();
+        assertThat(listNew("alice")).hasSize(2);
+        assertThat(listNew("bob")).hasSize(1);
+        assertThat(w.stats().get("postern_maildir_batches_total")).as("the quick file waited for the slow one: one batch for both").isEqualTo(2);
+        w.close();
+    }
+
     private List<Path> listNew(String user) throws Exception {
         Path d = dir.resolve("example.test").resolve(user).resolve("Maildir").resolve("new");
         if (!Files.isDirectory(d)) return List.of();
