@@ -54,6 +54,8 @@ public final class MaildirWriter implements AutoCloseable {
     private final AtomicLong dirSyncs = new AtomicLong();
     /** Deliveries between starting their file and handing it to the publisher. */
     private final java.util.concurrent.atomic.AtomicInteger writing = new java.util.concurrent.atomic.AtomicInteger();
+    /** The publisher is waiting for writers: the last one to finish wakes it. */
+    private volatile boolean gathering;
     /** The longest a batch waits for files still being written: a delivery's own fdatasync takes 0.1–0.3 ms here. */
     static final long GATHER_NANOS = 2_000_000;
     private final long gatherNanos;
@@ -244,13 +246,15 @@ public final class MaildirWriter implements AutoCloseable {
         Path tmp = tmpDir.resolve(name);
         Publish p = new Publish(tmp, newDir.resolve(name), new CompletableFuture<>());
         writing.incrementAndGet();
+        boolean lastWriter;
         try {
             write(tmp, returnPath, deliveredTo, content, buffer);   // 1. the message is on disk in tmp/
         } finally {
-            writing.decrementAndGet();                       // before the hand-over: a batch never waits for its own last file
+            lastWriter = writing.decrementAndGet() == 0;
         }
         if (closed) throw new IOException("maildir writer is closed");
         ready.add(p);                                        // 2. and 3. in a batch, on the publisher thread
+        if (lastWriter && gathering) java.util.concurrent.locks.LockSupport.unpark(publisher); // the batch is complete
         try {
             p.done().get();
         } catch (InterruptedException e) {
@@ -326,18 +330,23 @@ public final class MaildirWriter implements AutoCloseable {
         for (Publish p; (p = ready.poll()) != null; ) p.done().completeExceptionally(new IOException("maildir writer closed"));
     }
 
-    /** Adds to the batch the files of deliveries still writing, waiting for them up to gatherNanos. */
-    private void gather(List<Publish> batch) throws InterruptedException {
+    /**
+     * Adds to the batch the files of deliveries still writing, waiting for them up to gatherNanos: asleep
+     * until the last of them hands its file over (it wakes us) or the time is up, not woken once per file.
+     */
+    private void gather(List<Publish> batch) {
         long deadline = System.nanoTime() + gatherNanos;
-        ready.drainTo(batch);
-        while (writing.get() > 0 && !closed) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) return;
-            Publish next = ready.poll(left, TimeUnit.NANOSECONDS);
-            if (next == null) return;
-            batch.add(next);
-            ready.drainTo(batch);
+        gathering = true; // written before writing is read, as a writer decrements before it reads this: one of us sees the other
+        try {
+            while (writing.get() > 0 && !closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) break;
+                java.util.concurrent.locks.LockSupport.parkNanos(this, left);
+            }
+        } finally {
+            gathering = false;
         }
+        ready.drainTo(batch);
     }
 
     @Override public void close() {
