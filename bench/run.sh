@@ -77,18 +77,23 @@ stat3() { sort -g | awk 'NF{a[++n]=$1} END {if(n==0){print "-";exit} printf "%.*
 med() { sort -g | awk 'NF{a[++n]=$1} END {print a[int((n+1)/2)]}'; }
 
 declare -A R
-scenario() { # key mta clients size msgs dest
+# One scenario, both MTAs: an untimed run of each, then their measured runs alternate (Postern, Postfix,
+# Postern, ...), so that a slow minute of this shared machine falls on both and not on one MTA's figures.
+scenario() { # key clients size msgs dest
   local key=$1; shift
-  local acc="" e2e="" cpu="" a e c
-  # one untimed run of the same scenario first, for both MTAs: code paths the general warm-up did not take
-  # (one client's timing, a Maildir) are compiled before the clock starts, and the short runs are less noisy
-  run_once "$@" >/dev/null
+  local mta a e c
+  # one untimed run first: code paths the general warm-up did not take (one client's timing, a Maildir) are
+  # compiled before the clock starts, and the short runs are less noisy
+  for mta in postern postfix; do run_once "$mta" "$@" >/dev/null; done
   for _ in $(seq "$REPS"); do
-    read -r a e c < <(run_once "$@")
-    acc+="$a"$'\n'; e2e+="$e"$'\n'; cpu+="$c"$'\n'
+    for mta in postern postfix; do
+      read -r a e c < <(run_once "$mta" "$@")
+      R[$mta.$key.acc]+="$a"$'\n'; R[$mta.$key.e2e]+="$e"$'\n'; R[$mta.$key.cpu]+="$c"$'\n'
+    done
   done
-  R[$key.acc]=$acc; R[$key.e2e]=$e2e; R[$key.cpu]=$cpu
-  echo "$key: accepted $(printf '%s' "$acc" | stat3) msg/s, end-to-end $(printf '%s' "$e2e" | stat3) msg/s, cpu $(printf '%s' "$cpu" | stat3 3) ms/msg" >&2
+  for mta in postern postfix; do
+    echo "$mta.$key: accepted $(printf '%s' "${R[$mta.$key.acc]}" | stat3) msg/s, end-to-end $(printf '%s' "${R[$mta.$key.e2e]}" | stat3) msg/s, cpu $(printf '%s' "${R[$mta.$key.cpu]}" | stat3 3) ms/msg" >&2
+  done
 }
 
 # An MTA runs for weeks: measure the JIT-compiled steady state. 3,000 messages, the old warm-up, left the
@@ -104,27 +109,23 @@ drained() { local a b; a="$(sink_count) $(maildir_count postern)"; sleep 2; b="$
 for _ in $(seq 60); do drained && break; done
 
 FSYNC=$($PY bench/tools/fsync_probe.py "$work" 3 | tr '\n' ' ')
-for mta in postern postfix; do
-  for clients in 1 20 100; do
-    for size in 1024 51200; do
-      msgs=5000; [ $clients = 1 ] && msgs=1000; [ $size = 51200 ] && msgs=$((msgs / 2))
-      scenario "$mta.relay.$clients.$size" "$mta" "$clients" "$size" "$msgs" relay
-    done
+for clients in 1 20 100; do
+  for size in 1024 51200; do
+    msgs=5000; [ $clients = 1 ] && msgs=1000; [ $size = 51200 ] && msgs=$((msgs / 2))
+    scenario "relay.$clients.$size" "$clients" "$size" "$msgs" relay
   done
-  scenario "$mta.local.20.1024" "$mta" 20 1024 5000 local
-  scenario "$mta.local.100.1024" "$mta" 100 1024 5000 local
 done
+scenario "local.20.1024" 20 1024 5000 local
+scenario "local.100.1024" 100 1024 5000 local
 
 # a client in Java on one Netty event loop: the Python one took most of a core itself
 lat() { java -cp target/postern.jar bench/tools/Latency.java --port "$(port_of "$1")" --clients 100 --messages 10000 --size 1024; }
-for mta in postern postfix; do
-  l50=""; l99=""; lr=""
-  for _ in $(seq "$REPS"); do
+for _ in $(seq "$REPS"); do
+  for mta in postern postfix; do
     for _ in $(seq 60); do drained && break; done
     read -r _ rate _ p50 _ p99 < <(lat "$mta")
-    lr+="$rate"$'\n'; l50+="$p50"$'\n'; l99+="$p99"$'\n'
+    R[$mta.lat.rate]+="$rate"$'\n'; R[$mta.lat.p50]+="$p50"$'\n'; R[$mta.lat.p99]+="$p99"$'\n'
   done
-  R[$mta.lat.rate]=$lr; R[$mta.lat.p50]=$l50; R[$mta.lat.p99]=$l99
 done
 
 # 10,000 idle connections to Postern: resident memory while they are open
@@ -146,7 +147,7 @@ row() { # label key [decimals]
   echo
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; $(java -version 2>&1 | head -1); Postfix $(postconf -h mail_version)."
   echo "fsync probe on the data disk: $FSYNC"
-  echo "Each figure: median (min–max) of $REPS runs. smtp-source clients, 1 message per connection; 1,000 messages at 1 client, 5,000 at 20 and 100 (half for 50 KB); each scenario runs once untimed before its measured runs, for both MTAs."
+  echo "Each figure: median (min–max) of $REPS runs. smtp-source clients, 1 message per connection; 1,000 messages at 1 client, 5,000 at 20 and 100 (half for 50 KB); each scenario runs once untimed for both MTAs, then their measured runs alternate (Postern, Postfix, Postern, ...)."
   echo "Both MTAs relay to the same smtp-sink on $SINK_HOST, or deliver to a Maildir; Postern uses its default group-commit queue and the launcher's default JVM options (\`./postern\`), after a warm-up of ~37,000 messages. Command: \`bench/run.sh\`."
   echo
   echo "## Durable acceptance, messages/s (until smtp-source has every 250)"
