@@ -29,7 +29,8 @@ public final class PolicyChain {
     }
 
     public boolean blocking(Phase phase) {
-        return checks.getOrDefault(phase, List.of()).stream().anyMatch(Check::blocking);
+        for (Check c : checks.getOrDefault(phase, List.of())) if (c.blocking()) return true; // asked for every command
+        return false;
     }
 
     /** Runs the phase's checks on this thread (checks that may wait on the DNS included). */

@@ -188,8 +188,9 @@ public final class LogSpool implements Spool {
                 tailLengths.add(prefix.length);
             }
             try {
+                // not copied: this message's buffer takes no more content once it commits
                 content.flush((b, len) -> {
-                    records.add(LogRecord.of(LogRecord.Type.CHUNK, id, Arrays.copyOf(b, len)));
+                    records.add(new LogRecord(LogRecord.Type.CHUNK, id, b, 0, len));
                     tailLengths.add(len);
                 });
             } catch (IOException e) {
