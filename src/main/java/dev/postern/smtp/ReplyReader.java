@@ -48,7 +48,7 @@ public final class ReplyReader {
     }
 
     /** Where "X.Y.Z " ends (the space), X one of 2, 4, 5 and Y, Z one to three digits (RFC 3463 2); -1 if not there. */
-    static int enhancedCodeEnd(String t) {
+    private static int enhancedCodeEnd(String t) {
         int n = t.length();
         if (n < 6 || (t.charAt(0) != '2' && t.charAt(0) != '4' && t.charAt(0) != '5') || t.charAt(1) != '.') return -1;
         int i = digits(t, 2);
