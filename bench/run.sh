@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 # ---------------------------------------------------------------- the shared receiver
 smtp-sink -c -u nobody "$SINK_HOST:$SINK_PORT" 2000 > "$work/sink.out" 2>&1 &
-pids+=($!)
+SINK_PID=$!; pids+=($SINK_PID)
 sink_count() { tr '\r' '\n' < "$work/sink.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2 || echo 0; }
 
 # ---------------------------------------------------------------- Postern
@@ -58,20 +58,28 @@ maildir_count() {
   if [ -d "$d" ]; then find "$d" -type f | wc -l; else echo 0; fi
 }
 
-# One acceptance run: prints "accepted_msgs_per_s end_to_end_msgs_per_s cpu_ms_per_msg"
+# CPU of this shell's finished children (bash's times, second line): noted to a file by the shell itself (in a
+# command substitution, times would describe a subshell that has no children), read back in seconds
+children_cpu() { times > "$work/times.$1"; }
+children_secs() { awk 'NR==2{for(i=1;i<=2;i++){split($i,t,"m"); s+=t[1]*60+t[2]} print s}' "$work/times.$1"; }
+sink_cpu() { awk '{print ($14+$15)/100}' /proc/$SINK_PID/stat; }
+
+# One acceptance run: prints "accepted_msgs_per_s end_to_end_msgs_per_s cpu_ms_per_msg source_cpu_ms_per_msg
+# sink_cpu_ms_per_msg": the last two are what the load generator itself costs, on the same two cores
 run_once() { # mta clients size msgs destination(relay|local)
-  local mta=$1 clients=$2 size=$3 msgs=$4 dest=$5 rcpt before target t0 t1 t2 c0 c1 n
+  local mta=$1 clients=$2 size=$3 msgs=$4 dest=$5 rcpt before target t0 t1 t2 c0 c1 n s0 s1 k0 k1
   if [ "$dest" = relay ]; then rcpt=user@sink.test; before=$(sink_count); else rcpt=benchuser@bench.test; before=$(maildir_count "$mta"); fi
   target=$((before + msgs))
-  c0=$(cpu_of "$mta"); t0=$(date +%s.%N)
+  c0=$(cpu_of "$mta"); k0=$(sink_cpu); children_cpu 0; t0=$(date +%s.%N)
   smtp-source -s "$clients" -l "$size" -m "$msgs" -f bench@source.test -t "$rcpt" "127.0.0.1:$(port_of "$mta")"
-  t1=$(date +%s.%N)
+  t1=$(date +%s.%N); children_cpu 1; s0=$(children_secs 0); s1=$(children_secs 1)
   for _ in $(seq 12000); do
     if [ "$dest" = relay ]; then n=$(sink_count); else n=$(maildir_count "$mta"); fi
     [ "$n" -ge "$target" ] && break; sleep 0.05
   done
-  t2=$(date +%s.%N); sleep 0.5; c1=$(cpu_of "$mta")
-  echo "$(echo "$msgs / ($t1 - $t0)" | bc -l) $(echo "$msgs / ($t2 - $t0)" | bc -l) $(echo "($c1 - $c0) * 1000 / $msgs" | bc -l)"
+  t2=$(date +%s.%N); sleep 0.5; c1=$(cpu_of "$mta"); k1=$(sink_cpu)
+  echo "$(echo "$msgs / ($t1 - $t0)" | bc -l) $(echo "$msgs / ($t2 - $t0)" | bc -l) $(echo "($c1 - $c0) * 1000 / $msgs" | bc -l)" \
+    "$(echo "($s1 - $s0) * 1000 / $msgs" | bc -l) $(echo "($k1 - $k0) * 1000 / $msgs" | bc -l)"
 }
 stat3() { sort -g | awk 'NF{a[++n]=$1} END {if(n==0){print "-";exit} printf "%.*f (%.*f–%.*f)", d, a[int((n+1)/2)], d, a[1], d, a[n]}' d="${1:-0}"; }
 med() { sort -g | awk 'NF{a[++n]=$1} END {print a[int((n+1)/2)]}'; }
@@ -87,8 +95,9 @@ scenario() { # key clients size msgs dest
   for mta in postern postfix; do run_once "$mta" "$@" >/dev/null; done
   for _ in $(seq "$REPS"); do
     for mta in postern postfix; do
-      read -r a e c < <(run_once "$mta" "$@")
+      read -r a e c src snk < <(run_once "$mta" "$@")
       R[$mta.$key.acc]+="$a"$'\n'; R[$mta.$key.e2e]+="$e"$'\n'; R[$mta.$key.cpu]+="$c"$'\n'
+      R[$mta.$key.src]+="$src"$'\n'; R[$mta.$key.snk]+="$snk"$'\n'
     done
   done
   for mta in postern postfix; do
@@ -119,12 +128,22 @@ scenario "local.20.1024" 20 1024 5000 local
 scenario "local.100.1024" 100 1024 5000 local
 
 # a client in Java on one Netty event loop: the Python one took most of a core itself
-lat() { java -cp target/postern.jar bench/tools/Latency.java --port "$(port_of "$1")" --clients 100 --messages 10000 --size 1024; }
+# Each client as fast as it can (both MTAs saturated: the latency is mostly queueing for the two cores), then
+# at an offered load both can carry (LOW_RATE msg/s over the 100 clients, about half of Postfix's rate here),
+# then at HIGH_RATE, which only Postern carries.
+LOW_RATE=${LOW_RATE:-300} HIGH_RATE=${HIGH_RATE:-2000}
+lat() { # mta rate messages
+  java -cp target/postern.jar bench/tools/Latency.java --port "$(port_of "$1")" --clients 100 --messages "$3" --size 1024 --rate "$2"
+}
 for _ in $(seq "$REPS"); do
-  for mta in postern postfix; do
-    for _ in $(seq 60); do drained && break; done
-    read -r _ rate _ p50 _ p99 < <(lat "$mta")
-    R[$mta.lat.rate]+="$rate"$'\n'; R[$mta.lat.p50]+="$p50"$'\n'; R[$mta.lat.p99]+="$p99"$'\n'
+  for load in 0:lat:10000 "$LOW_RATE:low:6000" "$HIGH_RATE:high:10000"; do
+    IFS=: read -r rate key msgs <<< "$load"
+    for mta in postern postfix; do
+      [ "$key" = high ] && [ "$mta" = postfix ] && continue
+      for _ in $(seq 60); do drained && break; done
+      read -r _ r _ p50 _ p99 < <(lat "$mta" "$rate" "$msgs")
+      R[$mta.$key.rate]+="$r"$'\n'; R[$mta.$key.p50]+="$p50"$'\n'; R[$mta.$key.p99]+="$p99"$'\n'
+    done
   done
 done
 
@@ -177,11 +196,23 @@ row() { # label key [decimals]
   echo
   echo "## Acceptance latency, 100 persistent clients, 1 KB (end of data to 250), ms"
   echo
-  echo "| | Postern | Postfix |"
-  echo "|---|---|---|"
-  echo "| p50 | $(printf '%s' "${R[postern.lat.p50]}" | stat3 2) | $(printf '%s' "${R[postfix.lat.p50]}" | stat3 2) |"
-  echo "| p99 | $(printf '%s' "${R[postern.lat.p99]}" | stat3 2) | $(printf '%s' "${R[postfix.lat.p99]}" | stat3 2) |"
-  echo "| msg/s | $(printf '%s' "${R[postern.lat.rate]}" | stat3) | $(printf '%s' "${R[postfix.lat.rate]}" | stat3) |"
+  echo "| load | | Postern | Postfix |"
+  echo "|---|---|---|---|"
+  for k in "lat:as fast as each client can" "low:$LOW_RATE msg/s offered" "high:$HIGH_RATE msg/s offered"; do
+    key=${k%%:*} label=${k#*:}
+    for m in p50:p50 p99:p99 "rate:msg/s"; do
+      f=${m%%:*} d=2; [ "$f" = rate ] && d=0
+      echo "| $label | ${m#*:} | $(printf '%s' "${R[postern.$key.$f]}" | stat3 $d) | $(printf '%s' "${R[postfix.$key.$f]-}" | stat3 $d) |"
+    done
+  done
+  echo
+  echo "## What the load generator costs, ms of CPU per message (on the same two cores)"
+  echo
+  echo "| scenario | smtp-source, Postern runs | smtp-source, Postfix runs | smtp-sink, Postern runs | smtp-sink, Postfix runs |"
+  echo "|---|---|---|---|---|"
+  for k in relay.20.1024 relay.100.1024 local.20.1024; do
+    echo "| $k | $(printf '%s' "${R[postern.$k.src]}" | stat3 3) | $(printf '%s' "${R[postfix.$k.src]}" | stat3 3) | $(printf '%s' "${R[postern.$k.snk]}" | stat3 3) | $(printf '%s' "${R[postfix.$k.snk]}" | stat3 3) |"
+  done
   echo
   echo "## Memory"
   echo

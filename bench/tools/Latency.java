@@ -21,15 +21,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Acceptance latency under load, with a client that costs little CPU (one Netty event loop, epoll): CLIENTS
  * persistent SMTP connections each send MESSAGES/CLIENTS messages back to back; for every message, the
- * time from writing the end of data (".") to reading its reply. Prints "rate R p50_ms P p99_ms Q max_ms M"
+ * time from writing the end of data (".") to reading its reply. With --rate R, each client starts its transactions
+ * on a schedule so that all of them together offer R messages/s (a latency at a given load, not at saturation).
+ * Prints "rate R p50_ms P p99_ms Q max_ms M"
  * (the first six fields as latency.py did). Loopback only; bounded by --messages.
  *
- *   java -cp target/postern.jar bench/tools/Latency.java --port 2525 [--clients 100] [--messages 5000] [--size 1024]
+ *   java -cp target/postern.jar bench/tools/Latency.java --port 2525 [--clients 100] [--messages 5000] [--size 1024] [--rate 0]
  */
 public final class Latency {
     public static void main(String[] args) throws Exception {
         String host = "127.0.0.1", rcpt = "user@sink.test", from = "bench@source.test";
-        int port = 0, clients = 100, messages = 5000, size = 1024;
+        int port = 0, clients = 100, messages = 5000, size = 1024, rate = 0;
         boolean accept4xx = false;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
@@ -38,6 +40,7 @@ public final class Latency {
                 case "--clients" -> clients = Integer.parseInt(args[i + 1]);
                 case "--messages" -> messages = Integer.parseInt(args[i + 1]);
                 case "--size" -> size = Integer.parseInt(args[i + 1]);
+                case "--rate" -> rate = Integer.parseInt(args[i + 1]); // offered msg/s over all clients; 0: back to back
                 case "--rcpt" -> rcpt = args[i + 1];
                 case "--from" -> from = args[i + 1]; // "%d" becomes the client's number: one sender domain each
                 case "--accept-4xx" -> accept4xx = Boolean.parseBoolean(args[i + 1]);
@@ -52,6 +55,7 @@ public final class Latency {
         StringBuilder body = new StringBuilder("Subject: latency\r\n\r\n");
         String sender = from, recipient = rcpt;
         boolean tolerate = accept4xx;
+        long intervalNanos = rate > 0 ? clients * 1_000_000_000L / rate : 0;
         for (int i = 0; i < Math.max(1, size / 80); i++) body.append("x".repeat(78)).append("\r\n");
         String text = body + ".\r\n";
 
@@ -59,13 +63,14 @@ public final class Latency {
         try {
             long t0 = System.nanoTime();
             for (int i = 0; i < clients; i++) {
+                long firstSlot = t0 + intervalNanos * i / clients; // slots spread evenly over the clients
                 String mailFrom = sender.replace("%d", String.valueOf(i));
                 byte[] envelope = ("MAIL FROM:<" + mailFrom + ">\r\nRCPT TO:<" + recipient + ">\r\nDATA\r\n").getBytes(StandardCharsets.US_ASCII);
                 byte[] content = ("From: <" + mailFrom + ">\r\n" + text).getBytes(StandardCharsets.US_ASCII);
                 new Bootstrap().group(group).channel(EpollSocketChannel.class).option(ChannelOption.TCP_NODELAY, true)
                         .handler(new ChannelInitializer<SocketChannel>() {
                             @Override protected void initChannel(SocketChannel ch) {
-                                ch.pipeline().addLast(new Client(per, envelope, content, latencies, recorded, done, tolerate));
+                                ch.pipeline().addLast(new Client(per, envelope, content, latencies, recorded, done, tolerate, firstSlot, intervalNanos));
                             }
                         }).connect(host, port).sync();
             }
@@ -90,10 +95,14 @@ public final class Latency {
         final CountDownLatch done;
         final boolean accept4xx;
         final StringBuilder line = new StringBuilder();
+        final long interval;
         int sent, repliesWanted = 1, stage; // 0 greeting, 1 EHLO, 2 envelope, 3 data, 4 QUIT
-        long t0;
+        long t0, slot;
 
-        Client(int messages, byte[] envelope, byte[] content, long[] latencies, AtomicInteger recorded, CountDownLatch done, boolean accept4xx) {
+        Client(int messages, byte[] envelope, byte[] content, long[] latencies, AtomicInteger recorded, CountDownLatch done, boolean accept4xx,
+               long firstSlot, long interval) {
+            this.slot = firstSlot;
+            this.interval = interval;
             this.accept4xx = accept4xx;
             this.messages = messages;
             this.envelope = envelope;
@@ -123,8 +132,13 @@ public final class Latency {
                 case 0 -> send(ch, "EHLO bench.test\r\n".getBytes(StandardCharsets.US_ASCII), 1, 1);
                 case 1, 3 -> {
                     if (stage == 3) latencies[recorded.getAndIncrement()] = System.nanoTime() - t0;
-                    if (sent++ < messages) send(ch, envelope, 3, 2);
-                    else send(ch, "QUIT\r\n".getBytes(StandardCharsets.US_ASCII), 1, 4);
+                    if (sent++ < messages) {
+                        // paced: the next transaction starts at its slot, or at once when the client is behind
+                        long wait = interval == 0 ? 0 : slot - System.nanoTime();
+                        slot += interval;
+                        if (wait > 0) ch.eventLoop().schedule(() -> send(ch, envelope, 3, 2), wait, TimeUnit.NANOSECONDS);
+                        else send(ch, envelope, 3, 2);
+                    } else send(ch, "QUIT\r\n".getBytes(StandardCharsets.US_ASCII), 1, 4);
                 }
                 case 2 -> {
                     t0 = System.nanoTime();
