@@ -23,15 +23,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * persistent SMTP connections each send MESSAGES/CLIENTS messages back to back; for every message, the
  * time from writing the end of data (".") to reading its reply. With --rate R, each client starts its transactions
  * on a schedule so that all of them together offer R messages/s (a latency at a given load, not at saturation).
+ * With --warmup W, the first W messages (W/CLIENTS per client) are sent but their latencies not counted: this
+ * client's own JVM compiles its code in the first seconds, on the same cores as the server.
  * Prints "rate R p50_ms P p99_ms Q max_ms M"
  * (the first six fields as latency.py did). Loopback only; bounded by --messages.
  *
- *   java -cp target/postern.jar bench/tools/Latency.java --port 2525 [--clients 100] [--messages 5000] [--size 1024] [--rate 0]
+ *   java -cp target/postern.jar bench/tools/Latency.java --port 2525 [--clients 100] [--messages 5000] [--size 1024] [--rate 0] [--warmup 0]
  */
 public final class Latency {
     public static void main(String[] args) throws Exception {
         String host = "127.0.0.1", rcpt = "user@sink.test", from = "bench@source.test";
-        int port = 0, clients = 100, messages = 5000, size = 1024, rate = 0;
+        int port = 0, clients = 100, messages = 5000, size = 1024, rate = 0, warmup = 0;
         boolean accept4xx = false;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
@@ -41,6 +43,7 @@ public final class Latency {
                 case "--messages" -> messages = Integer.parseInt(args[i + 1]);
                 case "--size" -> size = Integer.parseInt(args[i + 1]);
                 case "--rate" -> rate = Integer.parseInt(args[i + 1]); // offered msg/s over all clients; 0: back to back
+                case "--warmup" -> warmup = Integer.parseInt(args[i + 1]); // sent first and not counted (this JVM's own JIT)
                 case "--rcpt" -> rcpt = args[i + 1];
                 case "--from" -> from = args[i + 1]; // "%d" becomes the client's number: one sender domain each
                 case "--accept-4xx" -> accept4xx = Boolean.parseBoolean(args[i + 1]);
@@ -48,7 +51,8 @@ public final class Latency {
             }
         }
         if (!host.startsWith("127.") && !host.equals("::1")) throw new IllegalArgumentException("loopback only");
-        int per = messages / clients;
+        int per = messages / clients, skip = warmup / clients;
+        if (skip >= per) throw new IllegalArgumentException("--warmup must be below --messages");
         long[] latencies = new long[per * clients];
         AtomicInteger recorded = new AtomicInteger();
         CountDownLatch done = new CountDownLatch(clients);
@@ -70,7 +74,7 @@ public final class Latency {
                 new Bootstrap().group(group).channel(EpollSocketChannel.class).option(ChannelOption.TCP_NODELAY, true)
                         .handler(new ChannelInitializer<SocketChannel>() {
                             @Override protected void initChannel(SocketChannel ch) {
-                                ch.pipeline().addLast(new Client(per, envelope, content, latencies, recorded, done, tolerate, firstSlot, intervalNanos));
+                                ch.pipeline().addLast(new Client(per, skip, envelope, content, latencies, recorded, done, tolerate, firstSlot, intervalNanos));
                             }
                         }).connect(host, port).sync();
             }
@@ -79,7 +83,8 @@ public final class Latency {
             int n = recorded.get();
             long[] lat = Arrays.copyOf(latencies, n);
             Arrays.sort(lat);
-            System.out.printf("rate %.0f p50_ms %.2f p99_ms %.2f max_ms %.2f%n", n / seconds, lat[n / 2] / 1e6, lat[(int) (n * 0.99)] / 1e6,
+            // the rate counts every message, warm-up included: it is the load the server carried
+            System.out.printf("rate %.0f p50_ms %.2f p99_ms %.2f max_ms %.2f%n", per * clients / seconds, lat[n / 2] / 1e6, lat[(int) (n * 0.99)] / 1e6,
                     lat[n - 1] / 1e6);
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
@@ -88,7 +93,7 @@ public final class Latency {
 
     /** One connection: greeting, EHLO, then per message three replies to the pipelined envelope and one to the data. */
     static final class Client extends SimpleChannelInboundHandler<ByteBuf> {
-        final int messages;
+        final int messages, skip;
         final byte[] envelope, content;
         final long[] latencies;
         final AtomicInteger recorded;
@@ -99,12 +104,13 @@ public final class Latency {
         int sent, repliesWanted = 1, stage; // 0 greeting, 1 EHLO, 2 envelope, 3 data, 4 QUIT
         long t0, slot;
 
-        Client(int messages, byte[] envelope, byte[] content, long[] latencies, AtomicInteger recorded, CountDownLatch done, boolean accept4xx,
+        Client(int messages, int skip, byte[] envelope, byte[] content, long[] latencies, AtomicInteger recorded, CountDownLatch done, boolean accept4xx,
                long firstSlot, long interval) {
             this.slot = firstSlot;
             this.interval = interval;
             this.accept4xx = accept4xx;
             this.messages = messages;
+            this.skip = skip;
             this.envelope = envelope;
             this.content = content;
             this.latencies = latencies;
@@ -131,7 +137,7 @@ public final class Latency {
             switch (stage) {
                 case 0 -> send(ch, "EHLO bench.test\r\n".getBytes(StandardCharsets.US_ASCII), 1, 1);
                 case 1, 3 -> {
-                    if (stage == 3) latencies[recorded.getAndIncrement()] = System.nanoTime() - t0;
+                    if (stage == 3 && sent > skip) latencies[recorded.getAndIncrement()] = System.nanoTime() - t0;
                     if (sent++ < messages) {
                         // paced: the next transaction starts at its slot, or at once when the client is behind
                         long wait = interval == 0 ? 0 : slot - System.nanoTime();
