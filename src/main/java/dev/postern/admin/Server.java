@@ -398,7 +398,8 @@ public final class Server implements AutoCloseable {
         return new QueueManager.Times(q.minBackoff(), q.maxBackoff(), q.maxLifetime(), q.delayWarning());
     }
 
-    private static Map<dev.postern.queue.PriorityClass, QueueManager.ClassSettings> classes(Config.QueueSettings q) {
+    /** [queue.classes] as the queue takes them (the queue does not read the configuration itself). */
+    static Map<dev.postern.queue.PriorityClass, QueueManager.ClassSettings> classes(Config.QueueSettings q) {
         Map<dev.postern.queue.PriorityClass, QueueManager.ClassSettings> out = new java.util.EnumMap<>(dev.postern.queue.PriorityClass.class);
         for (dev.postern.queue.PriorityClass pc : dev.postern.queue.PriorityClass.values()) {
             Config.QueueClass qc = q.classes().get(pc.configName());
