@@ -2,6 +2,7 @@ package dev.postern.deliver;
 
 import dev.postern.mail.Reply;
 import dev.postern.route.Hop;
+import dev.postern.smtp.DotStuffing;
 import dev.postern.smtp.ReplyReader;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -277,17 +278,7 @@ final class OutboundConnection implements AutoCloseable {
 
     /** Copies n bytes to out, doubling each dot that starts a line; returns whether the next byte starts one. */
     private static boolean stuff(byte[] in, int n, boolean lineStart, ByteBuf out) {
-        // runs between such dots are copied whole
-        int from = 0;
-        for (int i = 0; i < n; i++) {
-            if (lineStart && in[i] == '.') {
-                out.writeBytes(in, from, i - from).writeByte('.');
-                from = i;
-            }
-            lineStart = in[i] == '\n';
-        }
-        out.writeBytes(in, from, n - from);
-        return lineStart;
+        return DotStuffing.stuff(in, n, lineStart, out::writeBytes);
     }
 
     /** RFC 3207: after the peer's 220, handshake; the caller says EHLO again and judges the certificate, if its level asks. */

@@ -29,8 +29,11 @@ public final class DataDecoder {
         int i = 0;
         while (i < len && !ended) {
             if (state == State.MID_LINE) {
-                // most of a message is line content: copy the run up to the next CR or LF whole
-                int run = untilLineEnd(in, off + i, off + len) - (off + i);
+                // most of a message is line content: copy it whole, across every CRLF whose next line does not
+                // start with a dot (those need no decoding), up to the first CR or LF that does
+                int end = off + len, at = ByteScan.crOrLf(in, off + i, end);
+                while (at + 2 < end && in[at] == '\r' && in[at + 1] == '\n' && in[at + 2] != '.') at = ByteScan.crOrLf(in, at + 2, end);
+                int run = at - (off + i);
                 if (run > 0) {
                     System.arraycopy(in, off + i, out, o, run);
                     i += run;
@@ -71,13 +74,6 @@ public final class DataDecoder {
             }
         }
         return ((long) i << 32) | o;
-    }
-
-    /** The index of the first CR or LF in in[from, to), or to. */
-    private static int untilLineEnd(byte[] in, int from, int to) {
-        int p = from;
-        while (p < to && in[p] != '\r' && in[p] != '\n') p++;
-        return p;
     }
 
     private int midLine(byte b, byte[] out, int o) {

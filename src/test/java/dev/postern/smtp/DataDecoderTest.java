@@ -79,4 +79,58 @@ class DataDecoderTest {
             assertThat(r.consumed()).isEqualTo(body.length());
         }
     }
+
+    @Test void decodesAsTheByteByByteRuleAtEverySplitOfRandomContent() {
+        String[] parts = {"\r\n", "\r", "\n", ".", "..", "x", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "\r\n.", "\r\n..", "\r\n\r\n", "\r\n.\r\n"};
+        java.util.Random random = new java.util.Random(1982);
+        for (int round = 0; round < 30_000; round++) {
+            StringBuilder sb = new StringBuilder();
+            for (int k = random.nextInt(30); k > 0; k--) sb.append(parts[random.nextInt(parts.length)]);
+            String input = sb + (random.nextBoolean() ? "\r\n.\r\nQUIT\r\n" : "");
+            int piece = 1 + random.nextInt(64);
+            assertThat(decode(input, piece)).as("round %d, pieces of %d: %s", round, piece, input.replace("\r", "<CR>").replace("\n", "<LF>"))
+                    .isEqualTo(byteByByte(input));
+        }
+    }
+
+    /** The rule one byte at a time, as the decoder applied it before it copied runs: the reference. */
+    private static Result byteByByte(String input) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int state = 0; // 0 line start, 1 mid line, 2 CR, 3 dot, 4 dot CR
+        boolean bare = false;
+        int i = 0;
+        for (; i < input.length(); ) {
+            char b = input.charAt(i++);
+            if (state == 4) {
+                if (b == '\n') return new Result(out.toString(StandardCharsets.ISO_8859_1), true, bare, i);
+                bare = true;
+                out.write('\r');
+                state = 1;
+            } else if (state == 2) {
+                if (b == '\n') {
+                    out.write('\r');
+                    out.write('\n');
+                    state = 0;
+                    continue;
+                }
+                bare = true;
+                out.write('\r');
+                state = 1;
+            } else if (state == 0 && b == '.') {
+                state = 3;
+                continue;
+            } else if (state == 3 && b == '\r') {
+                state = 4;
+                continue;
+            }
+            if (b == '\r') {
+                state = 2;
+            } else {
+                if (b == '\n') bare = true;
+                out.write(b);
+                state = 1;
+            }
+        }
+        return new Result(out.toString(StandardCharsets.ISO_8859_1), false, bare, i);
+    }
 }
