@@ -125,12 +125,12 @@ final class OutcomeRules {
     }
 
     private static void logOutcome(QueuedMessage m, RecipientState before, RecipientState after, Outcome o, Instant now) {
+        if (!log.isInfoEnabled()) return; // every delivery passes here: nothing built for a line nobody writes
         String status = switch (after.status()) {
             case DELIVERED -> "sent";
             case FAILED -> after.lastReply().startsWith("message expired") ? "expired" : "bounced";
             default -> "deferred";
         };
-        if (!log.isInfoEnabled()) return; // every delivery passes here: nothing built for a line nobody writes
         log.info("{}: to=<{}>, relay={}, delay={}, dsn={}, status={} ({})", m.id(), before.recipient().address(), o.relay(),
                 seconds(Duration.between(m.envelope().arrival(), now).toMillis()), o.reply().enhanced(), status, after.lastReply());
     }
