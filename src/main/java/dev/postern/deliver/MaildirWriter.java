@@ -25,7 +25,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Writes messages into Maildirs (https://cr.yp.to/proto/maildir.html): tmp/NAME, fsync, rename to
@@ -53,7 +55,7 @@ public final class MaildirWriter implements AutoCloseable {
     private final AtomicLong published = new AtomicLong();
     private final AtomicLong dirSyncs = new AtomicLong();
     /** Deliveries between starting their file and handing it to the publisher. */
-    private final java.util.concurrent.atomic.AtomicInteger writing = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger writing = new AtomicInteger();
     /** The publisher is waiting for writers: the last one to finish wakes it. */
     private volatile boolean gathering;
     /** The longest a batch waits for files still being written: a delivery's own fdatasync takes 0.1–0.3 ms here. */
@@ -254,7 +256,7 @@ public final class MaildirWriter implements AutoCloseable {
         }
         if (closed) throw new IOException("maildir writer is closed");
         ready.add(p);                                        // 2. and 3. in a batch, on the publisher thread
-        if (lastWriter && gathering) java.util.concurrent.locks.LockSupport.unpark(publisher); // the batch is complete
+        if (lastWriter && gathering) LockSupport.unpark(publisher); // the batch is complete
         try {
             p.done().get();
         } catch (InterruptedException e) {
@@ -341,7 +343,7 @@ public final class MaildirWriter implements AutoCloseable {
             while (writing.get() > 0 && !closed) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) break;
-                java.util.concurrent.locks.LockSupport.parkNanos(this, left);
+                LockSupport.parkNanos(this, left);
             }
         } finally {
             gathering = false;
