@@ -1,6 +1,7 @@
 package dev.postern.deliver;
 
 import dev.postern.mail.QueueId;
+import dev.postern.smtp.ByteScan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -360,22 +361,22 @@ public final class MaildirWriter implements AutoCloseable {
         }
     }
 
-    private static void copyToLf(InputStream in, OutputStream out, int buffer) throws IOException {
+    /** CRLF becomes LF (a CR alone stays), found eight bytes at a time; a CR at a read's end waits for the next. */
+    static void copyToLf(InputStream in, OutputStream out, int buffer) throws IOException {
         byte[] buf = new byte[buffer];
         boolean pendingCr = false;
         int n;
         while ((n = in.read(buf)) > 0) {
             int start = 0;
-            for (int i = 0; i < n; i++) {
-                if (pendingCr) {
-                    pendingCr = false;
-                    if (buf[i] != '\n') out.write('\r');
-                }
-                if (buf[i] == '\r') {
-                    out.write(buf, start, i - start);
-                    start = i + 1;
-                    pendingCr = true;
-                }
+            if (pendingCr) {
+                pendingCr = false;
+                if (buf[0] != '\n') out.write('\r');
+            }
+            for (int cr = ByteScan.cr(buf, 0, n); cr < n; cr = ByteScan.cr(buf, cr + 1, n)) {
+                out.write(buf, start, cr - start);
+                start = cr + 1;
+                if (cr + 1 == n) pendingCr = true;
+                else if (buf[cr + 1] != '\n') out.write('\r');
             }
             out.write(buf, start, n - start);
         }

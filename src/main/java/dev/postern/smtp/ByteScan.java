@@ -32,14 +32,24 @@ public final class ByteScan {
         return p;
     }
 
+    /** The index of the first CR in in[from, to), or to. */
+    public static int cr(byte[] in, int from, int to) {
+        return first(in, from, to, (byte) '\r', CRS);
+    }
+
     /** The index of the first LF in in[from, to), or to. */
     public static int lf(byte[] in, int from, int to) {
+        return first(in, from, to, (byte) '\n', LFS);
+    }
+
+    /** The first b in in[from, to), or to; bs is b in every byte (a constant in each caller, once inlined). */
+    private static int first(byte[] in, int from, int to, byte b, long bs) {
         int p = from;
         for (; p + 8 <= to; p += 8) {
-            long found = zeros((long) LONGS.get(in, p) ^ LFS);
+            long found = zeros((long) LONGS.get(in, p) ^ bs);
             if (found != 0) return p + (Long.numberOfTrailingZeros(found) >>> 3);
         }
-        while (p < to && in[p] != '\n') p++;
+        while (p < to && in[p] != b) p++;
         return p;
     }
 

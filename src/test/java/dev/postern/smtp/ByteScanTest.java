@@ -10,15 +10,17 @@ class ByteScanTest {
     // bytes next to CR and LF in value (and 0x00, 0x80, 0xFF) are where a word-at-a-time scan could go wrong
     private static final byte[] OTHERS = {0x0C, 0x0E, 0x0B, 0x09, (byte) 0x8D, (byte) 0x8A, 0x00, (byte) 0x80, (byte) 0xFF, 'x', '.', 0x01};
 
-    @Test void findsTheFirstCrOrLfAndTheFirstLfAsAByteByByteScanWould() {
+    @Test void findsTheFirstCrOrLfTheFirstCrAndTheFirstLfAsAByteByByteScanWould() {
         Random random = new Random(5321);
         for (int round = 0; round < 200_000; round++) {
             byte[] in = randomContent(random, 1 + random.nextInt(40));
             int from = random.nextInt(in.length + 1), to = from + random.nextInt(in.length - from + 1);
-            int crOrLf = from, lf = from;
+            int crOrLf = from, lf = from, cr = from;
             while (crOrLf < to && in[crOrLf] != '\r' && in[crOrLf] != '\n') crOrLf++;
             while (lf < to && in[lf] != '\n') lf++;
+            while (cr < to && in[cr] != '\r') cr++;
             assertThat(ByteScan.crOrLf(in, from, to)).as("round %d", round).isEqualTo(crOrLf);
+            assertThat(ByteScan.cr(in, from, to)).as("round %d", round).isEqualTo(cr);
             assertThat(ByteScan.lf(in, from, to)).as("round %d", round).isEqualTo(lf);
         }
     }
