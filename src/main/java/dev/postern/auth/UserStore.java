@@ -1,6 +1,5 @@
 package dev.postern.auth;
 
-import com.password4j.Password;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -77,7 +76,7 @@ public final class UserStore {
 
     public synchronized void put(String address, String password) throws IOException {
         String key = address.toLowerCase(Locale.ROOT);
-        String hash = Password.hash(password).addRandomSalt(16).withArgon2().getResult();
+        String hash = PasswordHash.hash(password);
         backing.put(new User(key, hash, CramMd5Secret.derive(password)));
         reload();
     }
