@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  */
 public final class PasswordHash {
     // Argon2id with the OWASP-recommended minimum: 19 MiB, 2 iterations, 1 lane; 16-byte salt, 32-byte hash
-    static final int MEMORY_KIB = 19456, ITERATIONS = 2, PARALLELISM = 1, SALT_BYTES = 16, HASH_BYTES = 32;
+    private static final int MEMORY_KIB = 19456, ITERATIONS = 2, PARALLELISM = 1, SALT_BYTES = 16, HASH_BYTES = 32;
     private static final Pattern PHC = Pattern.compile(
             "\\$(argon2id|argon2i|argon2d)\\$v=(16|19)\\$m=(\\d{1,9}),t=(\\d{1,6}),p=(\\d{1,3})\\$([A-Za-z0-9+/]+)\\$([A-Za-z0-9+/]+)");
     private static final SecureRandom RANDOM = new SecureRandom();

@@ -1,6 +1,5 @@
 package dev.postern.auth;
 
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
