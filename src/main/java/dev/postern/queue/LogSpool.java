@@ -32,7 +32,8 @@ import java.util.stream.Stream;
  * (see {@link LogWriter}). A message exists once its COMMIT record is durable; content is read back from
  * its CHUNK records wherever they lie. A segment file is deleted when every message with a record in it
  * is finished and none of them still has a record in an older segment (so no REMOVE is ever lost while
- * the message it cancels survives). Recovery replays the log; a torn record at the tail is dropped.
+ * the message it cancels survives). Recovery replays the log; a torn record at the tail is dropped, and
+ * the zeros that follow the last record of a segment prepared ahead end it as the file's end would.
  */
 public final class LogSpool implements Spool {
     private static final Logger log = LoggerFactory.getLogger(LogSpool.class);
@@ -420,7 +421,11 @@ public final class LogSpool implements Spool {
                         + " was written by a newer Postern; upgrade, or restore from a backup (nothing was changed)");
             }
             validEnd = map.position();
-            if (validEnd < size) {
+            if (validEnd < size && zeros(map, (int) validEnd)) {
+                // the rest of a segment prepared ahead (SegmentPreparer): no record was ever there. Not
+                // forced: zeros found again after a crash end the log again
+                ch.truncate(validEnd);
+            } else if (validEnd < size) {
                 if (last) {
                     // a torn append: the writer died mid-record; nothing after it was ever acknowledged
                     log.info("queue log {}: dropping {} bytes of incomplete record at the tail", file.getFileName(), size - validEnd);
@@ -431,6 +436,15 @@ public final class LogSpool implements Spool {
                 ch.force(true);
             }
         }
+    }
+
+    /** True when every byte from start to the buffer's limit is zero. */
+    static boolean zeros(ByteBuffer b, int start) {
+        int i = start, end = b.limit();
+        for (; i < end && (i & 7) != 0; i++) if (b.get(i) != 0) return false;
+        for (; i + 8 <= end; i += 8) if (b.getLong(i) != 0) return false;
+        for (; i < end; i++) if (b.get(i) != 0) return false;
+        return true;
     }
 
     private void apply(long segment, long recordStart, LogRecord r) {

@@ -38,6 +38,7 @@ final class LogWriter implements AutoCloseable {
     private final long segmentSize;
     private final BiConsumer<String, Long> placed;
     private final Runnable rotated;
+    private final SegmentPreparer preparer;
     private final LinkedBlockingQueue<Append> queue = new LinkedBlockingQueue<>();
     private final Semaphore inFlightBytes = new Semaphore(64 << 20); // back-pressure on sessions
     private final Thread thread;
@@ -58,6 +59,7 @@ final class LogWriter implements AutoCloseable {
         this.segmentSize = segmentSize;
         this.placed = placed;
         this.rotated = rotated;
+        this.preparer = new SegmentPreparer(dir, segmentSize);
         open(firstSegment);
         this.thread = new Thread(this::run, "queue-log-writer");
         this.thread.setDaemon(true);
@@ -202,6 +204,7 @@ final class LogWriter implements AutoCloseable {
         Position p = new Position(segment, offset + buffer.position());
         placed.accept(r.id(), segment);
         r.encode(buffer);
+        preparer.segmentReached(segment, offset + buffer.position());
         return p;
     }
 
@@ -220,8 +223,11 @@ final class LogWriter implements AutoCloseable {
         rotated.run();
     }
 
+    /** The next segment: the prepared file of zeros if one is ready (records overwrite it), else a new empty file. */
     private void open(long seg) throws IOException {
-        channel = FileChannel.open(segmentPath(dir, seg), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        Path path = segmentPath(dir, seg);
+        channel = preparer.takeAs(path) ? FileChannel.open(path, StandardOpenOption.WRITE)
+                : FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         FileSpool.fsyncDirectory(dir);
         segment = seg;
         offset = 0;
@@ -229,6 +235,7 @@ final class LogWriter implements AutoCloseable {
 
     @Override public void close() {
         running = false;
+        preparer.close();
         try {
             thread.join(5000);
         } catch (InterruptedException e) {

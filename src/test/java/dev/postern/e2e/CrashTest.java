@@ -12,6 +12,7 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -26,7 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * process is killed with SIGKILL mid-stream, three times. After the last restart every message that
  * got a 250 is in the mailbox exactly once, and no message is in it twice. Each kill lands in the middle
  * of a Maildir batch (files written in tmp/, not yet renamed into new/, seen just before it), while
- * deliveries are being published in batches of several files (checked from /metrics).
+ * deliveries are being published in batches of several files (checked from /metrics), and, for the log
+ * store, while its queue log is written over a segment prepared ahead (a file of zeros).
  */
 class CrashTest {
     @TempDir Path dir;
@@ -63,6 +65,14 @@ class CrashTest {
         List<Double> batchedFiles = new ArrayList<>();
         List<Integer> unpublishedAtKill = new ArrayList<>();
         Set<String> orphans = new java.util.HashSet<>();
+        List<Boolean> killedInPreparedSegment = new ArrayList<>();
+        if (store.equals("log")) {
+            // as a busy earlier run leaves it: the next segment prepared, which this start writes over
+            Path prepared = Files.createDirectories(dir.resolve("data/queue/log")).resolve("next-segment.zero");
+            try (var ch = java.nio.channels.FileChannel.open(prepared, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+                for (long at = 0; at < 64L << 20; ) at += ch.write(java.nio.ByteBuffer.allocate(1 << 20), at);
+            }
+        }
         for (int round = 0; round < 3; round++) {
             Process server = startServer(config, round);
             try {
@@ -82,6 +92,7 @@ class CrashTest {
                 server.destroyForcibly(); // SIGKILL on Linux: no shutdown hooks, no flushing
                 assertThat(server.waitFor(10, TimeUnit.SECONDS)).isTrue();
                 orphans.addAll(tmpFiles(dir.resolve("data/mailboxes/example.test"))); // redelivery reuses their names
+                if (store.equals("log")) killedInPreparedSegment.add(writingPreparedSegment(dir.resolve("data/queue/log")));
                 stop.set(true);
                 for (Thread t : clients) t.join(10_000);
             } finally {
@@ -92,6 +103,8 @@ class CrashTest {
         // the kills landed while Maildir deliveries were being published in batches of several files
         assertThat(batchedFiles).as("Maildir files per publishing batch, each round").anyMatch(r -> r > 1.0);
         assertThat(unpublishedAtKill).as("files in the Maildirs' tmp/ seen just before each kill").anyMatch(n -> n >= 2);
+        // the queue log was being written over the zeros of a segment prepared ahead when it was killed
+        if (store.equals("log")) assertThat(killedInPreparedSegment).as("killed while writing a prepared segment, each round").contains(true);
 
         Process last = startServer(config, 3);
         try {
@@ -104,6 +117,14 @@ class CrashTest {
             }
         } finally {
             last.destroyForcibly().waitFor();
+        }
+    }
+
+    /** Whether the newest queue log segment is a file prepared ahead: its full 64 MiB from the start. */
+    static boolean writingPreparedSegment(Path log) throws IOException {
+        try (var s = Files.list(log)) {
+            Path newest = s.filter(p -> p.getFileName().toString().endsWith(".log")).max(Comparator.naturalOrder()).orElseThrow();
+            return Files.size(newest) == 64L << 20;
         }
     }
 

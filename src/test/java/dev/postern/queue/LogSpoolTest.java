@@ -34,9 +34,11 @@ class LogSpoolTest {
 
     List<Path> segments() throws Exception {
         try (Stream<Path> s = Files.list(dir.resolve("log"))) {
-            return s.sorted().toList();
+            return s.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
         }
     }
+
+    Path prepared() { return dir.resolve("log").resolve(SegmentPreparer.PREPARED); }
 
     @Test void oneFsyncCoversManyConcurrentMessages() throws Exception {
         LogSpool spool = open(64 << 20);
@@ -80,7 +82,8 @@ class LogSpoolTest {
 
     @Test void randomCrashPointsNeverLoseAnAcknowledgedMessage() throws Exception {
         // A thousand simulated crashes: the log as it was when each COMMIT was acknowledged, plus an
-        // arbitrary torn prefix of what was written after it. Recovery must keep every acknowledged message.
+        // arbitrary torn prefix of what was written after it, then the end of the file or (half the time)
+        // the zeros of a segment prepared ahead. Recovery must keep every acknowledged message.
         LogSpool spool = open(64 << 20);
         List<String> ids = new ArrayList<>();
         List<Long> ackedSize = new ArrayList<>();
@@ -106,6 +109,7 @@ class LogSpoolTest {
                 int from = (int) (long) ackedSize.get(acked);
                 for (int k = from + random.nextInt(cut - from); k < cut; k++) image[k] = (byte) random.nextInt();
             }
+            if (random.nextBoolean()) image = java.util.Arrays.copyOf(image, full.length + 4096); // a segment prepared ahead: zeros follow
             Files.write(log.resolve(seg.getFileName()), image);
             LogSpool s = new LogSpool(crashDir, Clock.systemUTC(), 64 << 20);
             List<String> recovered = s.recover().stream().map(QueuedMessage::id).toList();
@@ -136,5 +140,56 @@ class LogSpoolTest {
         LogSpool again = new LogSpool(dir, Clock.systemUTC(), 8 * 1024);
         assertThat(again.recover()).hasSize(1); // only the last message; nothing finished came back
         again.close();
+    }
+
+    @Test void recordsOverwriteASegmentPreparedAheadAndItsZerosEndTheLog() throws Exception {
+        long size = 256 * 1024; // preparation starts at half of it
+        LogSpool spool = open(size);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; !Files.exists(prepared()); i++) {
+            assertThat(i).as("a prepared segment within 5 s").isLessThan(500);
+            if (segments().size() == 1 && i < 8) ids.add(commit(spool, body(20_000, i)).id()); // past the threshold, not yet full
+            else Thread.sleep(10);
+        }
+        assertThat(Files.size(prepared())).isEqualTo(size);
+        while (segments().size() < 2) ids.add(commit(spool, body(20_000, ids.size())).id());
+        Path second = segments().get(1);
+        // the second segment is the prepared file: full size from the start, the records at its front
+        assertThat(Files.size(second)).isEqualTo(size);
+        ids.add(commit(spool, body(20_000, ids.size())).id());
+        assertThat(Files.size(second)).isEqualTo(size);
+        spool.close();
+
+        LogSpool again = new LogSpool(dir, Clock.systemUTC(), size);
+        assertThat(again.recover()).extracting(QueuedMessage::id).containsExactlyInAnyOrderElementsOf(ids);
+        for (String id : ids) assertThat(content(again, id)).hasSize(20_000);
+        assertThat(Files.size(second)).as("the zeros after the last record go at recovery").isLessThan(size);
+        again.close();
+    }
+
+    @Test void aWholePreparedSegmentIsKeptForTheNextStartAndAHalfWrittenOneRemoved() throws Exception {
+        long size = 64 * 1024;
+        Files.createDirectories(dir.resolve("log"));
+        Files.write(prepared(), new byte[(int) size]);
+        Files.write(dir.resolve("log").resolve(SegmentPreparer.PREPARING), new byte[100]);
+        LogSpool spool = open(size);
+        assertThat(dir.resolve("log").resolve(SegmentPreparer.PREPARING)).doesNotExist();
+        Path first = segments().get(0);
+        assertThat(Files.size(first)).as("the first segment of this start is the prepared file").isEqualTo(size);
+        String id = commit(spool, body(3000, 1)).id();
+        spool.close();
+        LogSpool again = new LogSpool(dir, Clock.systemUTC(), size);
+        assertThat(again.recover()).extracting(QueuedMessage::id).containsExactly(id);
+        assertThat(content(again, id)).hasSize(3000);
+        again.close();
+    }
+
+    @Test void aPreparedFileOfAnotherSegmentSizeIsNotUsed() throws Exception {
+        Files.createDirectories(dir.resolve("log"));
+        Files.write(prepared(), new byte[10_000]);
+        LogSpool spool = open(64 * 1024);
+        assertThat(prepared()).doesNotExist();
+        assertThat(Files.size(segments().get(0))).isZero();
+        spool.close();
     }
 }
