@@ -25,7 +25,7 @@ max_connections_per_ip = 1000
 relayhost = "[127.0.0.1]:$closed"
 TOML
 sed "s|$work/a\"|$work/b\"|; s|$PORT|$((PORT + 1))|" "$work/a.toml" > "$work/b.toml"
-POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/a.toml" > "$work/a.log" 2>&1 &
+./postern serve --allow-root --config "$work/a.toml" > "$work/a.log" 2>&1 &
 PID=$!
 for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
 smtp-source -s 20 -l 1024 -m "$N" -f bench@bench.test -t user@remote.test "127.0.0.1:$PORT"

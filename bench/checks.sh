@@ -164,7 +164,7 @@ TOML
 for m in off on; do
   echo bench | java -jar target/postern.jar user add benchuser@bench.test --password-stdin --config "$work/$m.toml" >/dev/null
   java -jar target/postern.jar check-config --config "$work/$m.toml" >/dev/null
-  POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/$m.toml" > "$work/$m.log" 2>&1 &
+  ./postern serve --allow-root --config "$work/$m.toml" > "$work/$m.log" 2>&1 &
   pids+=($!); eval "PID_$m=$!"
 done
 wait_port() { for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 not up" >&2; exit 1; }

@@ -65,7 +65,7 @@ node_name = "bench1"
 TOML
 java -jar target/postern.jar db migrate --config "$work/pg.toml"
 for store in log pg; do
-  POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/$store.toml" > "$work/$store.log" 2>&1 &
+  ./postern serve --allow-root --config "$work/$store.toml" > "$work/$store.log" 2>&1 &
   pids+=($!); eval "PID_$store=$!"
 done
 

@@ -18,7 +18,7 @@ for name in "$@"; do
     g1) opts="-Xms16m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=5" ;;
   esac
   rm -rf $work/data
-  POSTERN_JAVA_OPTS="$opts" POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config $work/postern.toml > $work/pt-$name.log 2>&1 &
+  POSTERN_JAVA_OPTS="$opts" ./postern serve --allow-root --config $work/postern.toml > $work/pt-$name.log 2>&1 &
   PT=$!
   for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$PT_PORT) 2>/dev/null && break; sleep 0.1; done
   JPID=$(pgrep -f "postern.jar serve --allow-root --config $work/postern.toml" | head -1)

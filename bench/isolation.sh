@@ -35,7 +35,7 @@ rcpt = ["reject_unauth_destination", "reject_spf_fail"]
 verify = true
 TOML
 echo bench | java -jar target/postern.jar user add benchuser@bench.test --password-stdin --config "$work/postern.toml" >/dev/null
-POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
+./postern serve --allow-root --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
 

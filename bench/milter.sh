@@ -94,7 +94,7 @@ servers = ["inet:127.0.0.1:$RSPAMD_PORT"]
 default_action = "tempfail"
 TOML
 echo bench | java -jar target/postern.jar user add benchuser@bench.test --password-stdin --config "$work/postern.toml" >/dev/null
-POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
+./postern serve --allow-root --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
 PT_PID=$!; pids+=($PT_PID)
 wait_port() { for _ in $(seq 600); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 not up" >&2; exit 1; }
 wait_port $RSPAMD_PORT; wait_port $PT_PORT; wait_port $PF_PORT

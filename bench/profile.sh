@@ -17,7 +17,7 @@ SINK=$!
 . bench/tools/relay-config.sh
 relay_config "$work/data" "$PT_PORT" 127.0.0.3 "$SINK_PORT" > $work/postern.toml
 echo bench | java -jar target/postern.jar user add benchuser@bench.test --password-stdin --config $work/postern.toml >/dev/null
-POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config $work/postern.toml > $work/postern.log 2>&1 &
+./postern serve --allow-root --config $work/postern.toml > $work/postern.log 2>&1 &
 for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$PT_PORT) 2>/dev/null && break; sleep 0.1; done
 PT=$(pgrep -f "postern.jar serve --allow-root --config $work/postern.toml" | head -1)
 trap 'kill $PT $SINK 2>/dev/null' EXIT

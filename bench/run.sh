@@ -30,7 +30,7 @@ sink_count() { tr '\r' '\n' < "$work/sink.out" | grep -o 'mesg=[0-9]*' | tail -1
 . bench/tools/relay-config.sh
 relay_config "$work/postern-data" "$PT_PORT" "$SINK_HOST" "$SINK_PORT" > "$work/postern.toml"
 echo bench | java -jar target/postern.jar user add benchuser@bench.test --password-stdin --config "$work/postern.toml" >/dev/null
-POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
+./postern serve --allow-root --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
 PT_PID=$!; pids+=($PT_PID)
 
 # ---------------------------------------------------------------- Postfix, configured to match

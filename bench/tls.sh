@@ -119,9 +119,9 @@ TOML
 for d in may.test verify.test sts.test dane.bench; do
   echo bench | java -jar target/postern.jar user add "u@$d" --password-stdin --config "$work/receiver.toml" >/dev/null
 done
-POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/receiver.toml" > "$work/receiver.log" 2>&1 &
+./postern serve --allow-root --config "$work/receiver.toml" > "$work/receiver.log" 2>&1 &
 pids+=($!)
-POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/sender.toml" > "$work/sender.log" 2>&1 &
+./postern serve --allow-root --config "$work/sender.toml" > "$work/sender.log" 2>&1 &
 SPID=$!
 pids+=($SPID)
 for p in "127.0.0.1/$PORT" "127.0.0.2/$RPORT"; do

@@ -63,7 +63,7 @@ TOML
 results=""
 for r in $(seq "$REPS"); do
   rm -rf "$work/data"
-  POSTERN_LOG_LEVEL=WARN ./postern serve --allow-root --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
+  ./postern serve --allow-root --config "$work/postern.toml" > "$work/postern.log" 2>&1 &
   sp=$!
   pids+=($sp)
   for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done

@@ -654,7 +654,7 @@ public final class Server implements AutoCloseable {
         enc.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level " + (config.clustered() ? "node=" + config.cluster().nodeName() + " " : "")
                 + "%logger{0}: %msg%n");
         enc.start();
-        FileAppender<ILoggingEvent> app = new FileAppender<>();
+        FileAppender<ILoggingEvent> app = new StdoutAppender.ToFile();
         app.setContext(lc);
         app.setFile(config.logFile().toString());
         app.setEncoder(enc);
