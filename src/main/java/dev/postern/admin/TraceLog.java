@@ -3,7 +3,7 @@ package dev.postern.admin;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
+import ch.qos.logback.core.UnsynchronizedAppenderBase;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
@@ -17,9 +17,11 @@ import java.util.Map;
  * Postfix administrators grep their maillog for one ("ID: client=…", "ID: from=<…>", "ID: to=<…>, relay=…,
  * status=deferred (…)", "ID: removed"). Kept in memory for the most recent {@value #MAX_MESSAGES} messages
  * since this server started, at most {@value #MAX_EVENTS} lines each; lines below the log level (INFO by
- * default) are not seen. Served by the admin API (GET /trace/ID) and "postern trace ID".
+ * default) are not seen. Served by the admin API (GET /trace/ID) and "postern trace ID". Unsynchronized: every
+ * thread that logs passes here, and only lines with an id need the map's lock (JFR: logback's synchronized
+ * doAppend was where threads logging at once waited).
  */
-final class TraceLog extends AppenderBase<ILoggingEvent> {
+final class TraceLog extends UnsynchronizedAppenderBase<ILoggingEvent> {
     static final int MAX_MESSAGES = 20_000;
     static final int MAX_EVENTS = 200;
 
