@@ -13,7 +13,11 @@ import java.io.OutputStream;
  */
 public final class StdoutAppender extends OutputStreamAppender<ILoggingEvent> {
     @Override public void start() {
-        setOutputStream(new BatchingOutputStream(new FileOutputStream(FileDescriptor.out), "log-writer"));
+        // stopping the appender (a logback reset) must not close the process's standard output with it
+        OutputStream stdout = new FileOutputStream(FileDescriptor.out) {
+            @Override public void close() {}
+        };
+        setOutputStream(new BatchingOutputStream(stdout, "log-writer"));
         super.start();
     }
 

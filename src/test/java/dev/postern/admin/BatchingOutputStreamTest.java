@@ -131,6 +131,24 @@ class BatchingOutputStreamTest {
         assertThat(got.get(19_999)).endsWith("line number 19999");
     }
 
+    @Test void stoppingTheLogLeavesStandardOutputOpen(@TempDir Path dir) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Path output = dir.resolve("out.log");
+        Process p = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"),
+                LogStopPrint.class.getName()).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(output)).contains("logged before the stop").contains("printed after the stop");
+    }
+
+    /** Logs a line, stops logback (as a reset does), then prints to standard output. */
+    public static final class LogStopPrint {
+        public static void main(String[] args) {
+            org.slf4j.LoggerFactory.getLogger("stop-test").info("logged before the stop");
+            ((ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory()).stop();
+            System.out.println("printed after the stop");
+        }
+    }
+
     /** Logs through logback.xml's appender, then exits before the log thread could have caught up. */
     public static final class LogThenExit {
         public static void main(String[] args) {
