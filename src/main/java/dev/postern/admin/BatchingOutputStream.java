@@ -78,7 +78,7 @@ final class BatchingOutputStream extends OutputStream {
                 if (length == 0) return;
                 batch = pending;
                 n = length;
-                pending = spare.length >= 64 * 1024 ? spare : new byte[64 * 1024];
+                pending = spare;
                 length = 0;
                 writing = true;
                 notifyAll(); // room again for writers waiting on a full buffer

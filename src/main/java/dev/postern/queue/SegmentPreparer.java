@@ -24,7 +24,7 @@ import java.nio.file.StandardOpenOption;
  * {@value #PREPARING} and renamed to {@value #PREPARED} only once fsynced.
  *
  * <p>Nothing waits for this: a rotation that finds no prepared file creates an empty segment as before.
- * Preparation starts once the current segment has taken {@link #threshold} bytes, so a server that sees
+ * Preparation starts once the current segment has taken 1 MiB (half of a smaller segment), so a server that sees
  * little mail never writes a 64 MiB file, and only while the file system would keep four segments free.
  */
 final class SegmentPreparer implements AutoCloseable {
@@ -35,6 +35,7 @@ final class SegmentPreparer implements AutoCloseable {
 
     private final Path dir;
     private final long segmentSize;
+    /** Bytes of the current segment after which the next one is prepared. */
     private final long threshold;
     private volatile boolean ready;
     private volatile boolean closed;
@@ -53,9 +54,6 @@ final class SegmentPreparer implements AutoCloseable {
             else Files.delete(prepared); // prepared for another segment size
         }
     }
-
-    /** Bytes of the current segment after which the next one is prepared. */
-    long threshold() { return threshold; }
 
     /**
      * Called by the writer as its segment grows: once per segment, starts preparing the next one when none

@@ -18,10 +18,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The log's batching output: whole lines, every one, in each writer's order, soon, and at exit. */
 class BatchingOutputStreamTest {
 
-    /** A target that counts its writes and is slow, as a busy disk is. */
-    static class SlowTarget extends OutputStream {
+    /** A target that counts its writes and takes millisPerWrite for each, as a busy disk does. */
+    static final class SlowTarget extends OutputStream {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         final AtomicInteger writes = new AtomicInteger();
+        final long millisPerWrite;
+
+        SlowTarget(long millisPerWrite) { this.millisPerWrite = millisPerWrite; }
 
         @Override public void write(int b) { bytes.write(b); }
 
@@ -29,7 +32,7 @@ class BatchingOutputStreamTest {
             writes.incrementAndGet();
             bytes.write(b, off, len);
             try {
-                Thread.sleep(1);
+                Thread.sleep(millisPerWrite);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -39,7 +42,7 @@ class BatchingOutputStreamTest {
     }
 
     @Test void concurrentLinesArriveWholeInOrderAndInFewWrites() throws Exception {
-        SlowTarget target = new SlowTarget();
+        SlowTarget target = new SlowTarget(1);
         BatchingOutputStream out = new BatchingOutputStream(target, "test-log-writer");
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < 8; t++) {
@@ -71,7 +74,7 @@ class BatchingOutputStreamTest {
     }
 
     @Test void aLineReachesTheTargetWithoutAFlush() throws Exception {
-        SlowTarget target = new SlowTarget();
+        SlowTarget target = new SlowTarget(1);
         BatchingOutputStream out = new BatchingOutputStream(target, "test-log-writer");
         out.write("one quiet line\n".getBytes(StandardCharsets.US_ASCII));
         for (int i = 0; i < 200 && target.text().isEmpty(); i++) Thread.sleep(10);
@@ -80,16 +83,7 @@ class BatchingOutputStreamTest {
     }
 
     @Test void writersWaitForASlowDiskRatherThanLoseLines() throws Exception {
-        SlowTarget target = new SlowTarget() {
-            @Override public synchronized void write(byte[] b, int off, int len) {
-                super.write(b, off, len);
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        };
+        SlowTarget target = new SlowTarget(50);
         BatchingOutputStream out = new BatchingOutputStream(target, "test-log-writer");
         byte[] line = ("y".repeat(1023) + "\n").getBytes(StandardCharsets.US_ASCII);
         int lines = 3 * BatchingOutputStream.MAX_PENDING / line.length; // three buffers' worth
@@ -99,16 +93,7 @@ class BatchingOutputStreamTest {
     }
 
     @Test void drainingAtExitWaitsForEveryLineWritten() throws Exception {
-        SlowTarget target = new SlowTarget() {
-            @Override public synchronized void write(byte[] b, int off, int len) {
-                super.write(b, off, len);
-                try {
-                    Thread.sleep(100);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        };
+        SlowTarget target = new SlowTarget(100);
         BatchingOutputStream out = new BatchingOutputStream(target, "test-log-writer");
         for (int i = 0; i < 100; i++) {
             out.write(("line " + i + "\n").getBytes(StandardCharsets.US_ASCII));
@@ -120,24 +105,26 @@ class BatchingOutputStreamTest {
     }
 
     @Test void aServerProcessThatExitsAtOnceStillWritesEveryLine(@TempDir Path dir) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
         Path output = dir.resolve("out.log");
-        Process p = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"),
-                LogThenExit.class.getName()).redirectErrorStream(true).redirectOutput(output.toFile()).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isEqualTo(3);
+        assertThat(runWithServerLogging(LogThenExit.class, output)).isEqualTo(3);
         List<String> got = Files.readAllLines(output).stream().filter(l -> l.contains("line number")).toList();
         assertThat(got).hasSize(20_000);
         assertThat(got.get(19_999)).endsWith("line number 19999");
     }
 
     @Test void stoppingTheLogLeavesStandardOutputOpen(@TempDir Path dir) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
         Path output = dir.resolve("out.log");
-        Process p = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"),
-                LogStopPrint.class.getName()).redirectErrorStream(true).redirectOutput(output.toFile()).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        runWithServerLogging(LogStopPrint.class, output);
         assertThat(Files.readString(output)).contains("logged before the stop").contains("printed after the stop");
+    }
+
+    /** Runs main in a JVM of its own with the server's logback.xml, output to a file; its exit status. */
+    static int runWithServerLogging(Class<?> main, Path output) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process p = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"),
+                main.getName()).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return p.exitValue();
     }
 
     /** Logs a line, stops logback (as a reset does), then prints to standard output. */
