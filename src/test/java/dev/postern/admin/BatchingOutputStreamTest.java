@@ -120,9 +120,8 @@ class BatchingOutputStreamTest {
 
     /** Runs main in a JVM of its own with the server's logback.xml, output to a file; its exit status. */
     static int runWithServerLogging(Class<?> main, Path output) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"),
-                main.getName()).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        Process p = dev.postern.testing.TestJvm.java(java.util.List.of(dev.postern.testing.TestJvm.SERVER_LOGGING), main.getName())
+                .redirectErrorStream(true).redirectOutput(output.toFile()).start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         return p.exitValue();
     }

@@ -124,9 +124,7 @@ public class ClusterTest {
     }
 
     Process start(int node) throws IOException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "-Xmx256m", "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"), "dev.postern.Postern",
-                "serve", "--allow-root", "--config", config(node).toString())
+        Process p = dev.postern.testing.TestJvm.server(config(node), "-Xmx256m")
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + node + ".log").toFile())).start();
         nodes.put(node, p);
         return p;

@@ -129,9 +129,7 @@ class CrashTest {
     }
 
     Process startServer(Path config, int round) throws IOException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        return new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"), "dev.postern.Postern",
-                "serve", "--allow-root", "--config", config.toString())
+        return dev.postern.testing.TestJvm.server(config)
                 .redirectErrorStream(true).redirectOutput(dir.resolve("server-" + round + ".log").toFile()).start();
     }
 

@@ -36,8 +36,7 @@ class SpoolKillLoopTest {
         long deadline = System.currentTimeMillis() + seconds * 1000L;
         int kills = 0;
         while (System.currentTimeMillis() < deadline || kills == 0) {
-            Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xshare:auto",
-                    "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+            Process p = dev.postern.testing.TestJvm.java(List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1"),
                     SpoolTortureMain.class.getName(), dir.toString(), store).redirectErrorStream(true).start();
             try {
                 BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
