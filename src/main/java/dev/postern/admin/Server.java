@@ -177,7 +177,7 @@ public final class Server implements AutoCloseable {
             nodes = new NodeRegistry(db, clock);
             nodes.start();
             queue = new ClusterQueue((PgQueueStore) spool, router, maildir, mx, smtpOut, config.hostname(), clock, times,
-                    config.cluster().lease(), d.destinationConcurrency(), d.maxConcurrency());
+                    config.cluster().lease(), d.destinationConcurrency(), d.maxConcurrency(), classes(qt));
         } else {
             queue = local = new QueueManager(spool, router, maildir, mx, smtpOut, config.hostname(), clock, times,
                     d.destinationConcurrency(), d.maxConcurrency(), classes(qt));
@@ -268,7 +268,6 @@ public final class Server implements AutoCloseable {
             liveTables.get().values().forEach(AccessTable::reload);
             liveAuth.get().signing().reload();
         };
-        QueueManager localQueue = local;
         RecipientVerifier liveVerifier = verifier;
         // a configuration reload: what shapes new sessions and new attempts is swapped in place (see Reload)
         java.util.concurrent.atomic.AtomicReference<Config> liveConfig = new java.util.concurrent.atomic.AtomicReference<>(config);
@@ -293,7 +292,7 @@ public final class Server implements AutoCloseable {
             }
             router.reconfigure(next.domains(), nr.relayDomains(), next.aliases(), before.hostname(), nr.delimiters());
             mx.reroute(next.transports(), next.delivery().relayhost());
-            if (localQueue != null) localQueue.reconfigure(times(next.queue()), classes(next.queue()));
+            queue.reconfigure(times(next.queue()), classes(next.queue()));
             liveTables.set(nextTables);
             List<String> problems = new java.util.ArrayList<>();
             if (config.tls().acme() == null) {

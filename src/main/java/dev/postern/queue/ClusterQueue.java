@@ -16,7 +16,6 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -36,6 +35,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * administrator changed meanwhile. When the database is away, outcomes wait in memory and are written when
  * it returns (the node's heartbeat keeps other nodes off its expired leases meanwhile), so nothing is
  * delivered twice because of an outage; a node that dies stops beating, and its leases pass to the others.
+ *
+ * <p>Attempts start by priority class ({@link DeliverySlots}, as on a single node), and the class is stored with
+ * the message, so claims too ask each class first for its reserved slots still free here.
  */
 public final class ClusterQueue implements Queue {
     private final DeliveryCounters counters = new DeliveryCounters();
@@ -45,9 +47,12 @@ public final class ClusterQueue implements Queue {
     private final PgQueueStore store;
     private final DeliveryDispatcher dispatcher;
     private final Clock clock;
-    private final QueueManager.Times times;
+    private volatile QueueManager.Times times;
+    private volatile Map<PriorityClass, QueueManager.Times> classTimes = Map.of();
     private final Duration lease;
+    /** Attempts that may run at once, and how many leased messages this node takes on. */
     private final int slots;
+    private final DeliverySlots classSlots;
     private final Notices notices;
     private final ExecutorService workers;
     private final ExecutorService writers;
@@ -56,12 +61,13 @@ public final class ClusterQueue implements Queue {
     private final AtomicInteger attempting = new AtomicInteger();
     private volatile boolean closed;
 
-    // the owner's state: messages leased by this node, by id
+    // the owner's state: messages leased by this node, by id, with their class
     private final Map<String, QueuedMessage> leased = new HashMap<>();
-    private final ArrayDeque<String> ready = new ArrayDeque<>();   // leased, waiting for a delivery slot
-    private final java.util.Set<String> running = new java.util.HashSet<>();  // attempts in progress
+    private final Map<String, PriorityClass> classOf = new HashMap<>();
+    /** Attempts handed to the class slots and not finished: waiting for a slot or running. */
+    private final java.util.Set<String> inFlight = new java.util.HashSet<>();
+    private final Map<PriorityClass, Integer> inFlightByClass = new java.util.EnumMap<>(PriorityClass.class);
     private final List<String> parked = new ArrayList<>();          // attempts abandoned while the database was away
-    private final java.util.Set<String> wasParked = new java.util.HashSet<>();
     private boolean claiming;
     private boolean lastClaimFull;
     private Instant nextClaim = Instant.EPOCH;
@@ -72,15 +78,18 @@ public final class ClusterQueue implements Queue {
 
     public ClusterQueue(PgQueueStore store, Router router, MaildirWriter maildir, MxRouter mx, SmtpDelivery smtp,
                         String hostname, Clock clock, QueueManager.Times times, Duration lease,
-                        int destinationConcurrency, int maxConcurrency) throws IOException {
+                        int destinationConcurrency, int maxConcurrency, Map<PriorityClass, QueueManager.ClassSettings> classes) throws IOException {
         this.store = store;
         this.dispatcher = new DeliveryDispatcher(store, router, maildir, mx, smtp, destinationConcurrency, maxConcurrency);
         this.clock = clock;
         this.times = times;
         this.lease = lease;
-        this.slots = maxConcurrency;
+        this.slots = maxConcurrency + 8;
         this.notices = new Notices(this, store, hostname, times);
-        this.workers = Executors.newFixedThreadPool(maxConcurrency + 8, QueueManager.named("delivery-"));
+        this.workers = Executors.newFixedThreadPool(slots, QueueManager.named("delivery-"));
+        this.classSlots = new DeliverySlots(workers, slots, Map.of());
+        for (PriorityClass c : PriorityClass.values()) inFlightByClass.put(c, 0);
+        reconfigure(times, classes);
         this.writers = Executors.newFixedThreadPool(16, QueueManager.named("queue-write-"));
         int released = store.releaseMine();
         if (released > 0) log.info("{} lease(s) of an earlier run of node {} released", released, store.node());
@@ -93,15 +102,25 @@ public final class ClusterQueue implements Queue {
 
     @Override public Intake receive(Envelope envelope) {
         // leased to this node in the same commit: it goes out from here at once, unless this node dies first
-        return new Intake(store.beginLeased(envelope, clock.instant().plus(lease)), (m, c) -> post(() -> arrived(m)),
+        return new Intake(store.beginLeased(envelope, clock.instant().plus(lease)), envelope, (m, c) -> post(() -> arrived(m, c)),
                 () -> post(() -> orphansPossible = true));
     }
 
-    private void arrived(QueuedMessage m) {
+    private void arrived(QueuedMessage m, PriorityClass c) {
         if (m.held() || leased.containsKey(m.id())) return;
         leased.put(m.id(), m);
-        ready.add(m.id());
-        startReady(false);
+        classOf.put(m.id(), c);
+        start(m, c, false);
+    }
+
+    /**
+     * New retry times and priority classes (a configuration reload): the next attempts start by the new shares,
+     * outcomes recorded from now on use the new times.
+     */
+    @Override public void reconfigure(QueueManager.Times times, Map<PriorityClass, QueueManager.ClassSettings> classes) {
+        this.times = times;
+        this.classTimes = QueueManager.ClassSettings.times(classes, times);
+        classSlots.reserve(QueueManager.ClassSettings.shares(classes));
     }
 
     @Override public String inject(Envelope env, byte[] content) throws IOException {
@@ -137,12 +156,15 @@ public final class ClusterQueue implements Queue {
         }
     }
 
-    private int free() { return slots - running.size() - ready.size(); }
+    private int free() { return slots - inFlight.size(); }
 
     /** Asks the database for due work, off the owner thread; the answer comes back as an event. */
     private void claim(Instant now) {
         claiming = true;
         int n = free();
+        // each class's reserved slots not yet taken here: asked for first, so a bulk backlog does not fill every claim
+        Map<PriorityClass, Integer> reserved = new java.util.EnumMap<>(PriorityClass.class);
+        for (PriorityClass c : PriorityClass.values()) reserved.put(c, Math.max(0, classSlots.reserved(c) - inFlightByClass.get(c)));
         boolean orphans = orphansPossible;
         java.util.Set<String> known = orphans ? java.util.Set.copyOf(leased.keySet()) : java.util.Set.of();
         events.begin();
@@ -155,7 +177,7 @@ public final class ClusterQueue implements Queue {
                         if (freed > 0) log.info("{} message(s) committed while their commit reported failure: due now", freed);
                         post(() -> orphansPossible = false);
                     }
-                    List<QueuedMessage> got = store.claim(n, clock.instant().plus(lease), lease);
+                    List<PgQueueStore.Claimed> got = store.claim(n, reserved, clock.instant().plus(lease), lease);
                     post(() -> claimed(got, n));
                 } catch (IOException e) {
                     post(() -> claimFailed(e));
@@ -168,21 +190,24 @@ public final class ClusterQueue implements Queue {
         }
     }
 
-    private void claimed(List<QueuedMessage> got, int asked) {
+    private void claimed(List<PgQueueStore.Claimed> got, int asked) {
         claiming = false;
         if (claimFailures > 0) log.info("queue database reachable again; claiming work");
         claimFailures = 0;
-        for (QueuedMessage m : got) {
+        for (PgQueueStore.Claimed c : got) {
+            QueuedMessage m = c.message();
             if (leased.containsKey(m.id())) continue;
             leased.put(m.id(), m);
-            running.add(m.id());
-            start(m, true);
+            classOf.put(m.id(), c.priority());
+            start(m, c.priority(), true);
         }
-        // the database answers again: what could not be read from it is tried now, not after a backoff
-        ready.addAll(parked);
-        wasParked.addAll(parked);
+        // the database answers again: what could not be read from it is tried now, not after a backoff (a parked
+        // message may have been half delivered before the database went away)
+        for (String id : parked) {
+            QueuedMessage m = leased.get(id);
+            if (m != null) start(m, classOf.getOrDefault(id, PriorityClass.RELAY), true);
+        }
         parked.clear();
-        startReady(false);
         // a full batch means more is probably due: ask again at once
         lastClaimFull = got.size() == asked;
         nextClaim = lastClaimFull ? clock.instant() : clock.instant().plus(POLL);
@@ -212,42 +237,38 @@ public final class ClusterQueue implements Queue {
         }
     }
 
-    private void startReady(boolean afterFinish) {
-        while (!ready.isEmpty() && running.size() < slots) {
-            String id = ready.poll();
-            QueuedMessage m = leased.get(id);
-            if (m == null) continue;
-            // a parked message may have been half delivered before the database went away
-            running.add(id);
-            start(m, wasParked.remove(id));
-        }
-        // a slot came free: claim again at once only while the last claim found more due work than it could take
-        if (afterFinish && lastClaimFull && free() > 0) nextClaim = clock.instant();
+    /** A slot came free: claim again at once only while the last claim found more due work than it could take. */
+    private void claimAgainIfMoreDue() {
+        if (lastClaimFull && free() > 0) nextClaim = clock.instant();
     }
 
-    private void start(QueuedMessage m, boolean mayBeHalfDone) {
+    /** Hands an attempt to the class slots: it starts when its class may (at once, unless the threads are busy). */
+    private void start(QueuedMessage m, PriorityClass c, boolean mayBeHalfDone) {
+        inFlight.add(m.id());
+        inFlightByClass.merge(c, 1, Integer::sum);
         attempting.incrementAndGet();
         events.begin();
-        try {
-            workers.execute(() -> {
-                Map<Integer, Outcome> outcomes;
-                try {
-                    // work claimed from the database may have been half done by a node that died: Maildirs are checked first
-                    outcomes = dispatcher.attemptOrDefer(m, mayBeHalfDone);
-                } catch (SpoolUnavailable.Abandoned e) {
-                    log.warn("{}: attempt abandoned, the queue database is unavailable: {}", m.id(), e.getMessage());
-                    post(() -> {
-                        running.remove(m.id());
-                        parked.add(m.id());
-                        settled();
-                    });
-                    return;
-                }
-                post(() -> finished(m, outcomes));
-            });
-        } catch (RejectedExecutionException e) {
-            settled();
-        }
+        classSlots.submit(c, new DeliverySlots.Attempt(() -> {
+            Map<Integer, Outcome> outcomes;
+            try {
+                // work claimed from the database may have been half done by a node that died: Maildirs are checked first
+                outcomes = dispatcher.attemptOrDefer(m, mayBeHalfDone);
+            } catch (SpoolUnavailable.Abandoned e) {
+                log.warn("{}: attempt abandoned, the queue database is unavailable: {}", m.id(), e.getMessage());
+                post(() -> {
+                    ended(m.id());
+                    parked.add(m.id());
+                    settled();
+                });
+                return;
+            }
+            post(() -> finished(m, outcomes));
+        }, this::settled));
+    }
+
+    /** An attempt is over (its outcome may still be being written). */
+    private void ended(String id) {
+        if (inFlight.remove(id)) inFlightByClass.merge(classOf.getOrDefault(id, PriorityClass.RELAY), -1, Integer::sum);
     }
 
     private void settled() {
@@ -257,9 +278,9 @@ public final class ClusterQueue implements Queue {
 
     /** An outcome: notices first, then the record, retried until the database takes it; the lease is kept meanwhile. */
     private void finished(QueuedMessage m, Map<Integer, Outcome> outcomes) {
-        running.remove(m.id());
+        ended(m.id());
         Instant now = clock.instant();
-        OutcomeRules.Result r = OutcomeRules.apply(m, outcomes, now, times);
+        OutcomeRules.Result r = OutcomeRules.apply(m, outcomes, now, classTimes.getOrDefault(classOf.get(m.id()), times));
         counters.count(r.updated(), outcomes.keySet());
         try {
             writers.execute(() -> {
@@ -269,14 +290,15 @@ public final class ClusterQueue implements Queue {
                 else if (r.updated().isDone()) log.info("{}: removed", m.id());
                 post(() -> {
                     leased.remove(m.id());
+                    classOf.remove(m.id());
                     settled();
-                    startReady(true);
+                    claimAgainIfMoreDue();
                 });
             });
         } catch (RejectedExecutionException e) {
             settled();
         }
-        startReady(true);
+        claimAgainIfMoreDue();
     }
 
     private boolean recordUntilStored(QueuedMessage m) {
@@ -323,6 +345,7 @@ public final class ClusterQueue implements Queue {
 
     @Override public Map<String, Long> stats() {
         Map<String, Long> out = new LinkedHashMap<>(counters.stats());
+        out.putAll(classSlots.stats());
         out.put("postern_queue_attempts_running", (long) attempting.get());
         try {
             long total = 0;

@@ -43,6 +43,9 @@ final class DeliverySlots {
         startWhatMay();
     }
 
+    /** The slots reserved for a class (its share of the total). */
+    synchronized int reserved(PriorityClass c) { return reserved.get(c); }
+
     synchronized void submit(PriorityClass c, Attempt a) {
         waiting.get(c).add(a);
         startWhatMay();

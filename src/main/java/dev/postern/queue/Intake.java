@@ -21,19 +21,21 @@ public final class Intake {
     }
 
     private final Spool.Incoming incoming;
+    private final dev.postern.mail.Envelope envelope;
     private final Enqueue enqueue;
     private final Runnable failed;
     private final PrecedenceSniffer precedence = new PrecedenceSniffer();
     private boolean notice;
     private boolean bulk;
 
-    Intake(Spool.Incoming incoming, Enqueue enqueue) {
-        this(incoming, enqueue, () -> { });
+    Intake(Spool.Incoming incoming, dev.postern.mail.Envelope envelope, Enqueue enqueue) {
+        this(incoming, envelope, enqueue, () -> { });
     }
 
     /** failed: told when a commit fails, which for a remote store may still have committed (the answer was lost). */
-    Intake(Spool.Incoming incoming, Enqueue enqueue, Runnable failed) {
+    Intake(Spool.Incoming incoming, dev.postern.mail.Envelope envelope, Enqueue enqueue, Runnable failed) {
         this.incoming = incoming;
+        this.envelope = envelope;
         this.enqueue = enqueue;
         this.failed = failed;
     }
@@ -60,11 +62,13 @@ public final class Intake {
      */
     public CompletableFuture<QueuedMessage> commitAsync(String holdReason) {
         if (holdReason != null) incoming.hold();
+        PriorityClass c = PriorityClass.of(envelope, notice, bulk || precedence.bulk());
+        incoming.priority(c);
         return incoming.commitAsync().whenComplete((m, e) -> {
             if (e != null) failed.run();
         }).thenApply(m -> {
             if (holdReason != null) log.info("{}: held on arrival: {}", m.id(), holdReason);
-            enqueue.accept(m, PriorityClass.of(m.envelope(), notice, bulk || precedence.bulk()));
+            enqueue.accept(m, c);
             return m;
         });
     }

@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -50,14 +51,14 @@ public final class PgQueueStore implements Spool {
 
     /** The message row, its recipients and its last chunk in one statement (a streamed message's end). */
     private static final String INSERT_ONE = "WITH m AS (INSERT INTO queue_message (id, envelope, size, arrival, "
-            + "received_by, held, next_attempt, lease_owner, lease_until, prefix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)), "
+            + "received_by, held, next_attempt, lease_owner, lease_until, prefix, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)), "
             + "r AS (INSERT INTO queue_recipient (message_id, idx, status, attempts, delay_warned) "
             + "SELECT ?, i, 'pending', 0, false FROM generate_series(0, ? - 1) AS i) "
             + "INSERT INTO queue_chunk (message_id, seq, data) VALUES (?, ?, ?)";
 
     /** A whole small message as the group commit takes it. */
     private record Row(String id, String envelope, long size, Timestamp arrival, boolean held, Timestamp leaseUntil,
-                       byte[] prefix, int recipients, byte[] content) {}
+                       byte[] prefix, PriorityClass priority, int recipients, byte[] content) {}
 
     /**
      * Group commit of received messages: each session's thread hands its message here and waits; one thread
@@ -134,6 +135,7 @@ public final class PgQueueStore implements Spool {
                         s.setString(i++, r.leaseUntil() == null ? null : node);
                         s.setTimestamp(i++, r.leaseUntil());
                         s.setBytes(i++, r.prefix());
+                        s.setString(i++, r.priority().configName());
                         s.setString(i++, r.id());
                         s.setInt(i++, r.recipients());
                         s.setString(i++, r.id());
@@ -181,6 +183,7 @@ public final class PgQueueStore implements Spool {
         private long size;
         private byte[] prefix;
         private boolean held;
+        private PriorityClass priority = PriorityClass.RELAY;
         private Connection tx; // opened at the first full chunk: a large message streams into one transaction
 
         PgIncoming(String id, Envelope envelope, Instant leaseUntil) {
@@ -197,6 +200,8 @@ public final class PgQueueStore implements Spool {
         }
 
         @Override public void hold() { held = true; }
+
+        @Override public void priority(PriorityClass c) { priority = c; }
 
         @Override public void prepend(byte[] fields) {
             if (prefix != null) throw new IllegalStateException("prepend called twice for " + id);
@@ -233,7 +238,7 @@ public final class PgQueueStore implements Spool {
                 if (tx == null) {
                     // the whole message is in hand: it joins the next group commit with other sessions' messages
                     intake.commit(new Row(id, EnvelopeCodec.encode(id, envelope), size, ts(envelope.arrival()), held,
-                            leased ? ts(leaseUntil) : null, prefix, envelope.recipients().size(), last));
+                            leased ? ts(leaseUntil) : null, prefix, priority, envelope.recipients().size(), last));
                 } else {
                     // a large message streamed into its own transaction: the rest of it, then the commit
                     try (PreparedStatement s = tx.prepareStatement(INSERT_ONE)) {
@@ -248,6 +253,7 @@ public final class PgQueueStore implements Spool {
                         s.setString(i++, leased ? node : null);
                         s.setTimestamp(i++, leased ? ts(leaseUntil) : null);
                         s.setBytes(i++, prefix);
+                        s.setString(i++, priority.configName());
                         s.setString(i++, id);
                         s.setInt(i++, envelope.recipients().size());
                         s.setString(i++, id);
@@ -482,31 +488,53 @@ public final class PgQueueStore implements Spool {
 
     // ------------------------------------------------------------------ cluster: leases
 
+    /** A claimed message and its delivery priority class. */
+    record Claimed(QueuedMessage message, PriorityClass priority) {}
+
     /**
      * Claims up to n due messages for this node until leaseUntil: unheld, due, and not leased by a live node
      * (a lease that expired while its node still beats is that node's to finish: it may only be late writing).
+     * Each class first gets up to reserved.get(class) of its own (its reserved delivery slots still free on this
+     * node), earliest due first; what is left of n goes in class order (notices, submission, relay, bulk), so a
+     * backlog of bulk mail neither delays a person's mail nor, within its share, waits behind it for ever.
      */
-    List<QueuedMessage> claim(int n, Instant leaseUntil, java.time.Duration deadAfter) throws IOException {
+    List<Claimed> claim(int n, Map<PriorityClass, Integer> reserved, Instant leaseUntil, java.time.Duration deadAfter) throws IOException {
         Instant now = clock.instant();
         try (Connection c = db.connection()) {
             c.setAutoCommit(false);
             Map<String, Object[]> rows = new LinkedHashMap<>();
+            Map<String, PriorityClass> classes = new HashMap<>();
+            java.util.Set<PriorityClass> drained = java.util.EnumSet.noneOf(PriorityClass.class);
             try (PreparedStatement s = c.prepareStatement("UPDATE queue_message SET lease_owner = ?, lease_until = ? WHERE id IN ("
-                    + "SELECT id FROM queue_message m WHERE NOT held AND next_attempt <= ? AND (lease_owner IS NULL OR lease_until < ? "
+                    + "SELECT id FROM queue_message m WHERE NOT held AND priority = ? AND next_attempt <= ? AND (lease_owner IS NULL OR lease_until < ? "
                     + "AND (lease_owner = ? OR NOT EXISTS (SELECT 1 FROM node WHERE name = m.lease_owner AND heartbeat > ? AND NOT stopped))) "
                     + "ORDER BY next_attempt LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING id, envelope, size, held")) {
-                s.setString(1, node);
-                s.setTimestamp(2, ts(leaseUntil));
-                s.setTimestamp(3, ts(now));
-                s.setTimestamp(4, ts(now));
-                s.setString(5, node);
-                s.setTimestamp(6, ts(now.minus(deadAfter)));
-                s.setInt(7, n);
-                try (ResultSet r = s.executeQuery()) {
-                    while (r.next()) rows.put(r.getString(1), new Object[] {r.getString(2), r.getLong(3), r.getBoolean(4)});
+                for (boolean shared : new boolean[] {false, true}) {
+                    for (PriorityClass pc : PriorityClass.values()) {
+                        int want = Math.min(n - rows.size(), shared ? Integer.MAX_VALUE : reserved.getOrDefault(pc, 0));
+                        if (want <= 0 || drained.contains(pc)) continue;
+                        s.setString(1, node);
+                        s.setTimestamp(2, ts(leaseUntil));
+                        s.setString(3, pc.configName());
+                        s.setTimestamp(4, ts(now));
+                        s.setTimestamp(5, ts(now));
+                        s.setString(6, node);
+                        s.setTimestamp(7, ts(now.minus(deadAfter)));
+                        s.setInt(8, want);
+                        int got = 0;
+                        try (ResultSet r = s.executeQuery()) {
+                            while (r.next()) {
+                                rows.put(r.getString(1), new Object[] {r.getString(2), r.getLong(3), r.getBoolean(4)});
+                                classes.put(r.getString(1), pc);
+                                got++;
+                            }
+                        }
+                        if (got < want) drained.add(pc); // nothing more of this class is due now
+                    }
                 }
             }
-            List<QueuedMessage> out = withRecipients(c, rows);
+            List<Claimed> out = new ArrayList<>();
+            for (QueuedMessage m : withRecipients(c, rows)) out.add(new Claimed(m, classes.get(m.id())));
             c.commit();
             return out;
         } catch (SQLException e) {

@@ -36,6 +36,12 @@ public interface Queue extends AutoCloseable {
     /** The sender for mail local aliases forward to other hosts (SRS); unchanged by default. */
     default void rewriteForwardedSenders(SenderRewriter r) { }
 
+    /**
+     * New retry times and priority classes (a configuration reload): the next attempts start by the new shares,
+     * outcomes recorded from now on use the new times; attempts already scheduled keep their time.
+     */
+    void reconfigure(QueueManager.Times times, Map<PriorityClass, QueueManager.ClassSettings> classes);
+
     /** Every queued message, oldest first. */
     List<QueuedMessage> list();
 

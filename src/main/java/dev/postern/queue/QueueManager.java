@@ -66,6 +66,20 @@ public final class QueueManager implements Queue {
         public static final Map<PriorityClass, ClassSettings> DEFAULTS = Map.of(
                 PriorityClass.NOTICES, new ClassSettings(10, null, null), PriorityClass.SUBMISSION, new ClassSettings(20, null, null),
                 PriorityClass.RELAY, new ClassSettings(20, null, null), PriorityClass.BULK, new ClassSettings(10, null, null));
+
+        /** Each class's reserved share of the delivery threads, percent. */
+        static Map<PriorityClass, Integer> shares(Map<PriorityClass, ClassSettings> classes) {
+            Map<PriorityClass, Integer> out = new java.util.EnumMap<>(PriorityClass.class);
+            classes.forEach((c, s) -> out.put(c, s.share()));
+            return out;
+        }
+
+        /** Each class's retry times: the queue's, with the class's own backoff where it has one. */
+        static Map<PriorityClass, Times> times(Map<PriorityClass, ClassSettings> classes, Times queue) {
+            Map<PriorityClass, Times> out = new java.util.EnumMap<>(PriorityClass.class);
+            classes.forEach((c, s) -> out.put(c, queue.withBackoff(s.minBackoff(), s.maxBackoff())));
+            return out;
+        }
     }
 
     /** One message as the owner knows it. Touched only by the owner thread. */
@@ -150,7 +164,7 @@ public final class QueueManager implements Queue {
     @Override public boolean intakeMayBlock() { return spool.writesMayBlock(); }
 
     @Override public Intake receive(Envelope envelope) throws IOException {
-        return new Intake(spool.begin(envelope), (m, c) -> enqueue(m, false, c));
+        return new Intake(spool.begin(envelope), envelope, (m, c) -> enqueue(m, false, c));
     }
 
     /** Loads the spool (once, at start); recovered messages are attempted at once. */
@@ -209,16 +223,10 @@ public final class QueueManager implements Queue {
      * New retry times and priority classes (a configuration reload): outcomes recorded from now on use them;
      * attempts already scheduled keep their time.
      */
-    public void reconfigure(Times times, Map<PriorityClass, ClassSettings> classes) {
-        Map<PriorityClass, Integer> shares = new java.util.EnumMap<>(PriorityClass.class);
-        Map<PriorityClass, Times> byClass = new java.util.EnumMap<>(PriorityClass.class);
-        classes.forEach((c, s) -> {
-            shares.put(c, s.share());
-            byClass.put(c, times.withBackoff(s.minBackoff(), s.maxBackoff()));
-        });
+    @Override public void reconfigure(Times times, Map<PriorityClass, ClassSettings> classes) {
         this.times = times;
-        this.classTimes = byClass;
-        slots.reserve(shares);
+        this.classTimes = ClassSettings.times(classes, times);
+        slots.reserve(ClassSettings.shares(classes));
     }
 
     // ------------------------------------------------------------------ the owner

@@ -31,6 +31,12 @@ public interface Spool {
         /** Commits the message held (DMARC quarantine): the hold is part of the same durable commit. */
         void hold();
 
+        /**
+         * The message's delivery priority class, told before the commit. A store that keeps it (the cluster's,
+         * whose other nodes may deliver the message) writes it in the same commit; the others derive it again.
+         */
+        default void priority(PriorityClass c) { }
+
         /** Makes the message durable; returns only after data and directory entry are on disk. */
         QueuedMessage commit() throws IOException;
 

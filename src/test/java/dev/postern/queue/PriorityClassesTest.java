@@ -24,11 +24,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PriorityClassesTest {
     static final int BULK = 5_000;
 
-    @Test void aUsersMessageOvertakesFiveThousandBulkMessagesToASlowPeer() throws Exception {
+    /** On one node, and on a cluster node (queue in PostgreSQL: the class is stored with the message). */
+    @org.junit.jupiter.params.ParameterizedTest @org.junit.jupiter.params.provider.ValueSource(strings = {"single", "cluster"})
+    void aUsersMessageOvertakesFiveThousandBulkMessagesToASlowPeer(String mode) throws Exception {
+        dev.postern.config.Config.Cluster cluster = null;
+        if (mode.equals("cluster")) {
+            cluster = dev.postern.testing.TestPostgres.get().cluster(null, "node1");
+            try (dev.postern.store.Database db = dev.postern.store.Database.open(cluster, 2)) {
+                db.migrate();
+            }
+        }
         List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>(); // the acceptor adds, the test closes
         try (ServerSocket slow = silentPeer(held);
              ScriptedPeer fast = new ScriptedPeer("127.0.0.3")) {
-            try (TestServer server = TestServer.builder().relayNetworks("127.0.0.1/32")
+            try (TestServer server = TestServer.builder().relayNetworks("127.0.0.1/32").cluster(cluster)
                     .transport("slow.test", "[127.0.0.2]:" + slow.getLocalPort())
                     .transport("fast.test", "[127.0.0.3]:" + fast.port()).start()) {
                 ExecutorService senders = Executors.newFixedThreadPool(4);

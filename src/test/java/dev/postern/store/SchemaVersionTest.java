@@ -47,18 +47,31 @@ class SchemaVersionTest {
         Flyway.configure().dataSource("jdbc:" + database, TestPostgres.USER, "").locations("classpath:db/postern")
                 .table(Database.HISTORY_TABLE).target("1").load().migrate();
         assertThatThrownBy(() -> node(database).start())
-                .hasMessageContaining("has schema version 1, older than this Postern's 2; run: postern db migrate --config FILE");
+                .hasMessageContaining("has schema version 1, older than this Postern's 3; run: postern db migrate --config FILE");
         ClusterTest.Run check = ClusterTest.cli("db", "check", "--config", config(database).toString());
         assertThat(check.code()).isEqualTo(1);
-        assertThat(check.err()).contains("older than this Postern's 2");
+        assertThat(check.err()).contains("older than this Postern's 3");
+
+        // a message queued by release 1 (only the row matters here)
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:" + database, TestPostgres.USER, "")) {
+            c.createStatement().execute("INSERT INTO queue_message (id, envelope, size, arrival, received_by, next_attempt) "
+                    + "VALUES ('old1', 'v1', 1, now(), 'node1', now())");
+        }
 
         ClusterTest.Run migrate = ClusterTest.cli("db", "migrate", "--config", config(database).toString());
         assertThat(migrate.code()).as(migrate.err()).isZero();
-        assertThat(migrate.out()).contains("schema migrated to version 2");
+        assertThat(migrate.out()).contains("schema migrated to version 3");
+        // version 3 gave every message a priority class: one queued before it is relay mail
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:" + database, TestPostgres.USER, "");
+             java.sql.ResultSet r = c.createStatement().executeQuery("SELECT priority FROM queue_message WHERE id = 'old1'")) {
+            assertThat(r.next()).isTrue();
+            assertThat(r.getString(1)).isEqualTo("relay");
+            c.createStatement().execute("DELETE FROM queue_message WHERE id = 'old1'");
+        }
         try (TestServer s = node(database).start()) {
             assertThat(s.server.queue().list()).isEmpty();
         }
-        assertThat(ClusterTest.cli("db", "migrate", "--config", config(database).toString()).out()).contains("schema is current (version 2)");
+        assertThat(ClusterTest.cli("db", "migrate", "--config", config(database).toString()).out()).contains("schema is current (version 3)");
     }
 
     @Test void aNewerSchemaIsRefusedAndLeftAlone() throws Exception {
@@ -73,14 +86,14 @@ class SchemaVersionTest {
                     + "checksum, installed_by, execution_time, success) VALUES (99, '99', 'future', 'SQL', 'V99__future.sql', 0, 'postern', 1, true)");
         }
         assertThatThrownBy(() -> node(database).start())
-                .hasMessageContaining("has schema version 99, newer than this Postern's 2");
+                .hasMessageContaining("has schema version 99, newer than this Postern's 3");
         ClusterTest.Run migrate = ClusterTest.cli("db", "migrate", "--config", config(database).toString());
         assertThat(migrate.code()).isEqualTo(1);
-        assertThat(migrate.err()).contains("newer than this Postern's 2");
+        assertThat(migrate.err()).contains("newer than this Postern's 3");
         try (Connection c = DriverManager.getConnection("jdbc:" + database, TestPostgres.USER, "")) {
             var r = c.createStatement().executeQuery("SELECT count(*) FROM " + Database.HISTORY_TABLE);
             r.next();
-            assertThat(r.getInt(1)).as("nothing migrated or removed").isEqualTo(3);
+            assertThat(r.getInt(1)).as("nothing migrated or removed").isEqualTo(4); // versions 1 to 3, and the future one
         }
     }
 }
