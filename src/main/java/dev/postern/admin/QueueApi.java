@@ -135,10 +135,11 @@ final class QueueApi {
 
     private void trace(AdminHttp.Call c) throws IOException {
         String id = c.param("id");
-        List<TraceLog.Event> events = trace.of(id);
+        List<TraceRing.Event> events = trace.of(id);
         QueuedMessage m = queue.get(id);
         if (events.isEmpty() && m == null) {
-            c.error(404, "nothing known of " + id + " (the trace keeps the last " + TraceLog.MAX_MESSAGES + " messages since the server started)");
+            c.error(404, "nothing known of " + id + " (the trace keeps the last "
+                    + (TraceLog.RING_BYTES >> 20) + " MiB of log lines since the server started, about 16,000 messages)");
             return;
         }
         Map<String, Object> o = new LinkedHashMap<>();

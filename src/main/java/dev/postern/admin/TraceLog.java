@@ -1,38 +1,29 @@
 package dev.postern.admin;
 
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.UnsynchronizedAppenderBase;
 import org.slf4j.LoggerFactory;
 
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * What happened to each recent message, by queue id: every log line that starts with a queue id, as
  * Postfix administrators grep their maillog for one ("ID: client=…", "ID: from=<…>", "ID: to=<…>, relay=…,
- * status=deferred (…)", "ID: removed"). Kept in memory for the most recent {@value #MAX_MESSAGES} messages
- * since this server started, at most {@value #MAX_EVENTS} lines each; lines below the log level (INFO by
- * default) are not seen. Served by the admin API (GET /trace/ID) and "postern trace ID". Unsynchronized: every
- * thread that logs passes here, and only lines with an id need the map's lock (JFR: logback's synchronized
- * doAppend was where threads logging at once waited).
+ * status=deferred (…)", "ID: removed"). Kept in memory, in a {@link TraceRing} of {@value #RING_BYTES} bytes
+ * (about 16,000 messages of six lines; the oldest lines give way), since this server started; lines below
+ * the log level (INFO by default) are not seen. Served by the admin API (GET /trace/ID) and "postern trace
+ * ID", at most {@value #MAX_EVENTS} lines each. Unsynchronized: every thread that logs passes here, and only
+ * lines with an id need the ring's lock (JFR: logback's synchronized doAppend was where threads logging at
+ * once waited).
  */
 final class TraceLog extends UnsynchronizedAppenderBase<ILoggingEvent> {
-    static final int MAX_MESSAGES = 20_000;
+    static final int RING_BYTES = 16 << 20;
     static final int MAX_EVENTS = 200;
-
-    /** One line: when, level, which part of the server, and the text after the id. */
-    record Event(Instant at, String level, String source, String text) {}
 
     private static TraceLog installed;
 
-    private final Map<String, List<Event>> byId = new LinkedHashMap<>(1024, 0.75f, true) {
-        @Override protected boolean removeEldestEntry(Map.Entry<String, List<Event>> eldest) { return size() > MAX_MESSAGES; }
-    };
+    private final TraceRing ring = new TraceRing(RING_BYTES);
 
     /** The one trace of this process, attached to the "postern" loggers on first use (several servers share it). */
     static synchronized TraceLog get() {
@@ -51,13 +42,8 @@ final class TraceLog extends UnsynchronizedAppenderBase<ILoggingEvent> {
         String msg = e.getFormattedMessage();
         int colon = msg == null ? -1 : msg.indexOf(": ");
         if (colon < 10 || colon > 24 || !isQueueId(msg, colon)) return;
-        Event ev = new Event(Instant.ofEpochMilli(e.getTimeStamp()), e.getLevel().toString(),
-                e.getLoggerName().startsWith("postern.") ? e.getLoggerName().substring(8) : e.getLoggerName(), msg.substring(colon + 2));
-        String id = msg.substring(0, colon);
-        synchronized (byId) {
-            List<Event> events = byId.computeIfAbsent(id, k -> new ArrayList<>());
-            if (events.size() < MAX_EVENTS) events.add(ev);
-        }
+        String logger = e.getLoggerName();
+        ring.add(msg, colon, e.getTimeStamp(), e.getLevel().toString(), logger, logger.startsWith("postern.") ? 8 : 0);
     }
 
     /** Queue ids are letters and digits only (QueueId's 14, a cluster's alike); other first words are not ids. */
@@ -72,10 +58,5 @@ final class TraceLog extends UnsynchronizedAppenderBase<ILoggingEvent> {
     }
 
     /** The lines kept for a queue id, oldest first; empty when none. */
-    List<Event> of(String id) {
-        synchronized (byId) {
-            List<Event> e = byId.get(id);
-            return e == null ? List.of() : List.copyOf(e);
-        }
-    }
+    List<TraceRing.Event> of(String id) { return ring.of(id, MAX_EVENTS); }
 }
