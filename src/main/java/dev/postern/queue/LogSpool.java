@@ -17,7 +17,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -44,7 +43,7 @@ public final class LogSpool implements Spool {
     /** What the log says about one message. Guarded by the spool's lock. */
     private static final class Entry {
         final List<Extent> extents = new ArrayList<>();
-        final Set<Long> segments = new HashSet<>();
+        final SegmentNumbers segments = new SegmentNumbers();
         Envelope envelope;
         long size;
         List<String> state = List.of();
@@ -88,14 +87,53 @@ public final class LogSpool implements Spool {
      * go only when that count is zero, so finishing a message looks at its own segments, not at every id.
      */
     private static final class Segment {
-        final Set<String> ids = new HashSet<>();
+        final List<String> ids = new ArrayList<>(); // each once: added when the message's entry first notes this segment
         int unfinished;
+    }
+
+    /**
+     * The segments a message has records in: one or two almost always. A finished message's entry stays until
+     * its segments go (tens of thousands per segment, living seconds to minutes and then dying in the old
+     * generation), so it is kept small: a HashSet of boxed Longs per message made its entry twice the size.
+     */
+    static final class SegmentNumbers {
+        private long[] numbers = new long[1];
+        private int size;
+
+        boolean add(long segment) {
+            for (int i = 0; i < size; i++) if (numbers[i] == segment) return false;
+            if (size == numbers.length) numbers = java.util.Arrays.copyOf(numbers, size * 2);
+            numbers[size++] = segment;
+            return true;
+        }
+
+        void remove(long segment) {
+            for (int i = 0; i < size; i++) {
+                if (numbers[i] == segment) {
+                    numbers[i] = numbers[--size];
+                    return;
+                }
+            }
+        }
+
+        boolean isEmpty() { return size == 0; }
+
+        int size() { return size; }
+
+        long get(int i) { return numbers[i]; }
+
+        boolean anyBelow(long segment) {
+            for (int i = 0; i < size; i++) if (numbers[i] < segment) return true;
+            return false;
+        }
     }
 
     private synchronized void note(String id, long segment) {
         Entry e = entries.computeIfAbsent(id, k -> new Entry());
+        if (!e.segments.add(segment)) return;
         Segment s = segments.computeIfAbsent(segment, k -> new Segment());
-        if (e.segments.add(segment) && s.ids.add(id) && !e.finished) s.unfinished++;
+        s.ids.add(id);
+        if (!e.finished) s.unfinished++;
     }
 
     /** Marks a message finished; true when one of its segments older than the active one has nothing live left. */
@@ -103,7 +141,8 @@ public final class LogSpool implements Spool {
         if (e.finished) return false;
         e.finish();
         boolean freed = false;
-        for (long seg : e.segments) {
+        for (int i = 0; i < e.segments.size(); i++) {
+            long seg = e.segments.get(i);
             Segment s = segments.get(seg);
             if (s != null && --s.unfinished == 0 && seg < active) freed = true;
         }
@@ -328,7 +367,7 @@ public final class LogSpool implements Spool {
     private boolean reachesBack(Segment s, long seg) {
         for (String x : s.ids) {
             Entry en = entries.get(x);
-            if (en != null) for (long o : en.segments) if (o < seg) return true;
+            if (en != null && en.segments.anyBelow(seg)) return true;
         }
         return false;
     }
