@@ -24,7 +24,8 @@ for _ in $(seq "${ROUNDS:-1}"); do
 for jar in ${JARS:-target/postern.jar}; do
 for name in "$@"; do
   case $name in
-    serial) opts="-Xms16m -Xmx512m -XX:+UseSerialGC -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20" ;; # ./postern's
+    serial-20) opts="-Xms16m -Xmx512m -XX:+UseSerialGC -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20" ;; # ./postern's until 2026-12-03
+    serial) opts="-Xms16m -Xmx512m -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=40" ;; # ./postern's
     serial-xmn) opts="-Xms16m -Xmx512m -Xmn96m -XX:+UseSerialGC -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20" ;;
     parallel) opts="-Xms16m -Xmx512m -XX:+UseParallelGC -XX:ParallelGCThreads=2" ;;
     g1) opts="-Xms16m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=5" ;;
