@@ -106,6 +106,43 @@ class PriorityClassesTest {
         }
     }
 
+    /** A reload's class settings reach a cluster node's queue too (a class's own backoff, here). */
+    @Test void aClusterNodeTakesNewClassSettingsWhenReconfigured() throws Exception {
+        dev.postern.config.Config.Cluster cluster = dev.postern.testing.TestPostgres.get().cluster(null, "node1");
+        try (dev.postern.store.Database db = dev.postern.store.Database.open(cluster, 2)) {
+            db.migrate();
+        }
+        try (ScriptedPeer later = new ScriptedPeer("127.0.0.3")) {
+            later.rcptReply = rcpt -> "451 4.3.0 try again later";
+            try (TestServer server = TestServer.builder().relayNetworks("127.0.0.1/32").cluster(cluster)
+                    .transport("later.test", "[127.0.0.3]:" + later.port()).start()) {
+                var classes = new java.util.EnumMap<PriorityClass, QueueManager.ClassSettings>(QueueManager.ClassSettings.DEFAULTS);
+                classes.put(PriorityClass.BULK, new QueueManager.ClassSettings(10, java.time.Duration.ofHours(2), java.time.Duration.ofHours(4)));
+                server.server.queue().reconfigure(QueueManager.Times.DEFAULT, classes);
+                String bulk, person;
+                try (SmtpClient c = SmtpClient.ehlo(server.smtp())) {
+                    String r = c.sendMail("news@lists.example.org", "a@later.test", "Precedence: bulk\r\nSubject: news\r\n\r\nnews");
+                    bulk = r.substring(r.lastIndexOf(' ') + 1);
+                    r = c.sendMail("friend@example.org", "b@later.test", "Subject: hi\r\n\r\nhello");
+                    person = r.substring(r.lastIndexOf(' ') + 1);
+                }
+                java.time.Instant sent = java.time.Instant.now();
+                long deadline = System.currentTimeMillis() + 10_000;
+                while (System.currentTimeMillis() < deadline && (nextAttempt(server, bulk) == null || nextAttempt(server, person) == null)) Thread.sleep(50);
+                assertThat(nextAttempt(server, bulk)).as("bulk mail waits its class's backoff (2 h, jittered)")
+                        .isAfter(sent.plus(java.time.Duration.ofMinutes(90)));
+                assertThat(nextAttempt(server, person)).as("other mail the queue's (5 min)")
+                        .isBefore(sent.plus(java.time.Duration.ofMinutes(15)));
+            }
+        }
+    }
+
+    /** The next attempt of a deferred message's first recipient; null until its first attempt was recorded. */
+    private static java.time.Instant nextAttempt(TestServer server, String id) {
+        QueuedMessage m = server.server.queue().get(id);
+        return m == null || m.recipients().get(0).attempts() == 0 ? null : m.recipients().get(0).nextAttempt();
+    }
+
     /** A peer on 127.0.0.2 that accepts connections and never says a word: every attempt holds its thread. */
     private static ServerSocket silentPeer(List<Socket> held) throws IOException {
         ServerSocket s = new ServerSocket();
