@@ -124,7 +124,9 @@ smtp-source -s 1 -m 3000 -l 51200 -f warm@source.test -t user@sink.test 127.0.0.
 # the Maildir path's own code: after the relay warm-up, C2 still spent 76 µs per message compiling it over the
 # next 20,000 Maildir deliveries (1 to 10 µs after them); 3,000, the old figure, left that in the measured runs
 smtp-source -s 20 -m 20000 -l 1024 -f warm@source.test -t benchuser@bench.test 127.0.0.1:$PT_PORT
-java -cp target/postern.jar bench/tools/Latency.java --port $PT_PORT --clients 100 --messages 10000 >/dev/null
+# the latency client's shape, long enough for C2 to finish with it (after 10,000 it still took 1.2 s of compiler
+# CPU during the next 12,000: bench/gc.sh, 2026-12-03)
+java -cp target/postern.jar bench/tools/Latency.java --port $PT_PORT --clients 100 --messages 30000 >/dev/null
 smtp-source -s 20 -m 200 -l 1024 -f warm@source.test -t user@sink.test 127.0.0.1:$PF_PORT
 # the warm-up's deliveries must be over before anything is timed: a backlog would share the cores
 drained() { local a b; a="$(sink_count) $(maildir_count postern)"; sleep 2; b="$(sink_count) $(maildir_count postern)"; [ "$a" = "$b" ]; }
@@ -182,7 +184,7 @@ row() { # label key [decimals]
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; $(java -version 2>&1 | head -1); Postfix $(postconf -h mail_version)."
   echo "fsync probe on the data disk: $FSYNC"
   echo "Each figure: median (min–max) of $REPS runs. smtp-source clients, 1 message per connection; 2,000 messages at 1 client, 5,000 at 20 and 100 (half for 50 KB); each scenario runs once untimed for both MTAs, then their measured runs alternate (Postern, Postfix, Postern, ...)."
-  echo "Both MTAs relay to the same smtp-sink on $SINK_HOST, or deliver to a Maildir; Postern uses its default group-commit queue and the launcher's default JVM options (\`./postern\`), after a warm-up of ~60,000 messages (with pauses; 6,000 of them from one client, 20,000 to the Maildir). Command: \`bench/run.sh\`."
+  echo "Both MTAs relay to the same smtp-sink on $SINK_HOST, or deliver to a Maildir; Postern uses its default group-commit queue and the launcher's default JVM options (\`./postern\`), after a warm-up of ~90,000 messages (with pauses; 6,000 of them from one client, 20,000 to the Maildir, 30,000 from the latency client). Command: \`bench/run.sh\`."
   echo
   echo "## Durable acceptance, messages/s (until smtp-source has every 250)"
   echo
