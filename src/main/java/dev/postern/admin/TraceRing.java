@@ -34,8 +34,6 @@ final class TraceRing {
         ring = new byte[capacity];
     }
 
-    int capacity() { return ring.length; }
-
     /**
      * Keeps a line: line[0, idEnd) is the queue id (letters and digits), the text starts after ": ";
      * source[sourceFrom, ...) names the part of the server.

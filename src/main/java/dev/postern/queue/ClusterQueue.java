@@ -82,7 +82,6 @@ public final class ClusterQueue implements Queue {
         this.store = store;
         this.dispatcher = new DeliveryDispatcher(store, router, maildir, mx, smtp, destinationConcurrency, maxConcurrency);
         this.clock = clock;
-        this.times = times;
         this.lease = lease;
         this.slots = maxConcurrency + 8;
         this.notices = new Notices(this, store, hostname, times);
