@@ -20,6 +20,8 @@ pauses() {
   tail -n +"$2" "$1" | grep -o "Pause [A-Za-z]*.*ms" | awk '{t=$NF; sub("ms","",t); k=$2; n[k]++; if (t+0>mx[k]) mx[k]=t+0}
     END {printf "young %d (max %.0f ms) full %d (max %.0f ms)", n["Young"], mx["Young"], n["Full"], mx["Full"]}'
 }
+# the latency client compiles with C1 alone: with C2 its own compiling took a core for seconds (bench/run.sh)
+CLIENT_JVM=${CLIENT_JVM:--XX:TieredStopAtLevel=1}
 for _ in $(seq "${ROUNDS:-1}"); do
 for jar in ${JARS:-target/postern.jar}; do
 for name in "$@"; do
@@ -42,7 +44,7 @@ for name in "$@"; do
   sleep 5
   for r in $(seq "${RUNS:-3}"); do
     c0=$(awk '{print ($14+$15)}' /proc/$JPID/stat); g0=$(($(wc -l < $work/gc.log) + 1))
-    out=$(java -cp target/postern.jar bench/tools/Latency.java --port $PT_PORT --clients 100 --messages 12000 --size 1024 --warmup 2000)
+    out=$(java $CLIENT_JVM -cp target/postern.jar bench/tools/Latency.java --port $PT_PORT --clients 100 --messages 12000 --size 1024 --warmup 2000)
     c1=$(awk '{print ($14+$15)}' /proc/$JPID/stat)
     echo "$(basename "$jar") $name run $r: $out cpu_ms_per_msg $(echo "scale=3; ($c1-$c0)*10/12000" | bc) rss_kb $(awk '/VmRSS/{print $2}' /proc/$JPID/status) gc: $(pauses $work/gc.log $g0)"
     sleep 3

@@ -148,8 +148,11 @@ scenario "local.100.1024" 100 1024 5000 local
 # then at HIGH_RATE, which only Postern carries.
 LOW_RATE=${LOW_RATE:-300} HIGH_RATE=${HIGH_RATE:-2000}
 # The client's first messages are not counted (--warmup): its own JVM is compiling then, on the same cores.
+# It runs with C1 alone (CLIENT_JVM): with C2 too, a fresh client spent half of its 5 s of CPU per saturated
+# run compiling (perf sched: 1.1-1.3 s of C2 in 2.5 s of the measured part), taken from both servers' cores.
+CLIENT_JVM=${CLIENT_JVM:--XX:TieredStopAtLevel=1}
 lat() { # mta rate messages
-  java -cp target/postern.jar bench/tools/Latency.java --port "$(port_of "$1")" --clients 100 --messages "$3" --size 1024 --rate "$2" \
+  java $CLIENT_JVM -cp target/postern.jar bench/tools/Latency.java --port "$(port_of "$1")" --clients 100 --messages "$3" --size 1024 --rate "$2" \
     --warmup $(($3 / 6))
 }
 for _ in $(seq "$REPS"); do
@@ -213,7 +216,7 @@ row() { # label key [decimals]
   echo
   echo "## Acceptance latency, 100 persistent clients, 1 KB (end of data to 250), ms"
   echo
-  echo "bench/tools/Latency.java: one Netty event loop, 100 connections, each sends MAIL/RCPT/DATA pipelined, then the content; 12,000 messages (6,000 at $LOW_RATE msg/s), the first sixth not counted (the client's own JIT warm-up)."
+  echo "bench/tools/Latency.java: one Netty event loop, 100 connections, each sends MAIL/RCPT/DATA pipelined, then the content; 12,000 messages (6,000 at $LOW_RATE msg/s), the first sixth not counted (the client's own JIT warm-up); the client's JVM: \`$CLIENT_JVM\`."
   echo
   echo "| load | | Postern | Postfix |"
   echo "|---|---|---|---|"

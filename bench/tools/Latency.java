@@ -24,7 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * time from writing the end of data (".") to reading its reply. With --rate R, each client starts its transactions
  * on a schedule so that all of them together offer R messages/s (a latency at a given load, not at saturation).
  * With --warmup W, the first W messages (W/CLIENTS per client) are sent but their latencies not counted: this
- * client's own JVM compiles its code in the first seconds, on the same cores as the server.
+ * client's own JVM compiles its code in the first seconds, on the same cores as the server. Run it with
+ * -XX:TieredStopAtLevel=1 (as bench/run.sh does): with C2 as well, its compiler took 1.1–1.3 s of CPU during
+ * 2.5 s of a measured saturated run, cores the server then lacked.
  * Prints "rate R p50_ms P p99_ms Q max_ms M"
  * (the first six fields as latency.py did). Loopback only; bounded by --messages.
  *
