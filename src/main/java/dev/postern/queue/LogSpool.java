@@ -89,12 +89,17 @@ public final class LogSpool implements Spool {
     private static final class Segment {
         final List<String> ids = new ArrayList<>(); // each once: added when the message's entry first notes this segment
         int unfinished;
+        /**
+         * Older segments holding records of messages removed here whose entries are gone: this segment has
+         * their REMOVEs, so it goes only after those (else a restart would find the older records alone).
+         */
+        final SegmentNumbers reachedBack = new SegmentNumbers();
     }
 
     /**
-     * The segments a message has records in: one or two almost always. A finished message's entry stays until
-     * its segments go (tens of thousands per segment, living seconds to minutes and then dying in the old
-     * generation), so it is kept small: a HashSet of boxed Longs per message made its entry twice the size.
+     * The segments a message has records in: one or two almost always. An aborted message's entry (and, after
+     * a restart, a replayed finished one's) stays until its segments go, so it is kept small: a HashSet of
+     * boxed Longs made an entry twice the size. Also a segment's older segments (Segment.reachedBack).
      */
     static final class SegmentNumbers {
         private long[] numbers = new long[1];
@@ -281,7 +286,7 @@ public final class LogSpool implements Spool {
 
         @Override public void abort() {
             // the chunks stay in the log until their segment goes; recovery ignores content without a COMMIT
-            CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> finish(id));
+            CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> finish(id, false));
         }
     }
 
@@ -329,7 +334,7 @@ public final class LogSpool implements Spool {
      * delivered again (SMTP is at-least-once; a Maildir delivery is not repeated, its file name is fixed).
      */
     @Override public CompletableFuture<Void> removeAsync(String id) {
-        return writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), false).thenAccept(p -> finish(id));
+        return writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), false).thenAccept(p -> finish(id, true));
     }
 
     /** Waits for a log write (for the blocking Spool methods); its IOException as thrown. */
@@ -344,12 +349,18 @@ public final class LogSpool implements Spool {
         }
     }
 
-    /** Marks a message finished and deletes every segment that no longer holds anything live. */
-    private void finish(String id) {
+    /**
+     * Marks a message finished and deletes every segment that no longer holds anything live. Once its REMOVE
+     * is written nothing more is ever appended for it, so its entry goes too (forget), leaving its segments
+     * what they need to know: kept until its segments went, a delivered message's entry lived seconds to
+     * minutes, was promoted, and died in the old generation (a segment's worth each time, ~45,000 of them).
+     */
+    private void finish(String id, boolean forget) {
         boolean freed;
         synchronized (this) {
             Entry e = entries.get(id);
             freed = e != null && markFinished(e, writer == null ? Long.MAX_VALUE : writer.currentSegment());
+            if (e != null && forget) forget(id, e);
         }
         // only a message whose last live neighbour in an older segment it was can free one; the deletion runs
         // off the thread that finished it (the log writer, for a removal)
@@ -363,8 +374,30 @@ public final class LogSpool implements Spool {
         return t;
     });
 
-    /** A finished message here still has a record in an older segment: its REMOVE must outlive that one. */
-    private boolean reachesBack(Segment s, long seg) {
+    /** Messages the spool keeps an entry for (tests: removed ones have none). */
+    synchronized int entryCount() { return entries.size(); }
+
+    /** Drops a removed message's entry; each of its segments keeps the older ones it must outlive. */
+    private void forget(String id, Entry e) {
+        for (int i = 0; i < e.segments.size(); i++) {
+            Segment s = segments.get(e.segments.get(i));
+            if (s == null) continue;
+            for (int j = 0; j < e.segments.size(); j++) {
+                if (e.segments.get(j) < e.segments.get(i)) s.reachedBack.add(e.segments.get(j));
+            }
+        }
+        entries.remove(id);
+    }
+
+    /**
+     * A finished message here still has a record in an older segment that is not going now (in {@code
+     * going}): its REMOVE must outlive that one.
+     */
+    private boolean reachesBack(Segment s, long seg, List<Long> going) {
+        for (int i = 0; i < s.reachedBack.size(); i++) {
+            long older = s.reachedBack.get(i);
+            if (segments.containsKey(older) && !going.contains(older)) return true;
+        }
         for (String x : s.ids) {
             Entry en = entries.get(x);
             if (en != null && en.segments.anyBelow(seg)) return true;
@@ -379,7 +412,7 @@ public final class LogSpool implements Spool {
             for (Map.Entry<Long, Segment> s : segments.entrySet()) {
                 long seg = s.getKey();
                 if (seg >= active) break;
-                if (s.getValue().unfinished > 0 || reachesBack(s.getValue(), seg)) continue;
+                if (s.getValue().unfinished > 0 || reachesBack(s.getValue(), seg, deletable)) continue;
                 deletable.add(seg);
                 for (String x : s.getValue().ids) {
                     Entry en = entries.get(x);

@@ -162,6 +162,39 @@ class LogSpoolTest {
         again.close();
     }
 
+    /**
+     * A removed message's entry goes at once (it lived on until its segments went, and then died in the old
+     * generation), but the segment with its REMOVE still outlives the older segment with its COMMIT: else a
+     * restart would find the message again.
+     */
+    @Test void aRemovedMessageIsForgottenButItsRemoveOutlivesItsOlderRecords() throws Exception {
+        LogSpool spool = open(8 * 1024); // tiny segments
+        QueuedMessage pinned = commit(spool, body(2000, 0)); // keeps segment 1 alive
+        QueuedMessage spanning = commit(spool, body(2000, 1)); // its COMMIT in segment 1 as well
+        assertThat(segments()).hasSize(1);
+        List<QueuedMessage> fillers = new ArrayList<>();
+        for (int i = 2; i < 20; i++) fillers.add(commit(spool, body(2000, i)));
+        for (QueuedMessage m : fillers) spool.remove(m.id());
+        spool.saveState(spanning); // moves it into the newest segment too
+        spool.remove(spanning.id());
+        Path removedIn = segments().get(segments().size() - 1);
+        assertThat(removedIn.getFileName().toString()).isNotEqualTo("000000000001.log");
+        assertThat(spool.entryCount()).isEqualTo(1); // only the pinned message
+        QueuedMessage big = commit(spool, body(9000, 99)); // moves the writer past that segment
+        spool.remove(big.id()); // and collects garbage (a deletion found by another pass may take a moment more)
+        Thread.sleep(300);
+        assertThat(segments()).contains(dir.resolve("log").resolve("000000000001.log"), removedIn);
+        assertThat(segments().size()).isLessThan(8); // the fillers' own segments went
+        spool.close();
+
+        LogSpool again = new LogSpool(dir, Clock.systemUTC(), 8 * 1024);
+        assertThat(again.recover()).extracting(QueuedMessage::id).doesNotContain(spanning.id()).contains(pinned.id());
+        again.remove(pinned.id()); // segment 1 may go now, and with it the one with the REMOVE
+        for (int i = 0; i < 300 && Files.exists(removedIn); i++) Thread.sleep(10);
+        assertThat(segments()).doesNotContain(removedIn, dir.resolve("log").resolve("000000000001.log"));
+        again.close();
+    }
+
     @Test void recordsOverwriteASegmentPreparedAheadAndItsZerosEndTheLog() throws Exception {
         long size = 256 * 1024; // preparation starts at half of it
         LogSpool spool = open(size);
