@@ -23,6 +23,9 @@ import java.nio.file.StandardOpenOption;
  * (a crash, a stop) is kept for the next start as long as it is whole: it is written under
  * {@value #PREPARING} and renamed to {@value #PREPARED} only once fsynced.
  *
+ * <p>The zeros go to the disk a MiB at a time, each fdatasynced before the next is written, so that the
+ * writer's commits never queue behind the whole file's writeback.
+ *
  * <p>Nothing waits for this: a rotation that finds no prepared file creates an empty segment as before.
  * Preparation starts once the current segment has taken 1 MiB (half of a smaller segment), so a server that sees
  * little mail never writes a 64 MiB file, and only while the file system would keep four segments free.
@@ -96,6 +99,9 @@ final class SegmentPreparer implements AutoCloseable {
             for (long at = 0; at < segmentSize && !closed; ) {
                 zeros.clear().limit((int) Math.min(ZEROS, segmentSize - at));
                 at += ch.write(zeros, at);
+                // a MiB at a time to the disk: a commit's fdatasync queued behind all 64 MiB at once waited up to
+                // 22–33 ms here, behind one MiB at most 8–12 ms (probe: 1.5 KB appends + fdatasync meanwhile)
+                ch.force(false);
             }
             if (closed) {
                 ch.close();
