@@ -54,7 +54,10 @@ class ClusterOutageTest {
             Thread.sleep(7000); // longer than the pool's 5 s connection timeout: commits fail, not just wait
             int during = acked.size();
             pg.startServer();
-            Thread.sleep(2500);
+            // PostgreSQL's crash recovery after SIGKILL took over 2.5 s on a loaded CI machine: wait for it, bounded
+            long resumeBy = System.currentTimeMillis() + 30_000;
+            while (acked.size() <= during && System.currentTimeMillis() < resumeBy) Thread.sleep(100);
+            Thread.sleep(1000); // and a little load after it
             stop.set(true);
             for (Thread t : clients) t.join(30_000);
 
