@@ -309,6 +309,9 @@ public final class MaildirWriter implements AutoCloseable {
                         p.done().completeExceptionally(e);
                     }
                 }
+                // counted before any delivery of the batch returns, so that a caller sees its own batch counted
+                batches.incrementAndGet();
+                published.addAndGet(batch.size());
                 for (Map.Entry<Path, List<Publish>> d : byDir.entrySet()) {
                     try (FileChannel dir = FileChannel.open(d.getKey(), StandardOpenOption.READ)) {
                         dir.force(true);                     // 3. the renames survive a crash
@@ -318,8 +321,6 @@ public final class MaildirWriter implements AutoCloseable {
                         d.getValue().forEach(p -> p.done().completeExceptionally(e));
                     }
                 }
-                batches.incrementAndGet();
-                published.addAndGet(batch.size());
             } catch (InterruptedException e) {
                 if (closed) break;
             } catch (RuntimeException e) {
