@@ -19,7 +19,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -48,20 +47,7 @@ public final class LogSpool implements Spool {
         long size;
         List<String> state = List.of();
         boolean committed;
-        boolean finished; // removed, aborted, or never committed
-
-        /**
-         * Only the segments of a finished message matter now (they are deleted once nothing live is in
-         * them): its envelope, extents and state go, or a segment's worth of delivered messages (~40,000
-         * of 1 KB) would stay on the heap until the segment does.
-         */
-        void finish() {
-            finished = true;
-            envelope = null;
-            extents.clear();
-            if (extents instanceof ArrayList<Extent> a) a.trimToSize();
-            state = List.of();
-        }
+        boolean finished; // removed, aborted, or never committed (replayed); its entry is then forgotten
     }
 
     private final Path dir;
@@ -83,23 +69,21 @@ public final class LogSpool implements Spool {
     }
 
     /**
-     * The messages with a record in one segment file, and how many of them are not finished: a segment can
-     * go only when that count is zero, so finishing a message looks at its own segments, not at every id.
+     * One segment file: how many messages with a record in it are not finished (it can go only when none
+     * is), and the older segments that its finished messages also have records in.
      */
     private static final class Segment {
-        final List<String> ids = new ArrayList<>(); // each once: added when the message's entry first notes this segment
         int unfinished;
         /**
-         * Older segments holding records of messages removed here whose entries are gone: this segment has
-         * their REMOVEs, so it goes only after those (else a restart would find the older records alone).
+         * Older segments holding records of messages finished here (their entries are gone): this segment
+         * may hold their REMOVEs, so it goes only after those (else a restart would find the older records alone).
          */
         final SegmentNumbers reachedBack = new SegmentNumbers();
     }
 
     /**
-     * The segments a message has records in: one or two almost always. An aborted message's entry (and, after
-     * a restart, a replayed finished one's) stays until its segments go, so it is kept small: a HashSet of
-     * boxed Longs made an entry twice the size. Also a segment's older segments (Segment.reachedBack).
+     * A set of segment numbers, one or two almost always: the segments a message has records in, and a
+     * segment's older segments (Segment.reachedBack). A HashSet of boxed Longs was twice the size.
      */
     static final class SegmentNumbers {
         private long[] numbers = new long[1];
@@ -107,44 +91,27 @@ public final class LogSpool implements Spool {
 
         boolean add(long segment) {
             for (int i = 0; i < size; i++) if (numbers[i] == segment) return false;
-            if (size == numbers.length) numbers = java.util.Arrays.copyOf(numbers, size * 2);
+            if (size == numbers.length) numbers = Arrays.copyOf(numbers, size * 2);
             numbers[size++] = segment;
             return true;
         }
 
-        void remove(long segment) {
-            for (int i = 0; i < size; i++) {
-                if (numbers[i] == segment) {
-                    numbers[i] = numbers[--size];
-                    return;
-                }
-            }
-        }
-
-        boolean isEmpty() { return size == 0; }
-
         int size() { return size; }
 
         long get(int i) { return numbers[i]; }
-
-        boolean anyBelow(long segment) {
-            for (int i = 0; i < size; i++) if (numbers[i] < segment) return true;
-            return false;
-        }
     }
 
     private synchronized void note(String id, long segment) {
         Entry e = entries.computeIfAbsent(id, k -> new Entry());
         if (!e.segments.add(segment)) return;
         Segment s = segments.computeIfAbsent(segment, k -> new Segment());
-        s.ids.add(id);
         if (!e.finished) s.unfinished++;
     }
 
     /** Marks a message finished; true when one of its segments older than the active one has nothing live left. */
     private boolean markFinished(Entry e, long active) {
         if (e.finished) return false;
-        e.finish();
+        e.finished = true;
         boolean freed = false;
         for (int i = 0; i < e.segments.size(); i++) {
             long seg = e.segments.get(i);
@@ -286,7 +253,7 @@ public final class LogSpool implements Spool {
 
         @Override public void abort() {
             // the chunks stay in the log until their segment goes; recovery ignores content without a COMMIT
-            CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> finish(id, false));
+            CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> finish(id));
         }
     }
 
@@ -334,7 +301,7 @@ public final class LogSpool implements Spool {
      * delivered again (SMTP is at-least-once; a Maildir delivery is not repeated, its file name is fixed).
      */
     @Override public CompletableFuture<Void> removeAsync(String id) {
-        return writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), false).thenAccept(p -> finish(id, true));
+        return writer.append(List.of(LogRecord.of(LogRecord.Type.REMOVE, id, new byte[0])), false).thenAccept(p -> finish(id));
     }
 
     /** Waits for a log write (for the blocking Spool methods); its IOException as thrown. */
@@ -350,17 +317,17 @@ public final class LogSpool implements Spool {
     }
 
     /**
-     * Marks a message finished and deletes every segment that no longer holds anything live. Once its REMOVE
-     * is written nothing more is ever appended for it, so its entry goes too (forget), leaving its segments
-     * what they need to know: kept until its segments went, a delivered message's entry lived seconds to
+     * Marks a message finished and deletes every segment that no longer holds anything live. Nothing more is
+     * ever appended for it (after its REMOVE, or after every chunk of an aborted one was written), so its
+     * entry goes too (forget): kept until its segments went, a delivered message's entry lived seconds to
      * minutes, was promoted, and died in the old generation (a segment's worth each time, ~45,000 of them).
      */
-    private void finish(String id, boolean forget) {
+    private void finish(String id) {
         boolean freed;
         synchronized (this) {
             Entry e = entries.get(id);
             freed = e != null && markFinished(e, writer == null ? Long.MAX_VALUE : writer.currentSegment());
-            if (e != null && forget) forget(id, e);
+            if (e != null) forget(id, e);
         }
         // only a message whose last live neighbour in an older segment it was can free one; the deletion runs
         // off the thread that finished it (the log writer, for a removal)
@@ -374,10 +341,10 @@ public final class LogSpool implements Spool {
         return t;
     });
 
-    /** Messages the spool keeps an entry for (tests: removed ones have none). */
+    /** Messages the spool keeps an entry for (tests: finished ones have none). */
     synchronized int entryCount() { return entries.size(); }
 
-    /** Drops a removed message's entry; each of its segments keeps the older ones it must outlive. */
+    /** Drops a finished message's entry; each of its segments keeps the older ones it must outlive. */
     private void forget(String id, Entry e) {
         for (int i = 0; i < e.segments.size(); i++) {
             Segment s = segments.get(e.segments.get(i));
@@ -393,14 +360,10 @@ public final class LogSpool implements Spool {
      * A finished message here still has a record in an older segment that is not going now (in {@code
      * going}): its REMOVE must outlive that one.
      */
-    private boolean reachesBack(Segment s, long seg, List<Long> going) {
+    private boolean reachesBack(Segment s, List<Long> going) {
         for (int i = 0; i < s.reachedBack.size(); i++) {
             long older = s.reachedBack.get(i);
             if (segments.containsKey(older) && !going.contains(older)) return true;
-        }
-        for (String x : s.ids) {
-            Entry en = entries.get(x);
-            if (en != null && en.segments.anyBelow(seg)) return true;
         }
         return false;
     }
@@ -412,15 +375,9 @@ public final class LogSpool implements Spool {
             for (Map.Entry<Long, Segment> s : segments.entrySet()) {
                 long seg = s.getKey();
                 if (seg >= active) break;
-                if (s.getValue().unfinished > 0 || reachesBack(s.getValue(), seg, deletable)) continue;
+                // every message with a record here is finished, so none has an entry left to update
+                if (s.getValue().unfinished > 0 || reachesBack(s.getValue(), deletable)) continue;
                 deletable.add(seg);
-                for (String x : s.getValue().ids) {
-                    Entry en = entries.get(x);
-                    if (en == null) continue;
-                    en.segments.remove(seg);
-                    en.extents.removeIf(ex -> ex.segment() == seg);
-                    if (en.segments.isEmpty()) entries.remove(x);
-                }
             }
             deletable.forEach(segments::remove);
             for (long seg : deletable) {
@@ -453,20 +410,23 @@ public final class LogSpool implements Spool {
             throw e.getCause(); // a record this release cannot read: nothing was changed on disk
         }
         List<QueuedMessage> out = new ArrayList<>();
+        List<String> finished = new ArrayList<>();
         for (Map.Entry<String, Entry> e : entries.entrySet()) {
             Entry en = e.getValue();
             if (!en.committed || en.finished) {
-                en.finish(); // partial messages and finished ones: only their segments matter now
+                finished.add(e.getKey()); // partial messages and finished ones: only their segments matter now
                 continue;
             }
             out.add(new QueuedMessage(e.getKey(), en.envelope, EnvelopeCodec.decodeState(en.state, en.envelope.recipients(), dir + " message " + e.getKey()),
                     en.size, EnvelopeCodec.decodeHeld(en.state)));
         }
         // counted once everything is replayed: a REMOVE finishes a message after its records were noted
-        for (Segment seg : segments.values()) {
-            seg.unfinished = 0;
-            for (String x : seg.ids) if (!entries.get(x).finished) seg.unfinished++;
+        for (Segment seg : segments.values()) seg.unfinished = 0;
+        for (Entry en : entries.values()) {
+            if (!en.committed || en.finished) continue;
+            for (int i = 0; i < en.segments.size(); i++) segments.get(en.segments.get(i)).unfinished++;
         }
+        for (String id : finished) forget(id, entries.get(id));
         long next = files.isEmpty() ? 1 : files.get(files.size() - 1) + 1;
         // after a rotation, older segments may hold nothing live: look off the writer thread
         writer = new LogWriter(dir, next, segmentSize, this::note, () -> CompletableFuture.runAsync(this::collectGarbage, GARBAGE));
